@@ -1,0 +1,61 @@
+"""The ``fiscald`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from fiscald import __version__
+from fiscald.app import create_app, open_database, prepare_demo
+from fiscald.config import DEFAULT_HOST, DEFAULT_PORT, default_data_dir, is_loopback
+from fiscald.logs import setup_logging
+from fiscald.store import devices as device_repo
+
+cli = typer.Typer(help="fiscald — open fiscal device driver (FisCool-compatible).", no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database (default: user data dir)")]
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on")] = DEFAULT_PORT,
+    data_dir: DataDir = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Enable simulated devices; create a Simulated register")]
+    = False,
+    log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "warning",
+) -> None:
+    """Run the server (HTTP API on HOST:PORT)."""
+    folder = data_dir or default_data_dir()
+    db = open_database(folder)
+    try:
+        settings = db.read_sync(device_repo.load_settings)
+        if not is_loopback(host) and not settings.api_token:
+            console.print(f"[red]Refusing to bind to {host}: set an api_token first "
+                          "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
+            raise typer.Exit(2)
+        device_ids = prepare_demo(db) if demo else []
+    finally:
+        db.close()
+    setup_logging(log_level)
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"fiscald {__version__} on [bold]http://{shown}:{port}[/bold]  (data: {folder})")
+    for device_id in device_ids:
+        console.print(f"Simulated register: [bold]{device_id}[/bold]")
+    uvicorn.run(create_app(folder), host=host, port=port, log_level=log_level, access_log=False,
+                log_config=None, lifespan="on")
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    cli()

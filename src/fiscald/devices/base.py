@@ -1,0 +1,98 @@
+"""The driver protocol: what a fiscal register or POS terminal driver provides to the DeviceManager.
+
+Drivers know nothing about HTTP, WebSocket or files. They receive typed operations and return
+JSON-able results, raise :class:`~fiscald.errors.FiscalError` for every failure, and report status
+changes and new journal entries through the callbacks in :class:`DriverContext`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from fiscald.devices.config import DeviceConfig
+from fiscald.errors import FiscalError, Language
+from fiscald.operations import Operation
+from fiscald.store import Database
+from fiscald.store.journal import JournalEntry
+
+
+class DeviceStatus(StrEnum):
+    CONNECTED = "Connected"
+    CONNECTING = "Connecting"
+    DISCONNECTED = "Disconnected"
+    ERROR = "Error"
+    DISABLED = "Disabled"
+
+
+_STATUS_TEXT: dict[DeviceStatus, tuple[str, str]] = {
+    DeviceStatus.CONNECTED: ("Conectat", "Connected"),
+    DeviceStatus.CONNECTING: ("Se conectează", "Connecting"),
+    DeviceStatus.DISCONNECTED: ("Deconectat", "Disconnected"),
+    DeviceStatus.ERROR: ("Eroare", "Error"),
+    DeviceStatus.DISABLED: ("Dezactivat", "Disabled"),
+}
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    status: DeviceStatus
+    error: FiscalError | None = None  # why, when status is Error or Disconnected
+
+    def text(self, language: Language) -> str:
+        ro, en = _STATUS_TEXT[self.status]
+        base = ro if language == "ro" else en
+        return f"{base}: {self.error.message(language)}" if self.error is not None else base
+
+
+@dataclass(frozen=True)
+class DriverContext:
+    db: Database
+    on_status: Callable[[StatusInfo, StatusInfo], None]  # (previous, current)
+    on_journal: Callable[[JournalEntry], None]
+
+
+class Driver(abc.ABC):
+    """Base of every driver. Subclasses implement ``start``, ``stop`` and ``execute``."""
+
+    kind: str
+
+    def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
+        self.config = config
+        self.ctx = ctx
+        self._status = StatusInfo(DeviceStatus.CONNECTING)
+        self.connected_device_id: str | None = None
+
+    @property
+    def status(self) -> StatusInfo:
+        return self._status
+
+    def set_status(self, status: StatusInfo) -> None:
+        previous = self._status
+        self._status = status
+        if previous != status:
+            self.ctx.on_status(previous, status)
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Connect and load state; set status to Connected (or Error/Disconnected)."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Release the connection. Called after the last operation finished."""
+
+    @abc.abstractmethod
+    async def execute(self, op: Operation) -> dict[str, Any]:
+        """Run one operation on the device; the manager guarantees one at a time per device."""
+
+
+class FiscalDriver(Driver):
+    kind = "fiscal"
+
+    @property
+    @abc.abstractmethod
+    def vat_rates(self) -> dict[str, int]:
+        """VAT letter -> rate in basis points, as programmed in the device."""

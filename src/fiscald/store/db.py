@@ -1,0 +1,170 @@
+"""The embedded SQLite store: WAL, ``synchronous=FULL``, schema migrations and group commit.
+
+All writes go through one writer thread. Writes that arrive while a transaction is being committed
+are batched into the next transaction, so many devices share one fsync (group commit) while each
+caller still waits until its own write is durable. Reads use a small pool of reader connections in
+threads. Nothing here blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fiscald.errors import Code, FiscalError
+from fiscald.store.schema import MIGRATIONS
+
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], T]
+
+_BATCH_MAX = 256
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to the newest version; returns it. Each migration runs in its own transaction."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    for number, script in enumerate(MIGRATIONS, start=1):
+        if number <= version:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = number
+    return version
+
+
+class Database:
+    """One SQLite file. ``write``/``read`` are async; ``write_sync``/``read_sync`` serve the CLI and start-up."""
+
+    def __init__(self, path: Path, readers: int = 4) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_conn = _connect(path)
+        migrate(self._writer_conn)
+        self._queue: queue.SimpleQueue[tuple[WriteFn[Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="fiscald-db-writer", daemon=True)
+        self._writer.start()
+        self._local = threading.local()
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="fiscald-db-reader")
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._reader_lock = threading.Lock()
+        self._closed = False
+
+    # -- writes ---------------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        conn = self._writer_conn
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < _BATCH_MAX:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._run_batch(conn, batch)
+            if stop:
+                return
+
+    @staticmethod
+    def _run_batch(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Future[Any]]]) -> None:
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for index, (fn, fut) in enumerate(batch):
+                conn.execute(f"SAVEPOINT w{index}")
+                try:
+                    value = fn(conn)
+                except BaseException as exc:  # one failing write must not undo the others
+                    conn.execute(f"ROLLBACK TO w{index}")
+                    conn.execute(f"RELEASE w{index}")
+                    results.append((fut, None, exc))
+                else:
+                    conn.execute(f"RELEASE w{index}")
+                    results.append((fut, value, None))
+            conn.execute("COMMIT")
+        except sqlite3.Error as db_exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            error = FiscalError(Code.PERSISTENCE, f"database write failed: {db_exc}")
+            for _fn, fut in batch:
+                fut.set_exception(error)
+            return
+        for fut, value, failure in results:
+            if failure is not None:
+                fut.set_exception(failure)
+            else:
+                fut.set_result(value)
+
+    def submit(self, fn: WriteFn[T]) -> Future[T]:
+        if self._closed:
+            raise FiscalError(Code.PERSISTENCE, "the database is closed")
+        fut: Future[T] = Future()
+        self._queue.put((fn, fut))
+        return fut
+
+    async def write(self, fn: WriteFn[T]) -> T:
+        """Run ``fn(conn)`` inside a committed (durable) transaction; returns its value."""
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def write_sync(self, fn: WriteFn[T]) -> T:
+        return self.submit(fn).result()
+
+    # -- reads ----------------------------------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return fn(self._reader())
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read_sync, fn)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join()
+        self._readers.shutdown(wait=True)
+        with self._reader_lock:
+            for conn in self._reader_conns:
+                conn.close()
+        self._writer_conn.close()
