@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print numbers (results in docs/benchmarks.md)."""

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from server import Server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server (demo mode) shared by the tests that only need a register."""
+    srv = Server(tmp_path_factory.mktemp("shared-server")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture()
+def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start servers of a test's own (fresh data dir unless given); all are stopped afterwards."""
+    started: list[Server] = []
+
+    def make(data_dir: Path | None = None, **kwargs: Any) -> Server:
+        srv = Server(data_dir or tmp_path / f"srv{len(started)}", **kwargs)
+        started.append(srv)
+        return srv.start()
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture()
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def device_id(server: Server) -> str:
+    return server.fiscal_ids()[0]

@@ -1,0 +1,103 @@
+"""Start the real fiscald server as a child process on a free port (shared by tests and bench)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fiscald.app import open_database
+from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
+from fiscald.store import devices as device_repo
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def add_simulated_register(data_dir: Path, name: str = "Sim", vat_rates: dict[str, int] | None = None,
+                           **fields: Any) -> str:
+    """Configure a Simulated register in a (stopped) server's data dir; returns its id."""
+    db = open_database(data_dir)
+    try:
+        config = FiscalDeviceConfig(id=str(uuid.uuid4()), name=name, manufacturer="Simulated", model="Simulated",
+                                    connection_details=ConnectionDetails(type="Virtual"), vat_rates=vat_rates,
+                                    **fields)
+
+        def save(conn: Any) -> None:
+            settings = device_repo.load_settings(conn)
+            settings.enable_simulated_devices = True
+            device_repo.save_settings(conn, settings)
+            device_repo.save_device(conn, config)
+
+        db.write_sync(save)
+        return config.id
+    finally:
+        db.close()
+
+
+class Server:
+    def __init__(self, data_dir: Path, demo: bool = True, extra: list[str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.demo = demo
+        self.extra = extra or []
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        args = [sys.executable, "-m", "fiscald", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        if self.demo:
+            args.append("--demo")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(args + self.extra, stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the store must survive."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def fiscal_ids(self) -> list[str]:
+        body = httpx.get(self.url + "/devices/fiscal").json()
+        return [d["config"]["id"] for d in body["fiscal_devices"]]
