@@ -101,3 +101,16 @@ class Server:
     def fiscal_ids(self) -> list[str]:
         body = httpx.get(self.url + "/devices/fiscal").json()
         return [d["config"]["id"] for d in body["fiscal_devices"]]
+
+
+def item(description: str = "Cafea", qty: int = 1000, price: int = 1000, vat: str = "A",
+         **extra: Any) -> dict[str, Any]:
+    return {"type": "item", "description": description, "quantity_thousandths": qty, "unit_price_cents": price,
+            "vat": vat, **extra}
+
+
+def op(device_id: str, operation: str, params: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"device_id": device_id, "operation": operation, **extra}
+    if params is not None:
+        body["params"] = params
+    return body

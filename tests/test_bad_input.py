@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from test_http_api import item, op
+from server import item, op
 
 CASES: list[tuple[str, dict[str, Any], int, int, str]] = [
     # (name, params, http status, app status, text the message must contain)

@@ -12,8 +12,7 @@ import httpx
 
 from fiscald.app import open_database
 from fiscald.store import journal
-from server import Server, add_simulated_register
-from test_http_api import item, op
+from server import Server, add_simulated_register, item, op
 
 
 def test_sigkill_under_load_loses_nothing_and_never_double_prints(make_server: Any, tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from server import Server, add_simulated_register
-from test_http_api import item, op
+from server import Server, add_simulated_register, item, op
 
 
 def receipts_for(client: httpx.Client, device_id: str, description: str) -> int:

@@ -19,6 +19,7 @@ from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.http import build_router
+from fiscald.interfaces.timing import ServerTimingMiddleware
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 
@@ -78,6 +79,7 @@ def create_app(data_dir: Path) -> FastAPI:
 
     app = FastAPI(title="fiscald", version=__version__, lifespan=lifespan,
                   description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
+    app.add_middleware(ServerTimingMiddleware)
     app.include_router(build_router())
 
     @app.exception_handler(FiscalError)
