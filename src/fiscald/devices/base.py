@@ -53,6 +53,7 @@ class DriverContext:
     db: Database
     on_status: Callable[[StatusInfo, StatusInfo], None]  # (previous, current)
     on_journal: Callable[[JournalEntry], None]
+    language: Callable[[], Language]  # the current `language` setting, for texts a device reports
 
 
 class Driver(abc.ABC):

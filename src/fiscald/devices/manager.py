@@ -153,7 +153,7 @@ class DeviceManager:
         def on_journal(entry: JournalEntry) -> None:
             self.events.publish(Event("journal", device_id, {"device_id": device_id, "entry": entry.to_json()}))
 
-        return DriverContext(self.db, on_status, on_journal)
+        return DriverContext(self.db, on_status, on_journal, lambda: self.settings.language)
 
     async def _add(self, config: DeviceConfig) -> DeviceHandle:
         kind = "fiscal" if isinstance(config, FiscalDeviceConfig) else "pos"

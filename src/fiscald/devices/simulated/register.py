@@ -387,7 +387,7 @@ class SimulatedRegister(FiscalDriver):
         s = self.state
         return {
             "status": self.status.status.value,
-            "status_text": self.status.text("en"),
+            "status_text": self.status.text(self.ctx.language()),
             "paper": "out" if self.simulation.fault == "paper_out" else "ok",
             "cover_open": self.simulation.fault == "cover_open",
             "receipt_open": s.open_receipt is not None,
