@@ -1,0 +1,1 @@
+"""Interfaces: adapters that translate a wire format into typed operations and back."""
