@@ -462,6 +462,8 @@ class _Parser:
         return self.compute(receipt, self.receipt_params(receipt, with_payments=False)).total_cents
 
     def receipt_params(self, receipt: _Receipt, with_payments: bool) -> PrintReceiptParams:
+        if receipt.last_sale() is None:
+            raise InpError(receipt.line, _config("the receipt that starts on this line has no sale (S) line"))
         data: dict[str, object] = {"lines": receipt.lines}
         if receipt.buyer is not None:
             data["buyer"] = receipt.buyer
