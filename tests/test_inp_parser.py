@@ -260,6 +260,11 @@ def test_t_errors() -> None:
     assert error("S;A;1", "T;", "T;").line == 3  # the receipt is closed
 
 
+def test_too_long_lists_name_the_last_line() -> None:
+    assert error(*["S;A;1"] * 1001).line == 1001  # at most 1000 receipt lines
+    assert error("S;A;100", *["T;1;1"] * 21).line == 22  # at most 20 payments
+
+
 def test_receipt_without_t_pays_cash_exactly() -> None:
     assert receipt("S;A;1").payments is None
 

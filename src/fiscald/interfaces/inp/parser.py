@@ -226,11 +226,10 @@ class _Receipt:
 
     def line_of(self, loc: tuple[int | str, ...]) -> int:
         """The file line a model error location (``lines.3.vat``, ``payments``, ``buyer.cif``) comes from."""
-        index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
-        if loc[:1] == ("lines",) and 0 <= index < len(self.line_nos):
-            return self.line_nos[index]
-        if loc[:1] == ("payments",) and self.payment_lines:
-            return self.payment_lines[index] if 0 <= index < len(self.payment_lines) else self.payment_lines[-1]
+        index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1  # no index: the list is too long
+        numbers = {"lines": self.line_nos, "payments": self.payment_lines}.get(str(loc[0])) if loc else None
+        if numbers:
+            return numbers[index] if 0 <= index < len(numbers) else numbers[-1]
         if loc[:1] == ("buyer",) and self.buyer_line:
             return self.buyer_line
         return self.line
