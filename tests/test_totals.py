@@ -138,3 +138,12 @@ def test_cif_check_digit_roundtrip(body: int) -> None:
     wrong = digits + str((cif_check_digit(digits) + 1) % 10)
     with pytest.raises(ValueError):
         validate_cif(wrong)
+
+
+def test_line_errors_carry_the_line_index_and_cif_is_normalized() -> None:
+    params = PrintReceiptParams.model_validate({"lines": [_item(1000, 100, "A"), _item(1000, 100, "19%")],
+                                                "buyer": {"cif": "ro 18547290"}})
+    assert params.buyer is not None and params.buyer.cif == "RO18547290"
+    with pytest.raises(FiscalError) as exc:
+        compute_receipt(params, RATES)
+    assert exc.value.details is not None and exc.value.details["line_index"] == 1

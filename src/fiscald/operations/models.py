@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from fiscald.operations.cif import validate_cif
 
@@ -20,6 +20,7 @@ MAX_DESCRIPTION = 72
 Cents = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_CENTS)]
 PositiveCents = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT_CENTS)]
 BasisPoints = Annotated[StrictInt, Field(ge=0, le=10_000)]
+PrintableText = Annotated[StrictStr, Field(pattern=r"^[^\x00-\x1f\x7f]*$")]  # no control characters
 VatRef = Annotated[StrictStr, Field(pattern=r"^(\d{1,2}(\.\d{1,2})?%|[A-H])$")]
 
 
@@ -44,7 +45,7 @@ Discount = Annotated[PercentDiscount | AmountDiscount, Field(discriminator="kind
 
 class ItemLine(Strict):
     type: Literal["item"]
-    description: Annotated[StrictStr, Field(min_length=1, max_length=MAX_DESCRIPTION)]
+    description: Annotated[PrintableText, Field(min_length=1, max_length=MAX_DESCRIPTION)]
     quantity_thousandths: Annotated[
         StrictInt, Field(ge=-MAX_QUANTITY_THOUSANDTHS, le=MAX_QUANTITY_THOUSANDTHS)
     ]
@@ -58,6 +59,8 @@ class ItemLine(Strict):
 
     @model_validator(mode="after")
     def _quantity(self) -> ItemLine:
+        if not self.description.strip():
+            raise ValueError("description must not be blank")
         if self.quantity_thousandths == 0:
             raise ValueError("quantity_thousandths must not be 0")
         if self.quantity_thousandths < 0 and self.discount is not None:
@@ -67,7 +70,7 @@ class ItemLine(Strict):
 
 class TextLine(Strict):
     type: Literal["text"]
-    text: Annotated[StrictStr, Field(max_length=500)]
+    text: Annotated[PrintableText, Field(max_length=500)]
 
 
 class SubtotalLine(Strict):
@@ -88,14 +91,9 @@ class PaymentLine(Strict):
 
 
 class BuyerInfo(Strict):
-    cif: StrictStr
+    cif: Annotated[StrictStr, AfterValidator(validate_cif)]  # stored normalized: "ro 185..." -> "RO185..."
     name: Annotated[StrictStr, Field(max_length=72)] | None = None
     address: Annotated[StrictStr, Field(max_length=144)] | None = None
-
-    @model_validator(mode="after")
-    def _cif(self) -> BuyerInfo:
-        validate_cif(self.cif)
-        return self
 
 
 class ReceiptFlags(Strict):

@@ -21,6 +21,7 @@ from fiscald.operations.models import (
     PercentDiscount,
     PrintReceiptParams,
     SubtotalLine,
+    TextLine,
 )
 
 Discount = PercentDiscount | AmountDiscount
@@ -150,37 +151,11 @@ def compute_receipt(params: PrintReceiptParams, vat_rates: dict[str, int]) -> Re
     groups: dict[str, int] = {}  # VAT letter -> current net value
     remaining: dict[tuple[str, int, str], int] = {}  # sold quantity still open for storno
     for index, line in enumerate(params.lines):
-        where = f"params.lines.{index}"
-        if isinstance(line, ItemLine):
-            letter = resolve_vat(line.vat, vat_rates)
-            value = round_half_up(line.quantity_thousandths * line.unit_price_cents, 1000)
-            _check_range(value, where)
-            key = (line.description, line.unit_price_cents, letter)
-            if line.quantity_thousandths < 0:
-                left = remaining.get(key, 0)
-                if -line.quantity_thousandths > left:
-                    raise FiscalError(
-                        Code.CONFIG,
-                        f"{where}: storno of {-line.quantity_thousandths} thousandths of {line.description!r} "
-                        f"exceeds the {left} sold above it on this receipt (same description, price and VAT)",
-                    )
-                remaining[key] = left + line.quantity_thousandths
-                adjustment = 0
-            else:
-                remaining[key] = remaining.get(key, 0) + line.quantity_thousandths
-                adjustment = discount_amount(line.discount, value, f"{where}.discount") if line.discount else 0
-            item = ComputedItem(index, line, letter, value, adjustment)
-            _check_range(item.net_cents, where)
-            items.append(item)
-            groups[letter] = groups.get(letter, 0) + item.net_cents
-        elif isinstance(line, SubtotalLine):
-            amount = sum(groups.values())
-            adjustment = 0
-            if line.discount is not None:
-                adjustment = discount_amount(line.discount, amount, f"{where}.discount")
-                for letter, part in allocate(adjustment, _weights(groups)).items():
-                    groups[letter] += part
-            subtotals.append(ComputedSubtotal(index, amount, adjustment))
+        try:
+            _line(index, line, vat_rates, items, subtotals, groups, remaining)
+        except FiscalError as err:
+            err.details = {**(err.details or {}), "line_index": index}
+            raise
     receipt_adjustment = 0
     if params.receipt_discount is not None:
         receipt_adjustment = discount_amount(params.receipt_discount, sum(groups.values()),
@@ -217,6 +192,43 @@ def compute_receipt(params: PrintReceiptParams, vat_rates: dict[str, int]) -> Re
         by_type["cash"] -= change  # what stays in the drawer
     return ReceiptTotals(items, subtotals, receipt_adjustment, vat_totals, total, payments, paid, change,
                          {k: v for k, v in by_type.items() if v})
+
+
+def _line(index: int, line: ItemLine | TextLine | SubtotalLine, vat_rates: dict[str, int],
+          items: list[ComputedItem], subtotals: list[ComputedSubtotal], groups: dict[str, int],
+          remaining: dict[tuple[str, int, str], int]) -> None:
+    """Compute one receipt line into the running state."""
+    where = f"params.lines.{index}"
+    if isinstance(line, ItemLine):
+        letter = resolve_vat(line.vat, vat_rates)
+        value = round_half_up(line.quantity_thousandths * line.unit_price_cents, 1000)
+        _check_range(value, where)
+        key = (line.description, line.unit_price_cents, letter)
+        if line.quantity_thousandths < 0:
+            left = remaining.get(key, 0)
+            if -line.quantity_thousandths > left:
+                raise FiscalError(
+                    Code.CONFIG,
+                    f"{where}: storno of {-line.quantity_thousandths} thousandths of {line.description!r} "
+                    f"exceeds the {left} sold above it on this receipt (same description, price and VAT)",
+                )
+            remaining[key] = left + line.quantity_thousandths
+            adjustment = 0
+        else:
+            remaining[key] = remaining.get(key, 0) + line.quantity_thousandths
+            adjustment = discount_amount(line.discount, value, f"{where}.discount") if line.discount else 0
+        item = ComputedItem(index, line, letter, value, adjustment)
+        _check_range(item.net_cents, where)
+        items.append(item)
+        groups[letter] = groups.get(letter, 0) + item.net_cents
+    elif isinstance(line, SubtotalLine):
+        amount = sum(groups.values())
+        adjustment = 0
+        if line.discount is not None:
+            adjustment = discount_amount(line.discount, amount, f"{where}.discount")
+            for letter, part in allocate(adjustment, _weights(groups)).items():
+                groups[letter] += part
+        subtotals.append(ComputedSubtotal(index, amount, adjustment))
 
 
 def _weights(groups: dict[str, int]) -> dict[str, int]:
