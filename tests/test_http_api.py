@@ -127,3 +127,15 @@ def test_health_and_openapi(client: httpx.Client) -> None:
 def test_unknown_device_is_404(client: httpx.Client) -> None:
     r = client.post("/devices/operation", json=op(str(uuid.uuid4()), "get_status"))
     assert r.status_code == 404 and r.json()["status"] == 404
+
+
+def test_metrics_count_operations(client: httpx.Client, device_id: str) -> None:
+    client.post("/devices/operation", json=op(device_id, "print_receipt", {"lines": [item()]}))
+    client.post("/devices/operation", json=op(device_id, "cash_out", {"amount_cents": 10**9}))
+    text = client.get("/metrics").text
+    assert 'fiscald_operations_total{operation="print_receipt",status="200"}' in text
+    assert 'fiscald_operations_total{operation="cash_out",status="2012"}' in text
+    assert f'fiscald_queue_depth{{device_id="{device_id}"}} 0' in text
+    count = int(next(line for line in text.splitlines() if line.startswith("fiscald_operation_seconds_count"))
+                .split()[1])
+    assert count >= 2

@@ -26,6 +26,7 @@ from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig
 from fiscald.devices.registry import create_driver
 from fiscald.errors import Code, FiscalError
 from fiscald.events import Event, EventBus
+from fiscald.metrics import Metrics
 from fiscald.operations import Operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
@@ -109,6 +110,7 @@ class DeviceManager:
         self._handles: dict[str, DeviceHandle] = {}
         self._inflight: dict[tuple[str, str], tuple[str, asyncio.Future[Outcome]]] = {}
         self.started_at = time.monotonic()
+        self.metrics = Metrics()
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -332,6 +334,7 @@ class DeviceManager:
                 op.canonical()))
         self.events.publish(Event("operation_started", op.device_id, {
             "operation_id": job.operation_id, "device_id": op.device_id, "operation": op.name}))
+        started = time.perf_counter()
         try:
             outcome = Outcome(200, success(await handle.driver.execute(op)), operation_id=job.operation_id)
             keep = True
@@ -343,6 +346,7 @@ class DeviceManager:
             outcome = self._error(FiscalError(Code.INTERNAL, f"{type(exc).__name__} in the driver"),
                                   job.operation_id)
             keep = True
+        self.metrics.record(op.name, int(outcome.body["status"]), time.perf_counter() - started)
         if job.record:
             if keep:
                 await self.db.write(lambda c: op_repo.finish(c, job.operation_id, outcome.http_status, outcome.body))

@@ -101,4 +101,9 @@ def build_router() -> APIRouter:
                         "connected": sum(h.status.status == DeviceStatus.CONNECTED for h in handles)},
         }
 
+    @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+    async def metrics(request: Request) -> str:
+        manager = manager_of(request)
+        return manager.metrics.render(manager.queue_depths())
+
     return router
