@@ -15,10 +15,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fiscald import __version__
+from fiscald.devices.admin import Admin
 from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
+from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.http import build_router
+from fiscald.interfaces.manage import build_manage_router
 from fiscald.interfaces.timing import ServerTimingMiddleware
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
@@ -71,6 +74,7 @@ def create_app(data_dir: Path) -> FastAPI:
         manager = DeviceManager(db, settings)
         await manager.start()
         app.state.manager = manager
+        app.state.admin = Admin(manager)
         try:
             yield
         finally:
@@ -81,6 +85,8 @@ def create_app(data_dir: Path) -> FastAPI:
                   description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
     app.add_middleware(ServerTimingMiddleware)
     app.include_router(build_router())
+    app.include_router(build_manage_router())
+    app.add_middleware(TokenAuth)
 
     @app.exception_handler(FiscalError)
     async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:

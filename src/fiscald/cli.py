@@ -11,20 +11,23 @@ from rich.console import Console
 
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
-from fiscald.config import DEFAULT_HOST, DEFAULT_PORT, default_data_dir, is_loopback
+from fiscald.commands.manage import devices_app, settings_app
+from fiscald.config import default_data_dir, is_loopback
 from fiscald.logs import setup_logging
 from fiscald.store import devices as device_repo
 
 cli = typer.Typer(help="fiscald — open fiscal device driver (FisCool-compatible).", no_args_is_help=True)
 console = Console()
+cli.add_typer(devices_app, name="devices")
+cli.add_typer(settings_app, name="settings")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database (default: user data dir)")]
 
 
 @cli.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(help="Port to listen on")] = DEFAULT_PORT,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: setting bind_address)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: setting api_port)")] = None,
     data_dir: DataDir = None,
     demo: Annotated[bool, typer.Option("--demo", help="Enable simulated devices; create a Simulated register")]
     = False,
@@ -35,6 +38,8 @@ def serve(
     db = open_database(folder)
     try:
         settings = db.read_sync(device_repo.load_settings)
+        host = host or settings.bind_address
+        port = port or settings.api_port
         if not is_loopback(host) and not settings.api_token:
             console.print(f"[red]Refusing to bind to {host}: set an api_token first "
                           "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")

@@ -1,0 +1,298 @@
+"""The Headless API (/manage) against a real server process."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from server import Server
+
+SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
+                             "connection_details": {"type": "Virtual", "details": {}}}
+TOKEN = "s3cret-token-0123456789"
+
+
+def receipt(device_id: str, price: int = 1000) -> dict[str, Any]:
+    return {"device_id": device_id, "operation": "print_receipt", "params": {"lines": [
+        {"type": "item", "description": "Cafea", "quantity_thousandths": 1000, "unit_price_cents": price,
+         "vat": "A"}]}}
+
+
+def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any, tmp_path: Path) -> None:
+    srv: Server = make_server(demo=False)
+    inp = tmp_path / "inp" / "casa1"
+    with httpx.Client(base_url=srv.url) as c:
+        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [], "pos": []}
+        body = {"name": "Casa 1", **SIMULATED, "notes": "bar", "vat_rates": {"A": 1900, "B": 900, "C": 0},
+                "scan_folder": str(inp), "create_scan_folder": True}
+        gated = c.post("/manage/save_fiscal_device", json=body)
+        assert gated.status_code == 400 and gated.json()["status"] == 400
+        assert "manufacturer:" in gated.json()["error"] and "enable_simulated_devices" in gated.json()["error"]
+        assert not inp.exists() and c.get("/devices/fiscal").json() == {"fiscal_devices": []}
+
+        assert c.post("/manage/save_settings", json={"enable_simulated_devices": True}).json()["success"] is True
+        assert c.get("/manage/get_supported_devices").json() == {
+            "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}],
+            "pos": []}
+
+        created = c.post("/manage/save_fiscal_device", json=body)
+        assert created.status_code == 200, created.text
+        dev = created.json()["id"]
+        assert created.json() == {"success": True, "message": "Fiscal device created successfully", "id": dev}
+        assert str(uuid.UUID(dev)) == dev and inp.is_dir()
+        [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
+        assert set(view) == {"config", "status", "status_text", "vat_rates", "connected_device_id"}
+        assert view["config"] == {"id": dev, "name": "Casa 1", **SIMULATED, "notes": "bar", "enabled": True,
+                                  "scan_folder": str(inp), "auto_send_card_to_pos": False,
+                                  "linked_pos_device_id": None}
+        assert (view["status"], view["status_text"]) == ("Connected", "Conectat")
+        assert view["vat_rates"] == {"A": 1900, "B": 900, "C": 0}
+        assert view["connected_device_id"].startswith("SIM")
+
+        first = c.post("/devices/operation", json=receipt(dev)).json()["result"]
+        assert first["receipt_number"] == 1 and first["vat_totals"]["A"]["rate_basis_points"] == 1900
+
+        updated = c.post("/manage/save_fiscal_device", json={"id": dev, "name": "Casa 1 (bar)", "scan_folder": None})
+        assert updated.json() == {"success": True, "message": "Fiscal device updated successfully", "id": dev}
+        [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
+        assert view["config"]["name"] == "Casa 1 (bar)" and view["config"]["notes"] == "bar"  # untouched fields kept
+        assert view["config"]["scan_folder"] is None and view["status"] == "Connected"
+        assert c.post("/devices/operation", json=receipt(dev)).json()["result"]["receipt_number"] == 2
+
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "enabled": False}).status_code == 200
+        [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
+        assert (view["status"], view["status_text"], view["config"]["enabled"]) == ("Disabled", "Dezactivat", False)
+        refused = c.post("/devices/operation", json=receipt(dev))
+        assert refused.status_code == 404 and refused.json()["status"] == 404
+
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "enabled": True}).status_code == 200
+        assert c.post("/devices/operation", json=receipt(dev)).json()["result"]["receipt_number"] == 3
+
+        # the gate also guards updates of existing Simulated devices, and hides the brand
+        c.post("/manage/save_settings", json={"enable_simulated_devices": False})
+        assert c.get("/manage/get_supported_devices").json()["fiscal"] == []
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "name": "x"}).status_code == 400
+        c.post("/manage/save_settings", json={"enable_simulated_devices": True})
+
+        deleted = c.post("/manage/delete_fiscal_device", json={"id": dev})
+        assert deleted.json() == {"success": True, "message": "Fiscal device deleted successfully", "id": dev}
+        assert c.get("/devices/fiscal").json() == {"fiscal_devices": []}
+        assert c.post("/devices/operation", json=receipt(dev)).status_code == 404
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "name": "again"}).status_code == 404
+        assert c.post("/manage/delete_fiscal_device", json={"id": dev}).status_code == 404
+    srv.stop()
+    with sqlite3.connect(srv.data_dir / "fiscald.db") as db:  # archived: config, register state and journal kept
+        assert db.execute("SELECT deleted_at IS NOT NULL FROM devices WHERE id = ?", (dev,)).fetchone() == (1,)
+        assert db.execute("SELECT COUNT(*) FROM device_state WHERE device_id = ?", (dev,)).fetchone() == (1,)
+        kinds = [k for (k,) in db.execute("SELECT kind FROM journal WHERE device_id = ? ORDER BY seq", (dev,))]
+        assert kinds.count("receipt") == 3
+
+
+def _snapshot(c: httpx.Client) -> Any:
+    return c.get("/devices/fiscal").json(), c.get("/devices/pos").json(), c.get("/manage/get_settings").json()
+
+
+def test_invalid_saves_name_the_field_and_change_nothing(make_server: Any, tmp_path: Path) -> None:
+    srv: Server = make_server()
+    dev = srv.fiscal_ids()[0]
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    never = tmp_path / "never-created"
+    unknown = str(uuid.uuid4())
+    new = {"name": "Casa 2", **SIMULATED}
+    serial = {"type": "Serial", "details": {"port": "/dev/ttyUSB0", "baud_rate": 115200}}
+    with httpx.Client(base_url=srv.url) as c:
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "scan_folder": str(taken)}).status_code == 200
+        before = _snapshot(c)
+        cases: list[tuple[str, dict[str, Any], int, str]] = [
+            ("/manage/save_fiscal_device", {**SIMULATED}, 400, "name"),
+            ("/manage/save_fiscal_device", {**new, "nme": "typo"}, 400, "nme"),
+            ("/manage/save_fiscal_device", {**new, "name": 5}, 400, "name"),
+            ("/manage/save_fiscal_device", {**new, "manufacturer": "Datecs"}, 400, "manufacturer"),
+            ("/manage/save_fiscal_device", {**new, "model": "simulated"}, 400, "model"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Bluetooth"}}, 400,
+             "connection_details.type"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Serial", "details": {
+                "port": "/dev/ttyUSB0", "baud_rate": 100000}}}, 400, "connection_details.details.baud_rate"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Serial", "details": {
+                "port": "ttyUSB0", "baud_rate": 9600}}}, 400, "connection_details.details.port"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Network", "details": {
+                "ip_address": "192.168.1.100", "port": 70000}}}, 400, "connection_details.details.port"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Network", "details": {
+                "ip_address": "192.168.1.300", "port": 9100}}}, 400, "connection_details.details.ip_address"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Usb", "details": {
+                "device_selector": "403:6001"}}}, 400, "connection_details.details.device_selector"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": serial}, 400, "connection_details.type"),
+            ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Virtual", "details": {"x": 1}}},
+             400, "connection_details.details.x"),
+            ("/manage/save_fiscal_device", {**new, "linked_pos_device_id": unknown}, 400, "linked_pos_device_id"),
+            ("/manage/save_fiscal_device", {**new, "auto_send_card_to_pos": True}, 400, "auto_send_card_to_pos"),
+            ("/manage/save_fiscal_device", {**new, "vat_rates": {"Z": 1900}}, 400, "vat_rates"),
+            ("/manage/save_fiscal_device", {**new, "scan_folder": "relative/inp"}, 400, "scan_folder"),
+            ("/manage/save_fiscal_device", {**new, "scan_folder": str(taken) + "\u0000x"}, 400, "scan_folder"),
+            ("/manage/save_fiscal_device", {**new, "scan_folder": str(never)}, 400, "scan_folder"),
+            ("/manage/save_fiscal_device", {**new, "scan_folder": str(a_file)}, 400, "scan_folder"),
+            ("/manage/save_fiscal_device", {**new, "scan_folder": str(taken)}, 400, "scan_folder"),
+            ("/manage/save_fiscal_device", {**new, "scan_folder": str(taken / "BonOK"), "create_scan_folder": True},
+             400, "scan_folder"),
+            ("/manage/save_fiscal_device", {**new, "scan_folder": str(never), "create_scan_folder": True,
+                                            "vat_rates": {"A": 10000}}, 400, "vat_rates"),
+            ("/manage/save_fiscal_device", {**new, "create_scan_folder": "yes"}, 400, "create_scan_folder"),
+            ("/manage/save_fiscal_device", {"id": "42", "name": "x"}, 400, "id"),
+            ("/manage/save_fiscal_device", {"id": unknown, "name": "x"}, 404, "id"),
+            ("/manage/save_fiscal_device", {"id": dev, "name": "Renamed", "enabled": "no"}, 400, "enabled"),
+            ("/manage/save_fiscal_device", {"id": dev, "name": "Renamed", "vat_rates": {"A": -1}}, 400, "vat_rates"),
+            ("/manage/save_pos_terminal", {"id": dev, "name": "not a POS"}, 404, "id"),
+            ("/manage/save_pos_terminal", {"name": "Banca", "manufacturer": "Ingenico", "model": "Move/5000",
+                                           "connection_details": serial}, 400, "manufacturer"),
+            ("/manage/save_pos_terminal", {"name": "Banca", **SIMULATED, "scan_folder": str(taken)}, 400,
+             "scan_folder"),
+            ("/manage/delete_fiscal_device", {}, 400, "id"),
+            ("/manage/delete_fiscal_device", {"id": dev, "force": True}, 400, "force"),
+            ("/manage/delete_fiscal_device", {"id": unknown}, 404, "id"),
+            ("/manage/delete_pos_terminal", {"id": dev}, 404, "id"),
+            ("/manage/save_settings", {"language": "de"}, 400, "language"),
+            ("/manage/save_settings", {"api_port": 0}, 400, "api_port"),
+            ("/manage/save_settings", {"colour": "blue"}, 400, "colour"),
+            ("/manage/save_settings", {"language": "en", "bind_address": "0.0.0.0"}, 400, "bind_address"),
+            ("/manage/save_settings", {"bind_address": "my host"}, 400, "bind_address"),
+            ("/manage/save_settings", {"api_token": "short"}, 400, "api_token"),
+            ("/manage/save_settings", {"api_token": "has spaces in the token"}, 400, "api_token"),
+        ]
+        for path, body, status, field in cases:
+            r = c.post(path, json=body)
+            assert r.status_code == status, (path, body, r.text)
+            error = r.json()
+            assert error["status"] == status and error["error"].split(": ", 1)[1].startswith(field), (body, error)
+            assert not never.exists()
+        assert _snapshot(c) == before
+        for raw, headers in ((b'{"name": ', {"Content-Type": "application/json"}),
+                             (b'{"name": "x"}', {"Content-Type": "text/plain"}), (b"[]", {})):
+            r = c.post("/manage/save_fiscal_device", content=raw, headers=headers)
+            assert r.status_code == 400 and r.json()["status"] == 400, r.text
+        assert _snapshot(c) == before
+
+
+def test_concurrent_saves_over_http_keep_every_field(make_server: Any, tmp_path: Path) -> None:
+    srv: Server = make_server()
+    dev = srv.fiscal_ids()[0]
+    folder = tmp_path / "shared-inp"
+
+    async def main() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=srv.url, timeout=30) as c:
+            return list(await asyncio.gather(
+                c.post("/manage/save_fiscal_device", json={"id": dev, "name": "Renamed"}),
+                c.post("/manage/save_fiscal_device", json={"id": dev, "notes": "noted"}),
+                *(c.post("/manage/save_fiscal_device", json={"name": f"New {i}", **SIMULATED,
+                                                              "scan_folder": str(folder), "create_scan_folder": True})
+                  for i in range(4)),
+            ))
+
+    answers = asyncio.run(main())
+    assert [r.status_code for r in answers[:2]] == [200, 200]
+    assert sorted(r.status_code for r in answers[2:]) == [200, 400, 400, 400]  # one scan folder, one device
+    views = {d["config"]["id"]: d for d in httpx.get(srv.url + "/devices/fiscal").json()["fiscal_devices"]}
+    assert len(views) == 2
+    assert (views[dev]["config"]["name"], views[dev]["config"]["notes"]) == ("Renamed", "noted")
+    assert all(v["status"] == "Connected" for v in views.values())
+    assert httpx.post(srv.url + "/devices/operation", json=receipt(dev)).json()["status"] == 200
+
+
+def test_settings_live_and_persistent(make_server: Any, tmp_path: Path) -> None:
+    srv: Server = make_server(tmp_path / "data")
+    dev = srv.fiscal_ids()[0]
+    with httpx.Client(base_url=srv.url) as c:
+        defaults = c.get("/manage/get_settings").json()
+        assert defaults == {"enable_simulated_devices": True, "language": "ro", "api_port": 10123,
+                            "bind_address": "127.0.0.1", "api_token": None, "idempotency_retention_days": 7,
+                            "inp_settle_ms": 100, "allowed_origins": []}
+        assert c.post("/devices/operation", json={"device_id": str(uuid.uuid4()), "operation": "get_status"}).json()[
+            "error"].startswith("Dispozitivul nu a fost găsit")
+        saved = c.post("/manage/save_settings", json={"language": "en", "inp_settle_ms": 250}).json()
+        assert saved["success"] is True and saved["restart_required"] == []
+        assert saved["settings"]["language"] == "en"
+        assert c.get("/devices/fiscal").json()["fiscal_devices"][0]["status_text"] == "Connected"
+        err = c.post("/devices/operation", json={"device_id": str(uuid.uuid4()), "operation": "get_status"}).json()
+        assert err["error"].startswith("Device not found")
+        assert c.post("/manage/save_settings", json={"colour": 1}).json()["error"].startswith("Invalid request")
+        restart = c.post("/manage/save_settings", json={"api_port": 10200}).json()
+        assert restart["restart_required"] == ["api_port"] and "restart" in restart["message"]
+    srv.stop()
+    srv2: Server = make_server(tmp_path / "data")
+    with httpx.Client(base_url=srv2.url) as c:
+        settings = c.get("/manage/get_settings").json()
+        assert (settings["language"], settings["inp_settle_ms"], settings["api_port"]) == ("en", 250, 10200)
+        [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
+        assert view["config"]["id"] == dev and view["status_text"] == "Connected"
+
+
+def _ws_handshake_status(url: str) -> int:
+    async def connect() -> int:
+        try:
+            async with websockets.connect(url, open_timeout=5):
+                return 101
+        except websockets.InvalidStatus as exc:
+            return int(exc.response.status_code)
+
+    return asyncio.run(connect())
+
+
+def test_api_token_guards_every_request(make_server: Any, tmp_path: Path) -> None:
+    srv: Server = make_server(tmp_path / "data")
+    dev = srv.fiscal_ids()[0]
+    ws = srv.url.replace("http://", "ws://") + "/ws"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=srv.url) as c:
+        assert c.post("/manage/save_settings", json={"api_token": TOKEN}).status_code == 200
+
+        for method, path in (("GET", "/devices/fiscal"), ("GET", "/manage/get_settings"), ("GET", "/health"),
+                             ("POST", "/devices/operation"), ("POST", "/manage/save_settings"),
+                             ("GET", "/openapi.json")):
+            r = c.request(method, path, json={})
+            assert r.status_code == 401 and r.json()["status"] == 1011, (path, r.text)
+            assert r.headers["www-authenticate"] == "Bearer"
+        wrong = c.get("/devices/fiscal", headers={"Authorization": "Bearer not-the-token-at-all"})
+        assert wrong.status_code == 401 and "not valid" in wrong.json()["error"]
+        assert c.get(f"/devices/fiscal?token={TOKEN}").status_code == 401  # query tokens are for WebSockets only
+        assert c.get("/").text == "FisCool API Server running."  # health checks stay open
+        assert c.get("/devices/fiscal", headers=auth).status_code == 200
+        assert c.post("/devices/operation", json=receipt(dev), headers=auth).json()["status"] == 200
+        assert _ws_handshake_status(ws) == 401
+        assert _ws_handshake_status(ws + "?token=wrong") == 401
+        assert _ws_handshake_status(ws + f"?token={TOKEN}") != 401
+
+        # with a token, binding beyond loopback is allowed (it takes effect at the next start)
+        opened = c.post("/manage/save_settings", json={"bind_address": "0.0.0.0"}, headers=auth).json()
+        assert opened["restart_required"] == ["bind_address"]
+        refused = c.post("/manage/save_settings", json={"api_token": None}, headers=auth)
+        assert refused.status_code == 400 and ": api_token: " in refused.json()["error"]
+        c.post("/manage/save_settings", json={"bind_address": "127.0.0.1"}, headers=auth)
+    srv.stop()
+    srv2: Server = make_server(tmp_path / "data")
+    with httpx.Client(base_url=srv2.url) as c:
+        assert c.get("/devices/fiscal").status_code == 401  # the token survives a restart
+        assert c.post("/manage/save_settings", json={"api_token": None}, headers=auth).status_code == 200
+        assert c.get("/devices/fiscal").status_code == 200  # and clearing it opens the API again at once
+
+
+def test_version_and_check_update(client: httpx.Client) -> None:
+    version = client.get("/manage/get_version").json()
+    assert set(version) == {"version", "python", "platform"} and version["version"] == "0.1.0"
+    update = client.post("/manage/check_update")
+    assert update.status_code == 503 and update.json()["status"] == 1006
+    assert "no update channel" in update.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/manage/save_fiscal_device", "/manage/get_supported_devices",
+                                  "/manage/save_settings", "/manage/check_update", "/manage/delete_pos_terminal"])
+def test_manage_endpoints_in_openapi(client: httpx.Client, path: str) -> None:
+    assert path in client.get("/openapi.json").json()["paths"]

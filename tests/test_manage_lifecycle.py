@@ -1,0 +1,135 @@
+"""Device lifecycle under management changes, in process: a real store, DeviceManager and Simulated register."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fiscald.config import Settings
+from fiscald.devices.admin import Admin
+from fiscald.devices.manager import DeviceManager
+from fiscald.errors import FiscalError
+from fiscald.events import Event
+from fiscald.operations import parse_operation
+from fiscald.store import Database
+from fiscald.store import devices as device_repo
+
+SIMULATED = {"manufacturer": "Simulated", "model": "Simulated", "connection_details": {"type": "Virtual"}}
+RECEIPT = {"lines": [{"type": "item", "description": "Paine", "quantity_thousandths": 1000,
+                      "unit_price_cents": 450, "vat": "B"}]}
+
+
+def run(tmp_path: Path, body: Callable[[DeviceManager, Admin], Awaitable[None]]) -> None:
+    async def main() -> None:
+        db = Database(tmp_path / "fiscald.db")
+        settings = Settings(enable_simulated_devices=True)
+        db.write_sync(lambda c: device_repo.save_settings(c, settings))
+        manager = DeviceManager(db, settings)
+        await manager.start()
+        try:
+            await body(manager, Admin(manager))
+        finally:
+            await manager.stop()
+            db.close()
+
+    asyncio.run(main())
+
+
+def statuses(events: asyncio.Queue[Event]) -> list[tuple[str, str]]:
+    out = []
+    while not events.empty():
+        event = events.get_nowait()
+        out.append((event.payload["previous_status"], event.payload["status"]))
+    return out
+
+
+def test_save_starts_and_update_restarts_with_status_events(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        sub = manager.events.subscribe(names={"device_status"})
+        saved = await admin.save_device("fiscal", {"name": "Casa 1", **SIMULATED})
+        assert saved.created
+        assert statuses(sub.queue) == [("Connecting", "Connected")]
+        assert manager.handle(saved.config.id).status.status == "Connected"
+        await admin.save_device("fiscal", {"id": saved.config.id, "name": "Casa 2"})
+        assert statuses(sub.queue) == [("Connected", "Disconnected"), ("Connecting", "Connected")]
+        assert manager.handle(saved.config.id).config.name == "Casa 2"
+        await admin.save_device("fiscal", {"id": saved.config.id, "enabled": False})
+        assert statuses(sub.queue) == [("Connected", "Disconnected")]
+        [handle] = manager.handles("fiscal")
+        assert handle.status.status == "Disabled"
+
+    run(tmp_path, body)
+
+
+def test_update_waits_for_the_receipt_in_progress(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        saved = await admin.save_device("fiscal", {"name": "Lenta", **SIMULATED})
+        device_id = saved.config.id
+        old_driver: Any = manager.handle(device_id).driver
+        old_driver.simulation.latency_ms = 300
+        order: list[str] = []
+
+        async def receipt() -> int:
+            outcome = await manager.execute(parse_operation(
+                {"device_id": device_id, "operation": "print_receipt", "params": RECEIPT}))
+            order.append("receipt")
+            return outcome.http_status
+
+        async def update() -> None:
+            while manager.handle(device_id).running is None:
+                await asyncio.sleep(0.005)
+            await admin.save_device("fiscal", {"id": device_id, "notes": "updated mid-receipt"})
+            order.append("update")
+
+        status, _ = await asyncio.gather(receipt(), update())
+        assert status == 200
+        assert order == ["receipt", "update"]
+        handle = manager.handle(device_id)
+        assert handle.driver is not old_driver and handle.config.notes == "updated mid-receipt"
+        state = await manager.db.read(lambda c: device_repo.load_state(c, device_id))
+        assert state is not None and state["receipt_number"] == 1 and state["open_receipt"] is None
+
+    run(tmp_path, body)
+
+
+def test_concurrent_saves_of_one_device_lose_nothing(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        device_id = (await admin.save_device("fiscal", {"name": "A", **SIMULATED})).config.id
+        await asyncio.gather(
+            admin.save_device("fiscal", {"id": device_id, "name": "Renamed"}),
+            admin.save_device("fiscal", {"id": device_id, "notes": "noted"}),
+            admin.save_device("fiscal", {"id": device_id, "vat_rates": {"A": 1900, "B": 900}}),
+        )
+        [handle] = manager.handles("fiscal")
+        assert (handle.config.name, handle.config.notes, handle.config.vat_rates) == (
+            "Renamed", "noted", {"A": 1900, "B": 900})
+        assert handle.worker is not None and not handle.worker.done()
+        [stored] = await manager.db.read(device_repo.list_devices)
+        assert stored == handle.config
+
+    run(tmp_path, body)
+
+
+def test_delete_stops_after_the_running_operation(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        device_id = (await admin.save_device("fiscal", {"name": "A", **SIMULATED})).config.id
+        driver: Any = manager.handle(device_id).driver
+        driver.simulation.latency_ms = 200
+        op = parse_operation({"device_id": device_id, "operation": "print_receipt", "params": RECEIPT})
+        first = asyncio.create_task(manager.execute(op))
+        while manager.handle(device_id).running is None:
+            await asyncio.sleep(0.005)
+        await admin.delete_device("fiscal", {"id": device_id})
+        assert (await first).http_status == 200
+        assert (await manager.execute(op)).http_status == 404
+        assert manager.handles() == []
+        try:
+            await admin.save_device("fiscal", {"id": device_id, "name": "back"})
+        except FiscalError as err:
+            assert err.http_status == 404 and err.detail is not None and err.detail.startswith("id:")
+        else:
+            raise AssertionError("a deleted device cannot be updated")
+
+    run(tmp_path, body)
