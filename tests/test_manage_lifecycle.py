@@ -9,6 +9,7 @@ from typing import Any
 
 from fiscald.config import Settings
 from fiscald.devices.admin import Admin
+from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import FiscalError
 from fiscald.events import Event
@@ -56,7 +57,7 @@ def test_save_starts_and_update_restarts_with_status_events(tmp_path: Path) -> N
         assert statuses(sub.queue) == [("Connected", "Disconnected"), ("Connecting", "Connected")]
         assert manager.handle(saved.config.id).config.name == "Casa 2"
         await admin.save_device("fiscal", {"id": saved.config.id, "enabled": False})
-        assert statuses(sub.queue) == [("Connected", "Disconnected")]
+        assert statuses(sub.queue) == [("Connected", "Disconnected"), ("Disconnected", "Disabled")]
         [handle] = manager.handles("fiscal")
         assert handle.status.status == "Disabled"
 
@@ -131,5 +132,45 @@ def test_delete_stops_after_the_running_operation(tmp_path: Path) -> None:
             assert err.http_status == 404 and err.detail is not None and err.detail.startswith("id:")
         else:
             raise AssertionError("a deleted device cannot be updated")
+
+    run(tmp_path, body)
+
+
+def test_operations_queued_during_an_update_run_on_the_restarted_device(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        saved = await admin.save_device("fiscal", {"name": "Coada", **SIMULATED})
+        device_id = saved.config.id
+        driver: Any = manager.handle(device_id).driver
+        driver.simulation.latency_ms = 200
+
+        async def receipt() -> int:
+            outcome = await manager.execute(parse_operation(
+                {"device_id": device_id, "operation": "print_receipt", "params": RECEIPT}))
+            return outcome.http_status
+
+        tasks = [asyncio.create_task(receipt()) for _ in range(3)]
+        while manager.handle(device_id).running is None:
+            await asyncio.sleep(0.005)
+        await admin.save_device("fiscal", {"id": device_id, "notes": "restarted with work queued"})
+        assert await asyncio.gather(*tasks) == [200, 200, 200]
+        state = await manager.db.read(lambda c: device_repo.load_state(c, device_id))
+        assert state is not None and state["receipt_number"] == 3
+
+    run(tmp_path, body)
+
+
+def test_a_stored_device_of_an_unsupported_model_is_listed_in_error(tmp_path: Path) -> None:
+    gone = FiscalDeviceConfig(id="8d0c6f36-3f3a-4a57-9d43-6a8f0f1c2b11", name="Veche", manufacturer="Acme",
+                              model="X1", connection_details=ConnectionDetails(type="Serial",
+                                                                               details={"port": "COM9"}))
+    db = Database(tmp_path / "fiscald.db")
+    db.write_sync(lambda c: device_repo.save_device(c, gone))
+    db.close()
+
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        [handle] = manager.handles("fiscal")
+        assert handle.status.status == "Error" and "Acme" in handle.status.text("en")
+        outcome = await manager.execute(parse_operation({"device_id": gone.id, "operation": "get_status"}))
+        assert outcome.http_status == 400 and "not a supported" in outcome.body["error"]
 
     run(tmp_path, body)

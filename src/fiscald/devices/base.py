@@ -90,6 +90,25 @@ class Driver(abc.ABC):
         """Run one operation on the device; the manager guarantees one at a time per device."""
 
 
+class UnavailableDriver(Driver):
+    """Stands in for a configured device whose driver cannot be created (e.g. a model no longer supported):
+    the device is listed with status Error and every operation answers the reason."""
+
+    def __init__(self, config: DeviceConfig, ctx: DriverContext, reason: FiscalError) -> None:
+        super().__init__(config, ctx)
+        self.reason = reason
+        self._status = StatusInfo(DeviceStatus.ERROR, reason)
+
+    async def start(self) -> None:
+        self.set_status(StatusInfo(DeviceStatus.ERROR, self.reason))
+
+    async def stop(self) -> None:
+        return None
+
+    async def execute(self, op: Operation) -> dict[str, Any]:
+        raise self.reason
+
+
 class FiscalDriver(Driver):
     kind = "fiscal"
 

@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from fiscald.config import Settings
-from fiscald.devices.base import DeviceStatus, Driver, DriverContext, FiscalDriver, StatusInfo
+from fiscald.devices.base import DeviceStatus, Driver, DriverContext, FiscalDriver, StatusInfo, UnavailableDriver
 from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig
 from fiscald.devices.registry import create_driver
 from fiscald.errors import Code, FiscalError
@@ -78,6 +78,7 @@ class DeviceHandle:
     queue: asyncio.Queue[Job] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_DEPTH))
     worker: asyncio.Task[None] | None = None
     running: Job | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while an operation runs or during a restart
 
     @property
     def id(self) -> str:
@@ -157,39 +158,69 @@ class DeviceManager:
 
         return DriverContext(self.db, on_status, on_journal, lambda: self.settings.language)
 
-    async def _add(self, config: DeviceConfig) -> DeviceHandle:
+    def _driver(self, config: DeviceConfig) -> Driver:
         kind = "fiscal" if isinstance(config, FiscalDeviceConfig) else "pos"
-        driver = create_driver(config, self._context(config.id, kind))
-        handle = DeviceHandle(config, driver)
+        ctx = self._context(config.id, kind)
+        try:
+            return create_driver(config, ctx)
+        except FiscalError as exc:  # e.g. a stored model this version no longer supports
+            return UnavailableDriver(config, ctx, exc)
+
+    async def _start_driver(self, handle: DeviceHandle) -> None:
+        try:
+            await handle.driver.start()
+        except FiscalError as exc:
+            handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
+        except Exception as exc:
+            log.exception("device %s failed to start", handle.id)
+            handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL, type(exc).__name__)))
+
+    def _drain(self, handle: DeviceHandle) -> None:
+        """Answer every queued (not started) operation 404: the device went away."""
+        while not handle.queue.empty():
+            job = handle.queue.get_nowait()
+            if job is not _STOP and not job.future.done():
+                job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, handle.id)))
+
+    async def _add(self, config: DeviceConfig) -> DeviceHandle:
+        handle = DeviceHandle(config, self._driver(config))
         self._handles[config.id] = handle
         if config.enabled:
-            try:
-                await driver.start()
-            except FiscalError as exc:
-                driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
-            handle.worker = asyncio.create_task(self._work(handle), name=f"device-{config.id}")
+            await self._start_driver(handle)
+        handle.worker = asyncio.create_task(self._work(handle), name=f"device-{config.id}")
         return handle
 
     async def _remove(self, handle: DeviceHandle) -> None:
         """Stop a device after the operation in progress finished; queued work is answered 404."""
         self._handles.pop(handle.id, None)
-        while not handle.queue.empty():
-            job = handle.queue.get_nowait()
-            if not job.future.done():
-                job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, handle.id)))
-        if handle.worker is not None:
+        async with handle.lock:
+            self._drain(handle)
             handle.queue.put_nowait(_STOP)
+            if handle.config.enabled:
+                await handle.driver.stop()
+        if handle.worker is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await handle.worker
-        if handle.config.enabled:
-            await handle.driver.stop()
 
     async def apply(self, config: DeviceConfig) -> DeviceHandle:
-        """Start a new device or restart an updated one (after its current operation)."""
-        old = self._handles.get(config.id)
-        if old is not None:
-            await self._remove(old)
-        return await self._add(config)
+        """Start a new device, or restart an updated one after the operation in progress finished.
+
+        Operations queued for an updated device stay queued and run on the restarted driver; a device
+        that is now disabled answers them 404."""
+        handle = self._handles.get(config.id)
+        if handle is None:
+            return await self._add(config)
+        async with handle.lock:  # the worker holds it while an operation runs
+            if handle.config.enabled:
+                await handle.driver.stop()
+            handle.config = config
+            if config.enabled:
+                handle.driver = self._driver(config)
+                await self._start_driver(handle)
+            else:  # the stopped driver stays, reporting Disabled until the device is enabled again
+                self._drain(handle)
+                handle.driver.set_status(StatusInfo(DeviceStatus.DISABLED))
+        return handle
 
     async def remove(self, device_id: str) -> None:
         handle = self._handles.get(device_id)
@@ -313,16 +344,20 @@ class DeviceManager:
                                                                             f"{job.op.timeout_ms} ms"),
                                                   job.operation_id))
                 continue
-            job.started = True
-            handle.running = job
-            try:
-                outcome = await self._run(handle, job)
-            except BaseException as exc:  # the store failed: the outcome is not durable, say so
-                log.exception("operation %s failed outside the driver", job.operation_id)
-                err = exc if isinstance(exc, FiscalError) else FiscalError(Code.INTERNAL, type(exc).__name__)
-                outcome = self._error(err, job.operation_id)
-            finally:
-                handle.running = None
+            async with handle.lock:
+                if not handle.config.enabled:  # disabled while this job waited for the lock
+                    job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, handle.id)))
+                    continue
+                job.started = True
+                handle.running = job
+                try:
+                    outcome = await self._run(handle, job)
+                except Exception as exc:  # the store failed: the outcome is not durable, say so
+                    log.exception("operation %s failed outside the driver", job.operation_id)
+                    err = exc if isinstance(exc, FiscalError) else FiscalError(Code.INTERNAL, type(exc).__name__)
+                    outcome = self._error(err, job.operation_id)
+                finally:
+                    handle.running = None
             if not job.future.done():
                 job.future.set_result(outcome)
 
