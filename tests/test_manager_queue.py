@@ -1,0 +1,105 @@
+"""DeviceManager queueing rules, in process (real store and Simulated register with latency):
+order per device, parallel devices, timeout_ms before start, bounded queue, idempotent joiners."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from fiscald.devices.manager import QUEUE_DEPTH, DeviceManager
+from fiscald.operations import parse_operation
+from fiscald.store import Database
+from fiscald.store import devices as device_repo
+from server import add_simulated_register, item
+
+
+def run(tmp_path: Path, registers: int, body: Any) -> None:
+    ids = [add_simulated_register(tmp_path, f"Q{i}") for i in range(registers)]
+
+    async def main() -> None:
+        db = Database(tmp_path / "fiscald.db")
+        manager = DeviceManager(db, db.read_sync(device_repo.load_settings))
+        await manager.start()
+        try:
+            for device_id in ids:
+                driver: Any = manager.handle(device_id).driver
+                driver.simulation.latency_ms = 100
+            await body(manager, ids)
+        finally:
+            await manager.stop()
+            db.close()
+
+    asyncio.run(main())
+
+
+def receipt(device_id: str, description: str = "Paine", **extra: Any) -> Any:
+    return parse_operation({"device_id": device_id, "operation": "print_receipt",
+                            "params": {"lines": [item(description)]}, **extra})
+
+
+def test_one_device_in_order_devices_in_parallel(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, ids: list[str]) -> None:
+        start = time.monotonic()
+        outcomes = await asyncio.gather(*(manager.execute(receipt(d, f"N{n}")) for n in range(3) for d in ids))
+        elapsed = time.monotonic() - start
+        assert all(o.http_status == 200 for o in outcomes)
+        for d in ids:  # arrival order is receipt order on each device
+            numbers = [o.body["result"]["receipt_number"] for o in outcomes
+                       if o.body["result"]["device_serial"] == manager.handle(d).driver.connected_device_id]
+            assert numbers == [1, 2, 3]
+        assert 0.3 <= elapsed < 0.6  # 3 x 100 ms per device, 4 devices at once
+
+    run(tmp_path, 4, body)
+
+
+def test_timeout_before_start_is_1013_and_never_prints(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, ids: list[str]) -> None:
+        [d] = ids
+        first = asyncio.create_task(manager.execute(receipt(d, "Lung")))
+        await asyncio.sleep(0.01)
+        late = await manager.execute(receipt(d, "Tarziu", timeout_ms=30))
+        assert late.http_status == 504 and late.body["status"] == 1013 and late.body["retryable"] is True
+        assert (await first).http_status == 200
+        await asyncio.sleep(0.15)
+        status = await manager.execute(parse_operation({"device_id": d, "operation": "get_status"}))
+        assert status.body["result"]["last_receipt_number"] == 1  # the dropped receipt never printed
+        started = await manager.execute(receipt(d, "Incepe", timeout_ms=50))  # starts at once, runs 100 ms
+        assert started.http_status == 200
+
+    run(tmp_path, 1, body)
+
+
+def test_full_queue_is_1014_busy(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, ids: list[str]) -> None:
+        [d] = ids
+        driver: Any = manager.handle(d).driver
+        driver.simulation.latency_ms = 5
+        tasks = [asyncio.create_task(manager.execute(receipt(d)))]
+        while manager.handle(d).running is None:
+            await asyncio.sleep(0.001)
+        tasks += [asyncio.create_task(manager.execute(receipt(d))) for _ in range(QUEUE_DEPTH)]
+        await asyncio.sleep(0)
+        assert manager.queue_depths()[d] == QUEUE_DEPTH + 1
+        busy = await manager.execute(receipt(d))
+        assert busy.http_status == 429 and busy.body["status"] == 1014
+        assert {o.http_status for o in await asyncio.gather(*tasks)} == {200}
+
+    run(tmp_path, 1, body)
+
+
+def test_same_key_while_running_waits_or_answers_1009(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, ids: list[str]) -> None:
+        [d] = ids
+        first = asyncio.create_task(manager.execute(receipt(d), idem_key="k"))
+        await asyncio.sleep(0.01)
+        impatient = await manager.execute(receipt(d, timeout_ms=20), idem_key="k")
+        assert impatient.http_status == 409 and impatient.body["status"] == 1009
+        patient = await manager.execute(receipt(d), idem_key="k")
+        done = await first
+        assert patient.replayed and patient.body == done.body and not done.replayed
+        conflict = await manager.execute(receipt(d, "Altul"), idem_key="k")
+        assert conflict.body["status"] == 1008
+
+    run(tmp_path, 1, body)
