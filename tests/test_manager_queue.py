@@ -49,7 +49,7 @@ def test_one_device_in_order_devices_in_parallel(tmp_path: Path) -> None:
             numbers = [o.body["result"]["receipt_number"] for o in outcomes
                        if o.body["result"]["device_serial"] == manager.handle(d).driver.connected_device_id]
             assert numbers == [1, 2, 3]
-        assert 0.3 <= elapsed < 0.6  # 3 x 100 ms per device, 4 devices at once
+        assert 0.3 <= elapsed < 1.0  # 3 x 100 ms per device, 4 devices at once (serially: 1.2 s)
 
     run(tmp_path, 4, body)
 
