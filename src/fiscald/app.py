@@ -18,6 +18,7 @@ from fiscald import __version__
 from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
+from fiscald.interfaces import export, simulate
 from fiscald.interfaces.http import build_router
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
@@ -79,6 +80,8 @@ def create_app(data_dir: Path) -> FastAPI:
     app = FastAPI(title="fiscald", version=__version__, lifespan=lifespan,
                   description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
     app.include_router(build_router())
+    app.include_router(simulate.build_router())
+    app.include_router(export.build_router())
 
     @app.exception_handler(FiscalError)
     async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:
