@@ -11,12 +11,15 @@ from rich.console import Console
 
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
+from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import DEFAULT_HOST, DEFAULT_PORT, default_data_dir, is_loopback
 from fiscald.logs import setup_logging
 from fiscald.store import devices as device_repo
 
 cli = typer.Typer(help="fiscald — open fiscal device driver (FisCool-compatible).", no_args_is_help=True)
 console = Console()
+cli.add_typer(simulate_app, name="simulate")
+cli.add_typer(journal_app, name="journal")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database (default: user data dir)")]
 
