@@ -290,24 +290,30 @@ def test_crash_between_pos_approval_and_receipt_close(make_server: Callable[...,
         s.close()
 
 
-def test_crash_after_print_before_the_answer_restores_it(make_server: Callable[..., Server],
-                                                         tmp_path: Path) -> None:
+def test_crash_before_the_answer_is_resolved_from_the_journal(make_server: Callable[..., Server],
+                                                             tmp_path: Path) -> None:
     data = tmp_path / "printed"
     srv, shop = _card_shop(make_server, data)
-    key = f"printed-{uuid.uuid4()}"
-    first = shop.s.receipt(shop.register, pay("card", 3100), price=3100, key=key).json()
+    printed, reversed_ = f"printed-{uuid.uuid4()}", f"reversed-{uuid.uuid4()}"
+    first = shop.s.receipt(shop.register, pay("card", 3100), price=3100, key=printed).json()
+    shop.s.simulate(shop.register, fail_next={"operation": "print_receipt", "code": 2001})
+    assert shop.s.receipt(shop.register, pay("card", 500), price=500, key=reversed_).json()["status"] == 2001
     srv.kill()
     shop.s.close()
-    # the window between "receipt journaled" and "operation finished": put the record back to running
+    # the window between the last device/journal write and "operation finished": put the records back to running
     with sqlite3.connect(data / "fiscald.db") as conn:
         changed = conn.execute("UPDATE operations SET state = 'running', response = NULL, http_status = NULL "
-                               "WHERE idem_key = ? AND device_id = ?", (key, shop.register)).rowcount
-    assert changed == 1
+                               "WHERE idem_key IN (?, ?) AND device_id = ?",
+                               (printed, reversed_, shop.register)).rowcount
+    assert changed == 2
     s = Sim(make_server(data, demo=False))
     try:
-        retry = s.receipt(shop.register, pay("card", 3100), price=3100, key=key)
+        retry = s.receipt(shop.register, pay("card", 3100), price=3100, key=printed)
         assert retry.headers.get("Idempotent-Replayed") == "true"
         assert retry.json() == first  # the answer comes from the journal; nothing printed or charged again
+        # approved, then voided on the terminal because the register failed: never completed by a retry
+        unknown = s.receipt(shop.register, pay("card", 500), price=500, key=reversed_).json()
+        assert unknown["status"] == 1010 and unknown["details"]["pos_transactions"][0]["amount_cents"] == 500
         assert s.ok(shop.register, "get_status")["last_receipt_number"] == 1
         assert s.ok(shop.pos, "pos_status")["batch_open_count"] == 1
     finally:

@@ -59,8 +59,9 @@ def key_base(register_id: str, idem_key: str) -> str:
     return hashlib.sha256(f"{register_id}\n{idem_key}".encode()).hexdigest()[:40]
 
 
-def sale_key(base: str, index: int) -> str:
-    return f"card-{base}-sale-{index}"
+def card_key(base: str, step: str) -> str:
+    """The terminal-side key of one step of a receipt's card payment: ``sale-<n>`` or ``void-<n>``."""
+    return f"card-{base}-{step}"
 
 
 async def execute(manager: DeviceManager, handle: DeviceHandle, job: Job) -> dict[str, Any]:
@@ -83,7 +84,7 @@ class _CardReceipt:
         self.reference = f"rcpt-{self.base[:32]}" if self.base else f"op-{job.operation_id}"
 
     def _key(self, what: str) -> str | None:
-        return f"card-{self.base}-{what}" if self.base else None
+        return card_key(self.base, what) if self.base else None
 
     def _terminal(self) -> str:
         pos_id = self.config.linked_pos_device_id
@@ -168,14 +169,15 @@ async def recover(manager: DeviceManager, rec: op_repo.OperationRecord) -> bool:
     base = key_base(rec.device_id, rec.idem_key)
     sales: list[op_repo.OperationRecord] = []
     while True:
-        found = await db.read(partial(op_repo.by_key, device_id=pos_id, idem_key=sale_key(base, len(sales))))
+        found = await db.read(partial(op_repo.by_key, device_id=pos_id, idem_key=card_key(base, f"sale-{len(sales)}")))
         if found is None:
             break
         sales.append(found)
     if not sales:
         return False
     approved = [s.response["result"] for s in sales if s.http_status == 200 and s.response is not None]
-    if len(approved) == len(sales):
+    reversing = await db.read(partial(op_repo.by_key, device_id=pos_id, idem_key=card_key(base, "void-0")))
+    if len(approved) == len(sales) and reversing is None:  # all approved, none being voided
         last = await db.read(lambda c: journal_repo.last_entry(c, rec.device_id))
         ids = {tx["transaction_id"] for tx in approved}
         if last is not None and last.kind == "receipt" and ids <= {
