@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from fiscald.app import open_database
-from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
+from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig, PosConfig
 from fiscald.store import devices as device_repo
 
 
@@ -41,6 +41,18 @@ def add_simulated_register(data_dir: Path, name: str = "Sim", vat_rates: dict[st
             device_repo.save_device(conn, config)
 
         db.write_sync(save)
+        return config.id
+    finally:
+        db.close()
+
+
+def add_simulated_pos(data_dir: Path, name: str = "Sim POS", bank: str | None = "Banca Test") -> str:
+    """Configure a Simulated POS terminal in a (stopped) server's data dir; returns its id."""
+    db = open_database(data_dir)
+    try:
+        config = PosConfig(id=str(uuid.uuid4()), name=name, manufacturer="Simulated", model="Simulated", bank=bank,
+                           connection_details=ConnectionDetails(type="Virtual"))
+        db.write_sync(lambda conn: device_repo.save_device(conn, config))
         return config.id
     finally:
         db.close()

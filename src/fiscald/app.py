@@ -19,6 +19,7 @@ from fiscald.devices.admin import Admin
 from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
+from fiscald.interfaces import export, simulate
 from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.http import build_router
 from fiscald.interfaces.manage import build_manage_router
@@ -87,6 +88,8 @@ def create_app(data_dir: Path) -> FastAPI:
     app.include_router(build_router())
     app.include_router(build_manage_router())
     app.add_middleware(TokenAuth)
+    app.include_router(simulate.build_router())
+    app.include_router(export.build_router())
 
     @app.exception_handler(FiscalError)
     async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:

@@ -11,10 +11,11 @@ import abc
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from fiscald.devices.config import DeviceConfig
-from fiscald.errors import FiscalError, Language
+from fiscald.devices.simulation import SimulateRequest
+from fiscald.errors import Code, FiscalError, Language
 from fiscald.operations import Operation
 from fiscald.store import Database
 from fiscald.store.journal import JournalEntry
@@ -89,6 +90,11 @@ class Driver(abc.ABC):
     async def execute(self, op: Operation) -> dict[str, Any]:
         """Run one operation on the device; the manager guarantees one at a time per device."""
 
+    async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
+        """Change the injected faults of a simulated device; returns the simulation state. Applies at once."""
+        raise FiscalError(Code.NOT_SUPPORTED, f"device_id: {self.config.manufacturer} {self.config.model} "
+                                              "is not a simulated device")
+
 
 class UnavailableDriver(Driver):
     """Stands in for a configured device whose driver cannot be created (e.g. a model no longer supported):
@@ -111,6 +117,16 @@ class UnavailableDriver(Driver):
 
 class FiscalDriver(Driver):
     kind = "fiscal"
+    #: True when every document is written to the store journal in the same transaction that makes it exist
+    #: (the Simulated register): then the journal proves whether an interrupted receipt was printed.
+    journal_authoritative: ClassVar[bool] = False
+
+    async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> dict[str, Any]:
+        """Print a receipt whose card payments the linked POS terminal already answered (``pos_transactions``).
+        Drivers that journal in the store override this to journal the POS results with the receipt."""
+        result = await self.execute(op)
+        result["pos_transactions"] = pos_transactions
+        return result
 
     @property
     @abc.abstractmethod

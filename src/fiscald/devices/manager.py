@@ -21,9 +21,11 @@ from functools import partial
 from typing import Any
 
 from fiscald.config import Settings
+from fiscald.devices import card_payments
 from fiscald.devices.base import DeviceStatus, Driver, DriverContext, FiscalDriver, StatusInfo, UnavailableDriver
 from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig
 from fiscald.devices.registry import create_driver
+from fiscald.devices.simulation import SimulateRequest
 from fiscald.errors import Code, FiscalError
 from fiscald.events import Event, EventBus
 from fiscald.metrics import Metrics
@@ -130,6 +132,8 @@ class DeviceManager:
         """Turn operations left *running* by a dead process into 1010 OutcomeUnknown (never re-executed)."""
         records = await self.db.read(op_repo.interrupted)
         for rec in records:
+            if await card_payments.recover(self, rec):
+                continue
             entry = await self.db.read(partial(journal_repo.last_entry, device_id=rec.device_id))
             details: dict[str, Any] = {"operation_id": rec.id, "operation": rec.operation,
                                        "device_id": rec.device_id, "started_at": rec.created_at}
@@ -239,6 +243,10 @@ class DeviceManager:
 
     def queue_depths(self) -> dict[str, int]:
         return {h.id: h.queue.qsize() + (1 if h.running else 0) for h in self._handles.values()}
+
+    async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
+        """Fault injection on a simulated device; applies at once, not queued behind its operations."""
+        return await self.handle(request.device_id).driver.simulate(request)
 
     # -- execution --------------------------------------------------------------------------------
     def _error(self, err: FiscalError, operation_id: str | None = None) -> Outcome:
@@ -371,7 +379,8 @@ class DeviceManager:
             "operation_id": job.operation_id, "device_id": op.device_id, "operation": op.name}))
         started = time.perf_counter()
         try:
-            outcome = Outcome(200, success(await handle.driver.execute(op)), operation_id=job.operation_id)
+            outcome = Outcome(200, success(await card_payments.execute(self, handle, job)),
+                              operation_id=job.operation_id)
             keep = True
         except FiscalError as err:
             outcome = self._error(err, job.operation_id)

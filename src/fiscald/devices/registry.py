@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fiscald.devices.base import Driver, DriverContext
 from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig
+from fiscald.devices.simulated.pos import SimulatedPos
 from fiscald.devices.simulated.register import SimulatedRegister
 from fiscald.errors import Code, FiscalError
 
@@ -22,6 +23,7 @@ class Supported:
 
 SUPPORTED: tuple[Supported, ...] = (
     Supported("fiscal", "Simulated", ("Simulated",), ("Virtual",), SimulatedRegister, simulated=True),
+    Supported("pos", "Simulated", ("Simulated",), ("Virtual",), SimulatedPos, simulated=True),
 )
 
 

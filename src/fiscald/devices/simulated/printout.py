@@ -73,7 +73,8 @@ def footer(p: Printout, title: str, number: int, fiscal_day: int, when: str, ser
 
 
 def receipt(params: PrintReceiptParams, totals: ReceiptTotals, *, shop: str, serial: str, number: int,
-            fiscal_day: int, when: str, voided: bool, non_fiscal: bool) -> str:
+            fiscal_day: int, when: str, voided: bool, non_fiscal: bool,
+            pos_transactions: list[dict[str, Any]]) -> str:
     p = Printout()
     header(p, shop, serial)
     if params.buyer is not None and params.flags.print_buyer_cif:
@@ -109,9 +110,11 @@ def receipt(params: PrintReceiptParams, totals: ReceiptTotals, *, shop: str, ser
     p.pair("TOTAL", money(totals.total_cents))
     if voided:
         p.center("*** BON ANULAT ***")
+        _card_lines(p, pos_transactions)
     else:
         for payment in totals.payments:
             p.pair(PAYMENT_LABELS[payment.type], money(payment.amount_cents))
+        _card_lines(p, pos_transactions)
         if totals.change_cents:
             p.pair("REST", money(totals.change_cents))
         p.rule()
@@ -124,6 +127,15 @@ def receipt(params: PrintReceiptParams, totals: ReceiptTotals, *, shop: str, ser
         p.center("NEFISCAL")
     footer(p, "BON FISCAL" if not non_fiscal else "DOCUMENT", number, fiscal_day, when, serial)
     return p.text()
+
+
+def _card_lines(p: Printout, pos_transactions: list[dict[str, Any]]) -> None:
+    """What the linked POS terminal answered for the card payments (approved or refused)."""
+    for tx in pos_transactions:
+        if tx.get("approved"):
+            p.pair(f"  {tx['card_brand']} {tx['card_masked'][-4:]}", f"AUTH {tx['auth_code']}")
+        else:
+            p.pair("  CARD REFUZAT", f"COD {tx['error']['status']}")
 
 
 def _discount_label(discount: Any, adjustment: int) -> str:

@@ -8,18 +8,20 @@ replaced only after that transaction committed, so a failed write leaves the reg
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from fiscald.devices.base import DeviceStatus, DriverContext, FiscalDriver, StatusInfo
 from fiscald.devices.config import FiscalDeviceConfig
 from fiscald.devices.simulated import printout
+from fiscald.devices.simulated.faults import FaultSpec, Simulator
+from fiscald.devices.simulation import SimulateRequest
 from fiscald.errors import Code, FiscalError
-from fiscald.operations import Operation
+from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations import models as m
 from fiscald.operations.totals import compute_receipt, vat_of
 from fiscald.store import devices as device_repo
@@ -63,21 +65,18 @@ class RegisterState:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-@dataclass
-class Simulation:
-    """Fault injection seam (controlled through /manage/simulate)."""
-
-    fault: str = "none"
-    latency_ms: int = 0
-
-
-_FAULT_ERRORS = {
-    "paper_out": Code.PAPER_OUT,
-    "cover_open": Code.COVER_OPEN,
-    "disconnected": Code.CONNECTION,
-    "fiscal_memory_full": Code.FISCAL_MEMORY_FULL,
-    "busy": Code.DEVICE_BUSY,
+_PRINTING = frozenset({"print_receipt", "print_non_fiscal", "cash_in", "cash_out", "x_report", "z_report",
+                       "periodic_report", "print_duplicate"})
+_ALL = frozenset(name for name, spec in OPERATIONS.items() if spec.kind == "fiscal")
+FAULTS = {
+    "paper_out": FaultSpec(Code.PAPER_OUT, _PRINTING, DeviceStatus.ERROR),
+    "cover_open": FaultSpec(Code.COVER_OPEN, _PRINTING, DeviceStatus.ERROR),
+    "disconnected": FaultSpec(Code.CONNECTION, _ALL, DeviceStatus.DISCONNECTED),
+    "fiscal_memory_full": FaultSpec(Code.FISCAL_MEMORY_FULL, frozenset({"print_receipt", "cash_in", "cash_out",
+                                                                         "z_report"}), DeviceStatus.ERROR),
+    "busy": FaultSpec(Code.DEVICE_BUSY, _ALL - {"get_status"}, DeviceStatus.CONNECTED),
 }
+FAIL_CODES = frozenset({Code.CONNECTION, *(c for c in Code if 2000 <= c < 3000)})
 
 
 def serial_for(device_id: str) -> str:
@@ -87,12 +86,13 @@ def serial_for(device_id: str) -> str:
 
 class SimulatedRegister(FiscalDriver):
     config: FiscalDeviceConfig
+    journal_authoritative = True
 
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
         self.state = RegisterState(serial=serial_for(config.id),
                                    vat_rates=dict(config.vat_rates or DEFAULT_VAT_RATES))
-        self.simulation = Simulation()
+        self.simulation = Simulator(config.id, "fiscal", ctx.db, FAULTS, FAIL_CODES, self.set_status)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -106,7 +106,8 @@ class SimulatedRegister(FiscalDriver):
             new.vat_rates = self._configured_rates()
             await self._commit(new)
         self.connected_device_id = self.state.serial
-        self.set_status(StatusInfo(DeviceStatus.CONNECTED))
+        await self.simulation.load()
+        self.set_status(self.simulation.status())
 
     async def stop(self) -> None:
         self.set_status(StatusInfo(DeviceStatus.DISCONNECTED))
@@ -143,19 +144,24 @@ class SimulatedRegister(FiscalDriver):
 
     # -- operations -------------------------------------------------------------------------------
     async def execute(self, op: Operation) -> dict[str, Any]:
-        await self._simulate(op.name)
         handler = getattr(self, f"_op_{op.name}", None)
         if handler is None:
             raise FiscalError(Code.NOT_SUPPORTED, f"{op.name} is not a fiscal register operation")
-        result: dict[str, Any] = await handler(op.params)
+        return await self._perform(op.name, lambda: handler(op.params))
+
+    async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> dict[str, Any]:
+        params = op.params
+        assert isinstance(params, m.PrintReceiptParams)
+        return await self._perform(op.name, lambda: self._print_receipt(params, pos_transactions))
+
+    async def _perform(self, name: str, run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        await self.simulation.before(name)
+        result = await run()
+        await self.simulation.after(name)
         return result
 
-    async def _simulate(self, name: str) -> None:
-        if self.simulation.latency_ms:
-            await asyncio.sleep(self.simulation.latency_ms / 1000)
-        fault = self.simulation.fault
-        if fault != "none" and name not in ("get_status",):
-            raise FiscalError(_FAULT_ERRORS[fault], f"simulated fault: {fault}")
+    async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
+        return await self.simulation.update(request)
 
     def _guard_fiscal(self, now: dt.datetime) -> None:
         """What a real register checks before any fiscal document."""
@@ -172,6 +178,10 @@ class SimulatedRegister(FiscalDriver):
         return self.config.name
 
     async def _op_print_receipt(self, params: m.PrintReceiptParams) -> dict[str, Any]:
+        return await self._print_receipt(params, [])
+
+    async def _print_receipt(self, params: m.PrintReceiptParams,
+                             pos_transactions: list[dict[str, Any]]) -> dict[str, Any]:
         now = self.now()
         self._guard_fiscal(now)
         totals = compute_receipt(params, self.state.vat_rates)
@@ -202,7 +212,8 @@ class SimulatedRegister(FiscalDriver):
                 new.cash_in_drawer_cents += totals.payments_by_type.get("cash", 0)
                 new.grand_total_cents += totals.total_cents
         text = printout.receipt(params, totals, shop=self._shop, serial=new.serial, number=number,
-                                fiscal_day=new.fiscal_day, when=when, voided=voided, non_fiscal=non_fiscal)
+                                fiscal_day=new.fiscal_day, when=when, voided=voided, non_fiscal=non_fiscal,
+                                pos_transactions=pos_transactions)
         result: dict[str, Any] = {
             "receipt_number": number,
             "fiscal_day": new.fiscal_day,
@@ -214,7 +225,7 @@ class SimulatedRegister(FiscalDriver):
             "device_serial": new.serial,
             "journal_id": 0,
             "voided": voided,
-            "pos_transactions": [],
+            "pos_transactions": pos_transactions,
         }
         data = {"request": params.model_dump(mode="json", by_alias=True), "result": result,
                 "payments": totals.payments_by_type, "open_drawer": params.flags.open_drawer}
