@@ -40,7 +40,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any
         assert c.post("/manage/save_settings", json={"enable_simulated_devices": True}).json()["success"] is True
         assert c.get("/manage/get_supported_devices").json() == {
             "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}],
-            "pos": []}
+            "pos": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}]}
 
         created = c.post("/manage/save_fiscal_device", json=body)
         assert created.status_code == 200, created.text
@@ -296,3 +296,36 @@ def test_version_and_check_update(client: httpx.Client) -> None:
                                   "/manage/save_settings", "/manage/check_update", "/manage/delete_pos_terminal"])
 def test_manage_endpoints_in_openapi(client: httpx.Client, path: str) -> None:
     assert path in client.get("/openapi.json").json()["paths"]
+
+
+def test_pos_terminal_save_link_card_receipt_and_delete(make_server: Any) -> None:
+    srv: Server = make_server()
+    register = srv.fiscal_ids()[0]
+    with httpx.Client(base_url=srv.url) as c:
+        saved = c.post("/manage/save_pos_terminal", json={
+            "name": "POS 1", "manufacturer": "Simulated", "model": "Simulated", "bank": "Banca Test",
+            "connection_details": {"type": "Virtual", "details": {}}}).json()
+        assert saved["success"] is True
+        pos = saved["id"]
+        [view] = c.get("/devices/pos").json()["pos_terminals"]
+        assert view["config"]["id"] == pos and view["config"]["bank"] == "Banca Test"
+        assert view["status"] == "Connected" and set(view) == {"config", "status", "status_text",
+                                                               "connected_device_id"}
+        linked = c.post("/manage/save_fiscal_device", json={"id": register, "auto_send_card_to_pos": True,
+                                                            "linked_pos_device_id": pos})
+        assert linked.status_code == 200, linked.text
+        r = c.post("/devices/operation", json={"device_id": register, "operation": "print_receipt", "params": {
+            "lines": [{"type": "item", "description": "Carte", "quantity_thousandths": 1000,
+                       "unit_price_cents": 4500, "vat": "B"}],
+            "payments": [{"type": "card", "amount_cents": 4500}]}}, headers={"Idempotency-Key": "card-1"})
+        assert r.status_code == 200, r.text
+        [txn] = r.json()["result"]["pos_transactions"]
+        assert txn["approved"] is True and txn["amount_cents"] == 4500
+        status = c.post("/devices/operation", json={"device_id": pos, "operation": "pos_status"}).json()
+        assert status["result"]["batch_open_count"] == 1
+        in_use = c.post("/manage/delete_pos_terminal", json={"id": pos})
+        assert in_use.status_code == 400 and "linked" in in_use.json()["error"]
+        c.post("/manage/save_fiscal_device", json={"id": register, "auto_send_card_to_pos": False,
+                                                   "linked_pos_device_id": None})
+        assert c.post("/manage/delete_pos_terminal", json={"id": pos}).json()["success"] is True
+        assert c.get("/devices/pos").json() == {"pos_terminals": []}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from fiscald.config import Settings
 from fiscald.devices.admin import Admin
 from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
+from fiscald.devices.simulation import SimulateRequest
 from fiscald.errors import FiscalError
 from fiscald.events import Event
 from fiscald.operations import parse_operation
@@ -68,8 +68,8 @@ def test_update_waits_for_the_receipt_in_progress(tmp_path: Path) -> None:
     async def body(manager: DeviceManager, admin: Admin) -> None:
         saved = await admin.save_device("fiscal", {"name": "Lenta", **SIMULATED})
         device_id = saved.config.id
-        old_driver: Any = manager.handle(device_id).driver
-        old_driver.simulation.latency_ms = 300
+        old_driver = manager.handle(device_id).driver
+        await manager.simulate(SimulateRequest(device_id=device_id, latency_ms=300))
         order: list[str] = []
 
         async def receipt() -> int:
@@ -116,8 +116,7 @@ def test_concurrent_saves_of_one_device_lose_nothing(tmp_path: Path) -> None:
 def test_delete_stops_after_the_running_operation(tmp_path: Path) -> None:
     async def body(manager: DeviceManager, admin: Admin) -> None:
         device_id = (await admin.save_device("fiscal", {"name": "A", **SIMULATED})).config.id
-        driver: Any = manager.handle(device_id).driver
-        driver.simulation.latency_ms = 200
+        await manager.simulate(SimulateRequest(device_id=device_id, latency_ms=200))
         op = parse_operation({"device_id": device_id, "operation": "print_receipt", "params": RECEIPT})
         first = asyncio.create_task(manager.execute(op))
         while manager.handle(device_id).running is None:
@@ -140,8 +139,7 @@ def test_operations_queued_during_an_update_run_on_the_restarted_device(tmp_path
     async def body(manager: DeviceManager, admin: Admin) -> None:
         saved = await admin.save_device("fiscal", {"name": "Coada", **SIMULATED})
         device_id = saved.config.id
-        driver: Any = manager.handle(device_id).driver
-        driver.simulation.latency_ms = 200
+        await manager.simulate(SimulateRequest(device_id=device_id, latency_ms=200))
 
         async def receipt() -> int:
             outcome = await manager.execute(parse_operation(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fiscald.devices.manager import QUEUE_DEPTH, DeviceManager
+from fiscald.devices.simulation import SimulateRequest
 from fiscald.operations import parse_operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
@@ -24,8 +25,7 @@ def run(tmp_path: Path, registers: int, body: Any) -> None:
         await manager.start()
         try:
             for device_id in ids:
-                driver: Any = manager.handle(device_id).driver
-                driver.simulation.latency_ms = 100
+                await manager.simulate(SimulateRequest(device_id=device_id, latency_ms=100))
             await body(manager, ids)
         finally:
             await manager.stop()
@@ -74,8 +74,7 @@ def test_timeout_before_start_is_1013_and_never_prints(tmp_path: Path) -> None:
 def test_full_queue_is_1014_busy(tmp_path: Path) -> None:
     async def body(manager: DeviceManager, ids: list[str]) -> None:
         [d] = ids
-        driver: Any = manager.handle(d).driver
-        driver.simulation.latency_ms = 5
+        await manager.simulate(SimulateRequest(device_id=d, latency_ms=5))
         tasks = [asyncio.create_task(manager.execute(receipt(d)))]
         while manager.handle(d).running is None:
             await asyncio.sleep(0.001)

@@ -38,10 +38,20 @@ _STATUS_TEXT: dict[DeviceStatus, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StatusInfo:
     status: DeviceStatus
     error: FiscalError | None = None  # why, when status is Error or Disconnected
+
+    def _key(self) -> tuple[str, int | None, str | None]:
+        return (self.status.value, None if self.error is None else int(self.error.code),
+                None if self.error is None else self.error.detail)
+
+    def __eq__(self, other: object) -> bool:  # equal errors, not the same exception object
+        return isinstance(other, StatusInfo) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def text(self, language: Language) -> str:
         ro, en = _STATUS_TEXT[self.status]
