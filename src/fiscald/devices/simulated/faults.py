@@ -61,8 +61,7 @@ class Simulator:
         return self.state.fault
 
     def status(self) -> StatusInfo:
-        """The device status the fault gives. One instance per fault: StatusInfo compares its error by identity,
-        so re-applying the same fault publishes no status event."""
+        """The device status the fault gives (one cached instance per fault)."""
         fault = self.state.fault
         if fault not in self._statuses:
             spec = self.faults.get(fault)
