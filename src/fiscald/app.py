@@ -19,6 +19,7 @@ from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.http import build_router
+from fiscald.interfaces.ws import build_ws_router
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 
@@ -79,6 +80,7 @@ def create_app(data_dir: Path) -> FastAPI:
     app = FastAPI(title="fiscald", version=__version__, lifespan=lifespan,
                   description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
     app.include_router(build_router())
+    app.include_router(build_ws_router())
 
     @app.exception_handler(FiscalError)
     async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:
