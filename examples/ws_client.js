@@ -27,6 +27,7 @@ class FiscaldClient {
     this.onConnection = onConnection; // (true | false)
     this.subscriptions = []; // replayed after every reconnect
     this.pending = new Map(); // id -> {resolve, reject, timer}
+    this.submitted = new Map(); // operation_id -> {promise, resolve}: completions of operations submitted here
     this.nextId = 1;
     this.lastSeq = 0;
     this.delay = 500;
@@ -84,8 +85,16 @@ class FiscaldClient {
     if (message.action.startsWith("event.")) {
       if (message.seq !== this.lastSeq + 1) console.warn(`missed events ${this.lastSeq + 1}..${message.seq - 1}`);
       this.lastSeq = message.seq;
-      this.onEvent(message.action.slice("event.".length), message.payload);
+      const name = message.action.slice("event.".length);
+      if (name === "operation_completed") this.submitted.get(message.payload.operation_id)?.resolve(message.payload);
+      this.onEvent(name, message.payload);
       return;
+    }
+    // Track a submitted operation as soon as its reply arrives: its completion may be in the same read.
+    if (message.action === "operation.submit.result" && !this.submitted.has(message.payload.operation_id)) {
+      let resolve;
+      const promise = new Promise((r) => { resolve = r; });
+      this.submitted.set(message.payload.operation_id, { promise, resolve });
     }
     const waiter = this.pending.get(message.id);
     if (!waiter) return;
@@ -119,6 +128,18 @@ class FiscaldClient {
     return this.request("subscribe", payload);
   }
 
+  /**
+   * Queue an operation; resolves with {operationId, done} where `done` resolves with the
+   * operation_completed payload ({result} or {error}). After a reconnect, ask `operation.get` instead.
+   */
+  async submit(operation, idempotencyKey = null) {
+    const payload = idempotencyKey ? { ...operation, idempotency_key: idempotencyKey } : operation;
+    const { operation_id: operationId } = await this.request("operation.submit", payload);
+    const { promise } = this.submitted.get(operationId);
+    promise.then(() => this.submitted.delete(operationId));
+    return { operationId, done: promise };
+  }
+
   /** Run an operation; with an idempotency key a lost connection is retried without printing twice. */
   async execute(operation, idempotencyKey = null, attempts = 5) {
     const payload = idempotencyKey ? { ...operation, idempotency_key: idempotencyKey } : operation;
@@ -133,12 +154,10 @@ class FiscaldClient {
 }
 
 async function demo(url, deviceId, token) {
-  const completed = new Map();
   const client = new FiscaldClient(url, {
     token,
     onEvent: (name, payload) => {
       if (name === "device_status") console.log(`device ${payload.device_id}: ${payload.status} (${payload.status_text})`);
-      if (name === "operation_completed") completed.get(payload.operation_id)?.(payload);
     },
   });
   await client.start();
@@ -158,11 +177,11 @@ async function demo(url, deviceId, token) {
     const result = await client.execute(receipt, `order-${crypto.randomUUID()}`);
     console.log(`receipt ${result.receipt_number} total ${result.total_cents} change ${result.change_cents}`);
 
-    const submitted = await client.request("operation.submit", { device_id: deviceId, operation: "x_report" });
-    const done = await new Promise((resolve) => completed.set(submitted.operation_id, resolve));
+    const submitted = await client.submit({ device_id: deviceId, operation: "x_report" });
+    const done = await submitted.done;
     console.log(`x report: ${done.result.receipts_count} receipts today`);
-    const state = await client.request("operation.get", { operation_id: submitted.operation_id });
-    console.log(`operation ${submitted.operation_id}: ${state.state}`);
+    const state = await client.request("operation.get", { operation_id: submitted.operationId });
+    console.log(`operation ${submitted.operationId}: ${state.state}`);
     try {
       await client.execute({ device_id: deviceId, operation: "cash_out", params: { amount_cents: 99999999 } });
     } catch (err) {

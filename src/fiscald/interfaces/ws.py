@@ -4,11 +4,12 @@ asynchronous operations and pushed events.
 Only translation lives here: envelope -> :class:`Operation` -> ``DeviceManager.execute`` -> reply and event
 envelopes. Every error is a :class:`FiscalError` from the one table, in the same ``{"status", "error"}`` shape.
 
-Flow control per connection:
+Flow control per connection (one writer task, one send queue for replies and events, in order):
 - every incoming message takes one of ``MAX_IN_FLIGHT`` slots, given back when its reply has been written to
   the socket; with no slot free the connection is not read (TCP back-pressure on the client);
-- events are pushed into the same send queue, at most ``SEND_QUEUE`` undelivered at a time; a client that
-  falls further behind is closed with 1013, so a slow client never slows a device or another client.
+- the manager's events go straight into the send queue (it is the connection's event-bus subscription); when
+  ``SEND_QUEUE`` messages are waiting the connection is closed with 1013, so a client that stops reading
+  never slows a device or another client.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from fiscald import __version__
 from fiscald.config import Settings
 from fiscald.devices.manager import DeviceManager, Outcome
 from fiscald.errors import Code, FiscalError
-from fiscald.events import Event, Subscription
+from fiscald.events import Event
 from fiscald.interfaces.views import device_view
 from fiscald.operations import Operation, parse_operation
 from fiscald.operations.registry import config_error_from
@@ -47,14 +48,15 @@ PROTOCOL = 1
 MAX_MESSAGE_BYTES = 1024 * 1024  # enforced by the server (uvicorn ws_max_size): larger messages close with 1009
 PING_INTERVAL_S = 20.0
 PING_TIMEOUT_S = 40.0  # a client that misses two pongs is dropped
-SEND_QUEUE = 1000  # undelivered events per connection before it is closed with 1013
-MAX_IN_FLIGHT = 1000  # requests per connection being handled or waiting for their reply to be written
+SEND_QUEUE = 1000  # undelivered messages (replies and events) per connection; one more closes it with 1013
+MAX_IN_FLIGHT = 250  # requests per connection being handled or waiting for their reply to be written
 MAX_MALFORMED = 100  # malformed messages in a row tolerated; one more closes with 1008
 RECENT_OUTCOMES = 1000  # finished submitted operations whose outcome is kept in memory too
 CLOSE_TIMEOUT_S = 5.0
-# what the server enforces for us: message size (1009 beyond it) and keep-alive pings
+# what the server does for us: message size (1009 beyond it), keep-alive pings; no permessage-deflate
+# (small JSON on a local link: compressing costs more CPU and ~70 KiB of zlib state per connection)
 UVICORN_OPTIONS: dict[str, Any] = {"ws_max_size": MAX_MESSAGE_BYTES, "ws_ping_interval": PING_INTERVAL_S,
-                                   "ws_ping_timeout": PING_TIMEOUT_S}
+                                   "ws_ping_timeout": PING_TIMEOUT_S, "ws_per_message_deflate": False}
 MAX_ID = 64
 MAX_ACTION = 64
 
@@ -69,6 +71,7 @@ EVENT_NAMES: dict[str, tuple[str, ...]] = {
 }
 CATEGORY_OF = {name: category for category, names in EVENT_NAMES.items() for name in names}
 _OWN_COMPLETED = "ws.own_completed"  # completion of an operation this connection submitted (never on the bus)
+_REPLY = "ws.reply"  # a reply in the send queue (never on the bus)
 
 
 # -- payloads ---------------------------------------------------------------------------------------------
@@ -291,14 +294,14 @@ class Connection:
         self.ws = websocket
         self.manager = manager
         self.tracker = tracker
-        self.outbox: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()  # (text, is_reply)
-        self.queued_events = 0
+        # The send queue: replies and events in the order they are sent. It is this connection's subscription to
+        # the manager's events, which deliver nothing until the client subscribes or submits (names: replies only).
+        self.outbox = manager.events.subscribe(SEND_QUEUE, {_REPLY})
+        self.outbox.on_overflow = lambda: self.fail(CLOSE_TRY_LATER)
         self.seq = 0
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.subscriptions: dict[str, set[str] | None] = {}  # category -> device ids (None: every device)
         self.own: dict[str, bool] = {}  # submitted here and not completed -> bus completion already sent
-        self.bus: Subscription | None = None
-        self.pump: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
         self.close_code: int | None = None
@@ -317,9 +320,8 @@ class Connection:
             await asyncio.wait({writer, reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.open = False
-            if self.bus is not None:
-                self.manager.events.unsubscribe(self.bus)
-            helpers = [t for t in (writer, reader, stopper, self.pump) if t is not None]
+            self.manager.events.unsubscribe(self.outbox)
+            helpers = (writer, reader, stopper)
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
@@ -336,12 +338,14 @@ class Connection:
     async def _write(self) -> None:
         try:
             while True:
-                text, is_reply = await self.outbox.get()
-                await self.ws.send_text(text)
-                if is_reply:
+                event = await self.outbox.queue.get()
+                if event.name == _REPLY:
+                    await self.ws.send_text(event.payload["text"])
                     self.slots.release()
-                else:
-                    self.queued_events -= 1
+                    continue
+                text = self._event_text(event)
+                if text is not None:
+                    await self.ws.send_text(text)
         except asyncio.CancelledError:
             raise
         except Exception:  # the client went away
@@ -390,37 +394,25 @@ class Connection:
             self.reply(req_id, action, reply)
 
     # -- sending ------------------------------------------------------------------------------------------
-    def reply(self, req_id: str | None, action: str, reply: Reply) -> None:
-        """Queue the one reply of a request (its slot is given back once the reply is written)."""
-        if self.open:
-            self.outbox.put_nowait((_dumps(_reply_message(req_id, action, reply)), True))
-
-    def push_event(self, name: str, payload: dict[str, Any]) -> None:
+    def _put(self, event: Event) -> None:
         if not self.open:
             return
-        if self.queued_events >= SEND_QUEUE:
-            self.fail(CLOSE_TRY_LATER)
-            return
-        self.seq += 1
-        self.queued_events += 1
-        self.outbox.put_nowait((_dumps({"action": f"event.{name}", "payload": payload, "seq": self.seq}), False))
-
-    # -- events -------------------------------------------------------------------------------------------
-    def listen(self) -> None:
-        """Subscribe this connection to the device manager's events (on first need, while open)."""
-        if self.bus is None and self.open:
-            self.bus = self.manager.events.subscribe(SEND_QUEUE, set(CATEGORY_OF))
-            self.pump = asyncio.create_task(self._pump(self.bus))
-
-    def inject(self, event: Event) -> None:
-        """Queue an event behind those already received from the bus (keeps per-device order)."""
-        self.listen()
-        if self.bus is None or not self.open:
-            return
         try:
-            self.bus.queue.put_nowait(event)
+            self.outbox.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.fail(CLOSE_TRY_LATER)
+
+    def reply(self, req_id: str | None, action: str, reply: Reply) -> None:
+        """Queue the one reply of a request (its slot is given back once the reply is written)."""
+        self._put(Event(_REPLY, "", {"text": _dumps(_reply_message(req_id, action, reply))}))
+
+    def inject(self, event: Event) -> None:
+        """Queue an event behind those already queued (keeps per-device order)."""
+        self._put(event)
+
+    def listen(self) -> None:
+        """Let the manager's events into the send queue (filtered by :meth:`_event_text`)."""
+        self.outbox.names.update(CATEGORY_OF)
 
     def wants(self, category: str, device_id: str) -> bool:
         if category not in self.subscriptions:
@@ -428,27 +420,39 @@ class Connection:
         devices = self.subscriptions[category]
         return devices is None or device_id in devices
 
-    async def _pump(self, bus: Subscription) -> None:
-        while True:
-            event = await bus.queue.get()
-            if bus.overflowed:
-                self.fail(CLOSE_TRY_LATER)
-                return
-            name, payload = event.name, event.payload
-            if name == _OWN_COMPLETED:
-                if self.own.pop(payload["operation_id"], False):
-                    continue  # already delivered from the bus
-                name = "operation_completed"
-            elif CATEGORY_OF[name] == "operation" and payload["operation_id"] in self.own:
-                if name == "operation_completed":
-                    self.own[payload["operation_id"]] = True
-            elif not self.wants(CATEGORY_OF[name], event.device_id):
-                continue
-            self.push_event(name, payload)
+    def _event_text(self, event: Event) -> str | None:
+        """The event envelope to send, or None when this connection does not want the event."""
+        name, payload = event.name, event.payload
+        if name == _OWN_COMPLETED:
+            if self.own.pop(payload["operation_id"], False):
+                return None  # already delivered from the bus
+            name = "operation_completed"
+        elif CATEGORY_OF[name] == "operation" and payload["operation_id"] in self.own:
+            if name == "operation_completed":
+                self.own[payload["operation_id"]] = True
+        elif not self.wants(CATEGORY_OF[name], event.device_id):
+            return None
+        self.seq += 1
+        return f'{{"action":"event.{name}","payload":{_payload_json(event)},"seq":{self.seq}}}'
 
     def subscription_view(self) -> dict[str, Any]:
         return {"subscribed": sorted(self.subscriptions),
                 "device_ids": {c: None if ids is None else sorted(ids) for c, ids in self.subscriptions.items()}}
+
+
+_payload_cache: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+
+
+def _payload_json(event: Event) -> str:
+    """An event's payload as JSON, serialized once for all the connections it goes to."""
+    hit = _payload_cache.get(id(event))
+    if hit is not None and hit[0] is event:
+        return hit[1]
+    text = _dumps(event.payload)
+    _payload_cache[id(event)] = (event, text)
+    if len(_payload_cache) > 256:
+        _payload_cache.popitem(last=False)
+    return text
 
 
 # -- actions ----------------------------------------------------------------------------------------------
