@@ -6,21 +6,26 @@
 2. 1,000 idle connections: server memory before/after, and every one still answers;
 3. fan-out latency: one operation event delivered to 100 subscribers (trigger = an HTTP get_status, whose
    operation_started event is published before the device runs it; the latency includes that HTTP request,
-   and each subscriber also receives the operation_completed event right behind it).
+   and each subscriber also receives the operation_completed event right behind it), once with minimal
+   raw-socket subscribers (the server's cost) and once with websockets-library subscribers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import itertools
 import json
+import os
 import statistics
+import struct
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import uvloop
@@ -115,26 +120,84 @@ async def idle_connections(url: str, pid: int, count: int) -> dict[str, float]:
             "kib_per_connection": (held - before) * 1024 / count, "ping_all_s": ping_all}
 
 
-async def fan_out(url: str, http_url: str, device_id: str, subscribers: int,
-                  rounds: int) -> tuple[list[float], list[float]]:
+def masked_text_frame(text: str) -> bytes:
+    data = text.encode()
+    mask = os.urandom(4)
+    size = bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + struct.pack("!H", len(data))
+    return b"\x81" + size + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+class MinimalSubscriber(asyncio.Protocol):
+    """A bare WebSocket client: handshake, one subscribe frame, then a timestamp per operation_started event.
+    It spends almost no CPU, so on a 2-core machine the numbers are the server's, not the client's parsing."""
+
+    MARK = b'"action":"event.operation_started"'
+
+    def __init__(self, on_event: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self.on_event = on_event
+        self.upgraded: asyncio.Future[None] = loop.create_future()
+        self.subscribed: asyncio.Future[None] = loop.create_future()
+        self.seen = b""
+        self.tail = b""
+
+    def data_received(self, data: bytes) -> None:
+        if not self.subscribed.done():
+            self.seen += data
+            if not self.upgraded.done() and b"\r\n\r\n" in self.seen:
+                self.upgraded.set_result(None)
+            if b"subscribe.result" in self.seen:
+                self.subscribed.set_result(None)
+            return
+        if self.MARK in self.tail + data:
+            self.on_event()
+        self.tail = data[-(len(self.MARK) - 1):]
+
+
+async def minimal_subscriber(port: int, device_id: str, on_event: Callable[[], None]) -> asyncio.BaseTransport:
+    created, proto = await asyncio.get_running_loop().create_connection(
+        lambda: MinimalSubscriber(on_event), "127.0.0.1", port)
+    transport = cast(asyncio.Transport, created)
+    key = base64.b64encode(os.urandom(16)).decode()
+    transport.write(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    await asyncio.wait_for(proto.upgraded, 10)
+    transport.write(masked_text_frame(json.dumps({"id": "s", "action": "subscribe", "payload": {
+        "events": ["operation"], "device_ids": [device_id]}})))
+    await asyncio.wait_for(proto.subscribed, 10)
+    return transport
+
+
+async def fan_out(url: str, http_url: str, device_id: str, subscribers: int, rounds: int,
+                  minimal: bool) -> tuple[list[float], list[float]]:
     """Per delivery: trigger -> arrival (ms); per round: first -> last subscriber's arrival (ms)."""
-    sockets = [await connect(url, max_queue=None) for _ in range(subscribers)]
-    for ws in sockets:
-        await ws.send(json.dumps({"id": "s", "action": "subscribe",
-                                  "payload": {"events": ["operation"], "device_ids": [device_id]}}))
-        await ws.recv()
     latencies: list[float] = []
     spreads: list[float] = []
     trigger_at = 0.0
     arrived: asyncio.Queue[None] = asyncio.Queue()
 
+    def on_event() -> None:
+        latencies.append((time.perf_counter() - trigger_at) * 1000)
+        arrived.put_nowait(None)
+
     async def listen(ws: ClientConnection) -> None:
         async for raw in ws:
-            if '"action":"event.operation_started"' in raw:  # cheaper than json.loads: the client shares the CPU
-                latencies.append((time.perf_counter() - trigger_at) * 1000)
-                arrived.put_nowait(None)
+            if '"action":"event.operation_started"' in raw:
+                on_event()
 
-    listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
+    closers: list[Callable[[], Any]] = []
+    listeners: list[asyncio.Task[None]] = []
+    for _ in range(subscribers):
+        if minimal:
+            transport = await minimal_subscriber(int(url.rsplit(":", 1)[1].split("/")[0]), device_id, on_event)
+            closers.append(transport.close)
+        else:
+            ws = await connect(url, max_queue=None)
+            await ws.send(json.dumps({"id": "s", "action": "subscribe",
+                                      "payload": {"events": ["operation"], "device_ids": [device_id]}}))
+            await ws.recv()
+            listeners.append(asyncio.create_task(listen(ws)))
+            closers.append(ws.close)
     body = {"device_id": device_id, "operation": "get_status"}
     async with httpx.AsyncClient(base_url=http_url) as http:
         await http.post("/devices/operation", json=body)  # warm the connection
@@ -150,7 +213,10 @@ async def fan_out(url: str, http_url: str, device_id: str, subscribers: int,
             await asyncio.sleep(0.01)
     for task in listeners:
         task.cancel()
-    await asyncio.gather(*(ws.close() for ws in sockets))
+    for close in closers:
+        result = close()
+        if asyncio.iscoroutine(result):
+            await result
     return latencies, spreads
 
 
@@ -186,10 +252,11 @@ async def main(quick: bool) -> None:
             print(f"1,000 idle connections: RSS {idle['before']:.1f} -> {idle['held']:.1f} MiB "
                   f"({idle['kib_per_connection']:.0f} KiB each), after close {idle['after_close']:.1f} MiB; "
                   f"all 1,000 answered a ping in {idle['ping_all_s'] * 1000:.0f} ms")
-            fan, spread = await fan_out(url, srv.url, device_id, 100, int(200 * scale))
-            print(f"fan-out of one event to 100 subscribers ({len(fan)} deliveries), trigger -> delivery: "
-                  f"p50 {pct(fan, 0.5):.2f} ms, p99 {pct(fan, 0.99):.2f} ms, max {max(fan):.2f} ms; "
-                  f"first -> last subscriber: p50 {pct(spread, 0.5):.2f} ms, p99 {pct(spread, 0.99):.2f} ms")
+            for minimal, label in ((True, "minimal clients"), (False, "websockets-library clients")):
+                fan, spread = await fan_out(url, srv.url, device_id, 100, int(300 * scale), minimal)
+                print(f"fan-out of one event to 100 subscribers, {label} ({len(fan)} deliveries): trigger -> "
+                      f"delivery p50 {pct(fan, 0.5):.2f} ms, p99 {pct(fan, 0.99):.2f} ms, max {max(fan):.2f} ms; "
+                      f"first -> last subscriber p50 {pct(spread, 0.5):.2f} ms, p99 {pct(spread, 0.99):.2f} ms")
             trigger = await http_trigger_latency(srv.url, device_id, int(300 * scale))
             print(f"  (the trigger alone, HTTP get_status without subscribers: p50 {pct(trigger, 0.5):.2f} ms, "
                   f"p99 {pct(trigger, 0.99):.2f} ms)")
