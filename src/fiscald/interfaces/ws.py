@@ -47,14 +47,14 @@ log = logging.getLogger("fiscald.ws")
 PROTOCOL = 1
 MAX_MESSAGE_BYTES = 1024 * 1024  # enforced by the server (uvicorn ws_max_size): larger messages close with 1009
 PING_INTERVAL_S = 20.0
-PING_TIMEOUT_S = 40.0  # a client that misses two pongs is dropped
+PING_TIMEOUT_S = 40.0  # a client that does not answer a ping within this is dropped (1011)
 SEND_QUEUE = 1000  # undelivered messages (replies and events) per connection; one more closes it with 1013
 MAX_IN_FLIGHT = 250  # requests per connection being handled or waiting for their reply to be written
 MAX_MALFORMED = 100  # malformed messages in a row tolerated; one more closes with 1008
 RECENT_OUTCOMES = 1000  # finished submitted operations whose outcome is kept in memory too
 CLOSE_TIMEOUT_S = 5.0
 # what the server does for us: message size (1009 beyond it), keep-alive pings; no permessage-deflate
-# (small JSON on a local link: compressing costs more CPU and ~70 KiB of zlib state per connection)
+# (small JSON on a local link: compressing costs more CPU and ~40 KiB of zlib state per connection)
 UVICORN_OPTIONS: dict[str, Any] = {"ws_max_size": MAX_MESSAGE_BYTES, "ws_ping_interval": PING_INTERVAL_S,
                                    "ws_ping_timeout": PING_TIMEOUT_S, "ws_per_message_deflate": False}
 MAX_ID = 64
