@@ -71,9 +71,9 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> Server:
+    def start(self, timeout: float = 20.0, port: int | None = None) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         args = [sys.executable, "-m", "fiscald", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
         if self.demo:
             args.append("--demo")

@@ -24,6 +24,7 @@ from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.http import build_router
 from fiscald.interfaces.manage import build_manage_router
 from fiscald.interfaces.timing import ServerTimingMiddleware
+from fiscald.interfaces.ws import build_ws_router
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 
@@ -90,6 +91,7 @@ def create_app(data_dir: Path) -> FastAPI:
     app.add_middleware(TokenAuth)
     app.include_router(simulate.build_router())
     app.include_router(export.build_router())
+    app.include_router(build_ws_router())
 
     @app.exception_handler(FiscalError)
     async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:

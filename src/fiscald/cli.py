@@ -14,6 +14,7 @@ from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import default_data_dir, is_loopback
+from fiscald.interfaces import ws
 from fiscald.logs import setup_logging
 from fiscald.store import devices as device_repo
 
@@ -56,7 +57,7 @@ def serve(
     for device_id in device_ids:
         console.print(f"Simulated register: [bold]{device_id}[/bold]")
     uvicorn.run(create_app(folder), host=host, port=port, log_level=log_level, access_log=False,
-                log_config=None, lifespan="on")
+                log_config=None, lifespan="on", **ws.UVICORN_OPTIONS)
 
 
 @cli.command()

@@ -7,6 +7,7 @@ its queue marked overflowed and is expected to close (the WebSocket layer closes
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ class Subscription:
     queue: asyncio.Queue[Event]
     overflowed: bool = False
     names: set[str] = field(default_factory=set)  # empty = all
+    on_overflow: Callable[[], None] | None = None  # called once, when the queue first overflows
 
     def wants(self, event: Event) -> bool:
         return not self.names or event.name in self.names
@@ -48,6 +50,8 @@ class EventBus:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
                 sub.overflowed = True
+                if sub.on_overflow is not None:
+                    sub.on_overflow()
 
     @property
     def subscriber_count(self) -> int:
