@@ -54,7 +54,8 @@ def test_save_starts_and_update_restarts_with_status_events(tmp_path: Path) -> N
         assert statuses(sub.queue) == [("Connecting", "Connected")]
         assert manager.handle(saved.config.id).status.status == "Connected"
         await admin.save_device("fiscal", {"id": saved.config.id, "name": "Casa 2"})
-        assert statuses(sub.queue) == [("Connected", "Disconnected"), ("Connecting", "Connected")]
+        assert statuses(sub.queue) == [("Connected", "Disconnected"), ("Disconnected", "Connecting"),
+                                       ("Connecting", "Connected")]
         assert manager.handle(saved.config.id).config.name == "Casa 2"
         await admin.save_device("fiscal", {"id": saved.config.id, "enabled": False})
         assert statuses(sub.queue) == [("Connected", "Disconnected"), ("Disconnected", "Disabled")]

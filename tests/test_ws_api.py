@@ -283,3 +283,20 @@ def test_restart_keeps_submitted_results(make_server: Any, tmp_path: Any) -> Non
             assert retry["replayed"] is True and retry["payload"]["result"] == result
 
     asyncio.run(after())
+
+
+def test_submit_with_a_key_stored_for_another_request_is_refused_without_events(server: Server) -> None:
+    dev = server.fiscal_ids()[0]
+    key = "ws-conflict-" + uuid.uuid4().hex
+    first = httpx.post(server.url + "/devices/operation", json=receipt(dev, 1000), headers={"Idempotency-Key": key})
+    assert first.status_code == 200
+
+    async def go() -> None:
+        async with ws_client(server.url) as c:
+            reply = await c.request("operation.submit", {**receipt(dev, 2000), "idempotency_key": key})
+            assert reply["action"] == "operation.submit.error" and reply["status"] == 1008
+            pong = await c.request("ping")
+            assert pong["action"] == "ping.result"
+            assert c.events.empty() and c.unmatched.empty()
+
+    asyncio.run(go())

@@ -136,11 +136,12 @@ def test_status_changes_reach_subscribers(tmp_path: Path) -> None:
             await manager.apply(config.model_copy(update={"enabled": False}))
             await manager.apply(config)
             for c in (a, b):
-                off = (await c.event("device_status"))["payload"]
-                assert off["device_id"] == dev and off["previous_status"] == "Connected"
-                assert off["status"] in ("Disconnected", "Disabled")
-                on = (await c.event("device_status"))["payload"]
-                assert on["status"] == "Connected" and on["status_text"] == "Conectat"
+                seen = [(await c.event("device_status"))["payload"] for _ in range(4)]
+                assert all(e["device_id"] == dev for e in seen)
+                assert [(e["previous_status"], e["status"]) for e in seen] == [
+                    ("Connected", "Disconnected"), ("Disconnected", "Disabled"), ("Disabled", "Connecting"),
+                    ("Connecting", "Connected")]
+                assert seen[-1]["status_text"] == "Conectat"
             async with httpx.AsyncClient(base_url=url) as http:
                 view = (await http.get("/devices/fiscal")).json()["fiscal_devices"]
             assert [d["status"] for d in view if d["config"]["id"] == dev] == ["Connected"]

@@ -82,6 +82,11 @@ class Driver(abc.ABC):
     def status(self) -> StatusInfo:
         return self._status
 
+    def replaces(self, previous: StatusInfo) -> None:
+        """This driver takes over from a stopped one: subscribers see ``previous`` -> Connecting."""
+        self._status = previous
+        self.set_status(StatusInfo(DeviceStatus.CONNECTING))
+
     def set_status(self, status: StatusInfo) -> None:
         previous = self._status
         self._status = status

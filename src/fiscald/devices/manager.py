@@ -219,7 +219,9 @@ class DeviceManager:
                 await handle.driver.stop()
             handle.config = config
             if config.enabled:
+                previous = handle.driver.status
                 handle.driver = self._driver(config)
+                handle.driver.replaces(previous)
                 await self._start_driver(handle)
             else:  # the stopped driver stays, reporting Disabled until the device is enabled again
                 self._drain(handle)
@@ -288,8 +290,8 @@ class DeviceManager:
                     outcome = self._error(FiscalError(Code.OPERATION_IN_PROGRESS, f"key {idem_key!r}"))
                 else:
                     outcome = Outcome(stored.http_status or 500, stored.response, True, stored.id)
-                if on_queued is not None:
-                    await on_queued(stored.id)
+                    if on_queued is not None:  # a replay: the caller's operation is the stored one
+                        await on_queued(stored.id)
             else:
                 outcome = await self._enqueue(handle, op, idem_key, source, record, on_queued)
             mine.set_result(outcome)
