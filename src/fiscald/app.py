@@ -19,6 +19,7 @@ from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.http import build_router
+from fiscald.interfaces.inp.service import InpService
 from fiscald.interfaces.timing import ServerTimingMiddleware
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
@@ -71,9 +72,12 @@ def create_app(data_dir: Path) -> FastAPI:
         manager = DeviceManager(db, settings)
         await manager.start()
         app.state.manager = manager
+        inp = InpService(manager)
+        await inp.start()
         try:
             yield
         finally:
+            await inp.stop()
             await manager.stop()
             db.close()
 

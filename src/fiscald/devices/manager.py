@@ -77,6 +77,7 @@ class DeviceHandle:
     queue: asyncio.Queue[Job] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_DEPTH))
     worker: asyncio.Task[None] | None = None
     running: Job | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # more view fields, set by interfaces (e.g. "inp")
 
     @property
     def id(self) -> str:
@@ -109,6 +110,8 @@ class DeviceManager:
         self._handles: dict[str, DeviceHandle] = {}
         self._inflight: dict[tuple[str, str], tuple[str, asyncio.Future[Outcome]]] = {}
         self.started_at = time.monotonic()
+        # awaited after a device is (re)started by apply() (its config) or stopped by remove() (None)
+        self.device_listeners: list[Callable[[str, DeviceConfig | None], Awaitable[None]]] = []
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -187,12 +190,22 @@ class DeviceManager:
         old = self._handles.get(config.id)
         if old is not None:
             await self._remove(old)
-        return await self._add(config)
+        handle = await self._add(config)
+        await self._notify(config.id, config)
+        return handle
 
     async def remove(self, device_id: str) -> None:
         handle = self._handles.get(device_id)
         if handle is not None:
             await self._remove(handle)
+            await self._notify(device_id, None)
+
+    async def _notify(self, device_id: str, config: DeviceConfig | None) -> None:
+        for listener in list(self.device_listeners):
+            try:
+                await listener(device_id, config)
+            except Exception:
+                log.exception("device listener failed for %s", device_id)
 
     # -- queries ----------------------------------------------------------------------------------
     def handles(self, kind: str | None = None) -> list[DeviceHandle]:
