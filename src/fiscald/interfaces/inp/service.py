@@ -76,7 +76,8 @@ class _Read:
     error: InpError | None
 
 
-def _file_id(info: os.stat_result) -> str:
+def file_id(info: os.stat_result) -> str:
+    """A claimed file's identity in its claim: a rename keeps it, a new file of the same name has its own."""
     return f"{info.st_dev}:{info.st_ino}"
 
 
@@ -200,7 +201,7 @@ class DeviceInp:
         if os.path.lexists(claimed):
             log.warning("INP: %s waits, %s%s is still unresolved", path, name, PROCESSING)
             return
-        claim = Claim(uuid.uuid4().hex, self.device_id, str(folder), name, _file_id(info), "claimed", None, None)
+        claim = Claim(uuid.uuid4().hex, self.device_id, str(folder), name, file_id(info), "claimed", None, None)
         db = self.manager.db
         await db.write(partial(inp_claims.insert, claim_id=claim.id, device_id=self.device_id, folder=claim.folder,
                                name=name, file_id=claim.file_id))
@@ -273,7 +274,7 @@ def _claimed_files(folder: Path) -> list[tuple[str, str]]:
         for entry in entries:
             if entry.name.endswith(PROCESSING) and is_command_name(entry.name.removesuffix(PROCESSING)):
                 with contextlib.suppress(OSError):
-                    found.append((entry.name, _file_id(entry.stat(follow_symlinks=False))))
+                    found.append((entry.name, file_id(entry.stat(follow_symlinks=False))))
     return sorted(found)
 
 
