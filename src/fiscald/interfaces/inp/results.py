@@ -17,6 +17,7 @@ import contextlib
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
@@ -188,6 +189,26 @@ def _identical(folder: Path, name: str, data: bytes) -> Path | None:
         except FileNotFoundError:
             return None
     raise AssertionError("unreachable")  # pragma: no cover - count() never ends
+
+
+def temp_name(name: str) -> bool:
+    """A temp file of :func:`write_new` (hidden, ``.tmp``): a crash can leave one behind."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def sweep_temps(folder: Path, older_than_s: float) -> int:
+    """Remove the temp files a crash left in ``folder``'s result subfolders, once older than ``older_than_s``
+    (younger ones may belong to another instance sharing the folder, still writing)."""
+    removed = 0
+    limit = time.time() - older_than_s
+    for sub in (ANSWER_DIR, OK_DIR, ERR_DIR):
+        with contextlib.suppress(FileNotFoundError), os.scandir(folder / sub) as entries:
+            for entry in entries:
+                if temp_name(entry.name) and entry.stat(follow_symlinks=False).st_mtime < limit:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                        removed += 1
+    return removed
 
 
 def write_new(folder: Path, name: str, data: bytes, redo: bool = False) -> Path:

@@ -53,6 +53,7 @@ log = logging.getLogger("fiscald.inp")
 MAX_BYTES = 10 * 1024 * 1024
 STOP_WAIT_S = 30.0  # at shutdown, how long a file already on its way to the device may take to finish
 RETRY_MAX_S = 30.0
+TEMP_MAX_AGE_S = 600.0  # a result temp file this old was left by a crash (see results.sweep_temps)
 
 InpState = Literal["watching", "error", "off"]
 
@@ -263,6 +264,7 @@ class DeviceInp:
             log.warning("INP: resolving %s left by a stop (%s)", folder / entry_name, claim.state)
             await self._run(claim, folder / entry_name, redo=True)
         await db.write(partial(inp_claims.resolve_others, device_id=self.device_id, folder=str(folder), keep=keep))
+        await asyncio.to_thread(res.sweep_temps, folder, TEMP_MAX_AGE_S)
         for name in await asyncio.to_thread(present_files, folder):
             if not self.watch.waiting(name):
                 self.watch.touch(name)
