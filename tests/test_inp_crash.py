@@ -12,8 +12,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from inpfiles import answer, drop, inp, receipts, wait_resolved, wait_state
-
 from fiscald.app import open_database
 from fiscald.interfaces.inp import parse_inp
 from fiscald.interfaces.inp.results import FileError, FileOutcome, JobResult, answer_text
@@ -21,6 +19,7 @@ from fiscald.interfaces.inp.service import file_id
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.store import inp_claims
 from fiscald.store import operations as op_repo
+from inpfiles import answer, drop, inp, receipts, wait_resolved, wait_state
 from server import Server, add_simulated_register
 
 

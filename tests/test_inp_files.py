@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -13,8 +14,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inpfiles import HDR, answer, drop, inp, inp_state, receipts, run, wait_resolved, wait_state
 
+from fiscald.interfaces.inp.results import numbered
+from inpfiles import HDR, answer, drop, inp, inp_state, receipts, run, set_settings, wait_resolved, wait_state
 from server import Server, add_simulated_register
 
 MiB = 1024 * 1024
@@ -288,3 +290,25 @@ def test_startup_files_a_missing_folder_and_one_that_vanishes_and_returns(make_s
     items = [e["data"]["request"]["lines"][0]["description"] for e in receipts(srv2.url, device_id)]
     assert items == ["Devreme", "Inapoi", "Oprit"]
     assert not (folder / "BonERR").exists()
+
+
+def test_a_fast_pos_reusing_one_name_loses_no_file(make_server: Any, tmp_path: Path) -> None:
+    """settle 0 and a POS that drops the next ``bon.inp`` as soon as the last answer is there (answers come before
+    the move out of the folder): every file runs once, in order, under its own numbered name."""
+    folder = tmp_path / "fast"
+    folder.mkdir()
+    device_id = add_simulated_register(tmp_path / "data", "F", scan_folder=str(folder))
+    set_settings(tmp_path / "data", inp_settle_ms=0)
+    srv: Server = make_server(tmp_path / "data", demo=False)
+    wait_state(srv.url, device_id, "watching")
+    for n in range(20):
+        drop(folder, "bon.inp", inp(f"S;Rapid {n};1.00"))
+        answer_file = folder / "BonANSWER" / numbered("bon.inp", n)
+        deadline = time.monotonic() + 10
+        while not answer_file.exists():
+            assert time.monotonic() < deadline, sorted(os.listdir(folder))
+            time.sleep(0.001)
+    wait_resolved(folder, "bon.inp")
+    assert sorted(os.listdir(folder / "BonOK")) == sorted(numbered("bon.inp", n) for n in range(20))
+    items = [e["data"]["request"]["lines"][0]["description"] for e in receipts(srv.url, device_id)]
+    assert items == [f"Rapid {n}" for n in range(20)]

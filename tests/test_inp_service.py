@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from inpfiles import inp, resolved
 
 from fiscald.config import Settings
 from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
@@ -29,6 +28,7 @@ from fiscald.interfaces.inp.results import (
 )
 from fiscald.interfaces.inp.service import InpService
 from fiscald.store import Database
+from inpfiles import inp, resolved
 
 
 def test_numbered_names() -> None:

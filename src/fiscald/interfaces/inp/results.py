@@ -151,6 +151,9 @@ def result_dir(folder: Path, sub: str) -> Path:
 
 
 def _fsync_dir(path: Path) -> None:
+    """Make a rename/link in ``path`` durable (POSIX; Windows cannot open a folder for it, NTFS journals it)."""
+    if os.name == "nt":
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -12,7 +12,8 @@ Z report file dropped after it run in that order. For each file:
    the first failing job stops the file;
 4. the content hash and the outcome are stored in the claim, and only then the result files are written:
    the answer in ``BonANSWER/``, then the command file moved to ``BonOK/`` (or, with the error comment
-   appended, to ``BonERR/``).
+   appended, to ``BonERR/``). This step runs in a task of its own while the worker goes on with the next
+   file (the device's order is kept; only answers may appear out of order).
 
 Recovery (at start and whenever the watch is re-established) resolves every ``.processing`` file this instance
 claimed: an outcome on record is written out as recorded; otherwise the file runs again with the same keys, so
@@ -53,6 +54,8 @@ log = logging.getLogger("fiscald.inp")
 MAX_BYTES = 10 * 1024 * 1024
 STOP_WAIT_S = 30.0  # at shutdown, how long a file already on its way to the device may take to finish
 RETRY_MAX_S = 30.0
+MAX_FINISHING = 16  # files of one device whose results are being written while the next runs
+RECOVERY = "recovery"
 TEMP_MAX_AGE_S = 600.0  # a result temp file this old was left by a crash (see results.sweep_temps)
 
 InpState = Literal["watching", "error", "off"]
@@ -137,8 +140,10 @@ class DeviceInp:
         self.status = InpStatus("watching", folder)
         self.watch = FolderWatch(Path(folder).expanduser(), self._settle_s, self._on_watch)
         self._tasks: list[asyncio.Task[None]] = []
-        self._file_task: asyncio.Task[None] | None = None
+        self._file_task: asyncio.Task[None] | None = None  # the file (or recovery) the worker is on
+        self._finishing: dict[str, asyncio.Task[None]] = {}  # claimed name -> recording and writing its results
         self._retry_s = 0.0
+        self._stopped = False
 
     def _settle_s(self) -> float:
         return self.manager.settings.inp_settle_ms / 1000
@@ -151,46 +156,60 @@ class DeviceInp:
                        self.service.spawn(self._work(), f"inp-worker-{self.device_id}")]
 
     async def stop(self) -> None:
-        """Stop watching; a file already claimed may finish (up to STOP_WAIT_S), else recovery resolves it."""
+        """Stop watching; files already claimed may finish (up to STOP_WAIT_S), else recovery resolves them."""
+        self._stopped = True
         for running in self._tasks:
             running.cancel()
         for running in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await running
         self.watch.close()
-        task = self._file_task
-        if task is None or task.done():
+        pending = {t for t in (self._file_task, *self._finishing.values()) if t is not None and not t.done()}
+        if not pending:
             return
-        await asyncio.wait({task}, timeout=STOP_WAIT_S)
-        if not task.done():  # stuck on the device: recovery resolves the file at the next start
+        _, stuck = await asyncio.wait(pending, timeout=STOP_WAIT_S)
+        for task in stuck:  # stuck on the device: recovery resolves the file at the next start
             task.cancel()
-            await asyncio.wait({task})
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("INP on device %s: the last file failed: %s", self.device_id, task.exception())
+        if stuck:
+            await asyncio.wait(stuck)
 
     # -- the worker ---------------------------------------------------------------------------------------------
     async def _work(self) -> None:
+        """One file at a time in the order they settled; each file's results are written while the next runs."""
         while True:
             name = await self.watch.queue.get()
-            if name is not None:
-                self.watch.taken(name)
-            self._file_task = asyncio.create_task(self._recover() if name is None else self._take(name))
-            try:
-                await asyncio.shield(self._file_task)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the folder or the store failed: say so, and try again later
-                log.exception("INP on device %s: %s", self.device_id, "recovery" if name is None else name)
-                self.service.show(self.device_id, InpStatus("error", self.folder, f"{type(exc).__name__}: {exc}"))
-                self._retry_s = min(max(self._retry_s * 2, 0.5), RETRY_MAX_S)
-                asyncio.get_running_loop().call_later(self._retry_s, self.watch.queue.put_nowait, None)
+            if name is None:
+                self._file_task = self._track(self._recover(), RECOVERY)
             else:
-                if name is None and self._retry_s:
-                    self._retry_s = 0.0
-                    self._on_watch(None)
+                self.watch.taken(name)
+                self._file_task = self._track(self._take(name), name)
+            await asyncio.wait({self._file_task})
+
+    def _track(self, work: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=f"inp-{self.device_id}-{what}")
+        task.add_done_callback(partial(self._ended, what))
+        return task
+
+    def _ended(self, what: str, task: asyncio.Task[None]) -> None:
+        """A failure of the folder or the store: show it, and resolve what is left by a recovery, retried later."""
+        if task.cancelled() or self._stopped:
+            return
+        error = task.exception()
+        if error is None:
+            if what == RECOVERY and self._retry_s:
+                self._retry_s = 0.0
+                self._on_watch(None)
+            return
+        log.error("INP on device %s: %s failed", self.device_id, what, exc_info=error)
+        self.service.show(self.device_id, InpStatus("error", self.folder, f"{type(error).__name__}: {error}"))
+        self._retry_s = min(max(self._retry_s * 2, 0.5), RETRY_MAX_S)
+        asyncio.get_running_loop().call_later(self._retry_s, self.watch.queue.put_nowait, None)
 
     async def _take(self, name: str) -> None:
         """Claim ``name`` and run it, unless it is gone, not a file, or another instance claims it first."""
+        earlier = self._finishing.get(name)
+        if earlier is not None:  # the previous file of that name is still on its way out of the folder
+            await asyncio.wait({earlier})
         folder = self.watch.real
         path, claimed = folder / name, folder / (name + PROCESSING)
         try:
@@ -214,15 +233,29 @@ class DeviceInp:
         await self._run(claim, claimed, redo=False)
 
     async def _run(self, claim: Claim, claimed: Path, redo: bool) -> None:
-        folder = Path(claim.folder)
+        """Run a claimed file (or take its outcome on record), then hand its results to a task of their own."""
         if claim.state == "done" and claim.outcome is not None:
-            outcome = res.FileOutcome.from_json(claim.outcome)
+            outcome, sha256 = res.FileOutcome.from_json(claim.outcome), None
         else:
             outcome, sha256 = await self._execute(claim, claimed)
+        if len(self._finishing) >= MAX_FINISHING:
+            await asyncio.wait(set(self._finishing.values()), return_when=asyncio.FIRST_COMPLETED)
+        task = self._track(self._complete(claim, claimed, outcome, sha256, redo), claim.name)
+        self._finishing[claim.name] = task
+        task.add_done_callback(partial(self._finished, claim.name))
+
+    def _finished(self, name: str, task: asyncio.Task[None]) -> None:
+        if self._finishing.get(name) is task:
+            del self._finishing[name]
+
+    async def _complete(self, claim: Claim, claimed: Path, outcome: res.FileOutcome, sha256: str | None,
+                        redo: bool) -> None:
+        """Store the outcome (unless it is on record already), then write the result files."""
+        if sha256 is not None:
             await self.manager.db.write(partial(inp_claims.finish, claim_id=claim.id, sha256=sha256,
                                                 outcome=outcome.to_json()))
-        await asyncio.to_thread(_write_results, folder, claimed, claim.name, outcome, redo)
-        log.info("INP %s/%s -> %s", folder, claim.name, "BonOK" if outcome.ok else "BonERR")
+        await asyncio.to_thread(_write_results, Path(claim.folder), claimed, claim.name, outcome, redo)
+        log.info("INP %s/%s -> %s", claim.folder, claim.name, "BonOK" if outcome.ok else "BonERR")
 
     async def _execute(self, claim: Claim, claimed: Path) -> tuple[res.FileOutcome, str]:
         language = self.manager.settings.language
@@ -250,6 +283,8 @@ class DeviceInp:
     # -- recovery -----------------------------------------------------------------------------------------------
     async def _recover(self) -> None:
         """Resolve the ``.processing`` files this instance claimed, then take the command files present."""
+        if self._finishing:  # results still being written are no left-overs
+            await asyncio.wait(set(self._finishing.values()))
         folder = self.watch.real
         db = self.manager.db
         keep: list[str] = []

@@ -164,6 +164,9 @@ class FolderWatch:
 
 def _oldest_first(folder: Path, names: set[str]) -> list[str]:
     """A batch of changed names in the order they were last written (watchfiles hands over a set)."""
+    if len(names) < 2:
+        return list(names)
+
     def age(name: str) -> tuple[int, str]:
         try:
             return os.lstat(folder / name).st_mtime_ns, name
