@@ -312,3 +312,21 @@ def test_a_fast_pos_reusing_one_name_loses_no_file(make_server: Any, tmp_path: P
     assert sorted(os.listdir(folder / "BonOK")) == sorted(numbered("bon.inp", n) for n in range(20))
     items = [e["data"]["request"]["lines"][0]["description"] for e in receipts(srv.url, device_id)]
     assert items == [f"Rapid {n}" for n in range(20)]
+
+
+def test_a_scan_folder_link_pointed_elsewhere_is_followed(make_server: Any, tmp_path: Path) -> None:
+    first, second, link = tmp_path / "first", tmp_path / "second", tmp_path / "link"
+    first.mkdir()
+    second.mkdir()
+    link.symlink_to(first)
+    device_id = add_simulated_register(tmp_path / "data", "L", scan_folder=str(link))
+    srv: Server = make_server(tmp_path / "data", demo=False)
+    assert run(link, "one.inp", inp("S;Prima;1.00"))["status"] == "OK"
+    assert (first / "BonOK" / "one.inp").exists()
+    link.unlink()
+    link.symlink_to(second)
+    drop(second, "two.inp", inp("S;A doua;1.00"))
+    wait_resolved(second, "two.inp")
+    assert wait_state(srv.url, device_id, "watching")["folder"] == str(link)
+    assert [e["data"]["request"]["lines"][0]["description"] for e in receipts(srv.url, device_id)] == [
+        "Prima", "A doua"]

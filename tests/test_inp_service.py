@@ -15,6 +15,7 @@ from fiscald.config import Settings
 from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.devices.manager import DeviceManager
 from fiscald.events import Event
+from fiscald.interfaces.inp import parse_inp
 from fiscald.interfaces.inp.results import (
     FileError,
     FileOutcome,
@@ -26,7 +27,7 @@ from fiscald.interfaces.inp.results import (
     result_dir,
     write_new,
 )
-from fiscald.interfaces.inp.service import InpService
+from fiscald.interfaces.inp.service import InpService, _error_line
 from fiscald.store import Database
 from inpfiles import inp, resolved
 
@@ -149,3 +150,11 @@ def test_live_device_changes_start_move_and_stop_the_watch(tmp_path: Path) -> No
             db.close()
 
     asyncio.run(scenario())
+
+
+def test_a_device_error_points_at_the_receipt_line_it_names() -> None:
+    [job] = parse_inp(inp("H;", "S;Unu;1.00", "P;text", "# comment", "S;Doi;2.00"))
+    assert job.line == 1 and job.line_numbers == (2, 3, 5)
+    assert _error_line(job, {"status": 2008, "error": "x", "details": {"line_index": 2}}) == 5
+    assert _error_line(job, {"status": 2001, "error": "x"}) == 1
+    assert _error_line(job, {"status": 2008, "error": "x", "details": {"line_index": 7}}) == 1

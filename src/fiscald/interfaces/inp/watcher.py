@@ -146,19 +146,16 @@ class FolderWatch:
                     self.queue.put_nowait(None)
                     for name in await asyncio.to_thread(present_files, real):
                         self.touch(name)
-                root_changed = not changes
                 names: set[str] = set()
                 for change, path in changes:
                     changed = Path(path)
-                    if changed == real:
-                        if change == Change.deleted:
-                            raise FolderError(f"scan_folder {str(self.folder)!r} was removed or moved")
-                        root_changed = True
-                    elif change != Change.deleted and changed.parent == real and is_command_name(changed.name):
+                    if changed == real and change == Change.deleted:
+                        raise FolderError(f"scan_folder {str(self.folder)!r} was removed or moved")
+                    if change != Change.deleted and changed.parent == real and is_command_name(changed.name):
                         names.add(changed.name)
                 for name in _oldest_first(real, names):
                     self.touch(name)
-                if root_changed and check_folder(self.folder) != real:
+                if check_folder(self.folder) != real:  # also every _TICK_MS while the folder is quiet
                     raise FolderError(f"scan_folder {str(self.folder)!r} now points elsewhere")
 
 
