@@ -84,6 +84,14 @@ def test_append_comment_once_in_the_files_encoding(tmp_path: Path) -> None:
     append_comment(path, "# ERROR line 2: [400] invalidă")
     append_comment(path, "# ERROR line 2: [400] invalidă")
     assert path.read_bytes() == "S;Pâine\r\nT;\r\n# ERROR line 2: [400] invalidă\r\n".encode("cp1250")
+    cut = tmp_path / "c.inp"  # ends in half a UTF-8 sequence: not UTF-8, so Windows-1250 like the parser decided
+    cut.write_bytes(b"S;P\xc3")
+    append_comment(cut, "# ERROR line 1: ă")
+    assert cut.read_bytes() == b"S;P\xc3\n" + "# ERROR line 1: ă\n".encode("cp1250")
+    utf8 = tmp_path / "u.inp"
+    utf8.write_bytes("S;Pâine\n".encode())
+    append_comment(utf8, "# ERROR line 1: ă")
+    assert utf8.read_bytes() == "S;Pâine\n# ERROR line 1: ă\n".encode()
     empty = tmp_path / "e.inp"
     empty.write_bytes(b"")
     append_comment(empty, "# ERROR line 0: [400] gol")

@@ -31,6 +31,7 @@ OK_DIR = "BonOK"
 ERR_DIR = "BonERR"
 _AMOUNTS = frozenset({"payments"})  # objects whose values are cents (report totals by payment type)
 _SKIPPED = frozenset({"text", "pos_transactions", "reports"})  # printouts and lists: not key=value material
+_SNIFF_BYTES = 16 * 1024 * 1024  # how much of a failed file decides the encoding of its error comment
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def result_dir(folder: Path, sub: str) -> Path:
         path.mkdir(exist_ok=True)
         mode = os.lstat(path).st_mode
     except OSError as exc:
-        raise FiscalError(Code.PERSISTENCE, f"{sub}: cannot create the result folder ({exc.strerror})") from None
+        raise FiscalError(Code.PERSISTENCE, f"{sub}: cannot create the result folder ({exc.strerror or exc})") from None
     if not stat.S_ISDIR(mode):
         raise FiscalError(Code.PERSISTENCE, f"{sub}: not a folder inside the scan folder (a link or a file)")
     return path
@@ -241,9 +242,9 @@ def append_comment(path: Path, comment: str) -> None:
     else Windows-1250) and line ends, fsynced; a no-op when a crash left it appended already."""
     fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "r+b") as f:
-        head = f.read(1 << 16)
+        head = f.read(_SNIFF_BYTES)  # every file small enough to be run is read whole, as the parser did
         try:
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _SNIFF_BYTES)
             encoded = comment.encode("utf-8")
         except UnicodeDecodeError:  # a Windows-1250 file (inp.md "Encoding") stays one
             encoded = comment.encode("cp1250", errors="replace")

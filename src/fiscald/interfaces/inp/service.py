@@ -137,7 +137,6 @@ class DeviceInp:
         self.manager = service.manager
         self.device_id = device_id
         self.folder = folder
-        self.status = InpStatus("watching", folder)
         self.watch = FolderWatch(Path(folder).expanduser(), self._settle_s, self._on_watch)
         self._tasks: list[asyncio.Task[None]] = []
         self._file_task: asyncio.Task[None] | None = None  # the file (or recovery) the worker is on
@@ -370,16 +369,13 @@ class InpService:
             return
         device = DeviceInp(self, device_id, folder)
         self.devices[device_id] = device
-        self.show(device_id, device.status)
+        self.show(device_id, InpStatus("watching", folder))  # until the watch finds the folder missing
         device.start()
 
     def show(self, device_id: str, status: InpStatus) -> None:
         """Make ``status`` the device's INP state in its views; a change is published as a device_status event."""
         previous = self.statuses.get(device_id)
         self.statuses[device_id] = status
-        device = self.devices.get(device_id)
-        if device is not None:
-            device.status = status
         handle = next((h for h in self.manager.handles("fiscal") if h.id == device_id), None)
         if handle is None:
             return
