@@ -226,9 +226,11 @@ class DeviceInp:
                                name=name, file_id=claim.file_id))
         try:
             os.rename(path, claimed)
-        except OSError:  # gone: another instance renamed it first
+        except OSError as exc:
             await db.write(partial(inp_claims.delete, claim_id=claim.id))
-            return
+            if isinstance(exc, FileNotFoundError):  # another instance renamed it first
+                return
+            raise  # e.g. still locked by its writer (Windows): shown as INP error, retried by the next recovery
         await self._run(claim, claimed, redo=False)
 
     async def _run(self, claim: Claim, claimed: Path, redo: bool) -> None:
