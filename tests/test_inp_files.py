@@ -276,7 +276,8 @@ def test_startup_files_a_missing_folder_and_one_that_vanishes_and_returns(make_s
     assert wait_state(srv.url, device_id, "watching")["error"] is None
 
     shutil.rmtree(folder)
-    assert "removed" in wait_state(srv.url, device_id, "error")["error"]
+    gone = wait_state(srv.url, device_id, "error")["error"]
+    assert str(folder) in gone and ("removed" in gone or "does not exist" in gone)
     folder.mkdir()
     drop(folder, "back.inp", inp("S;Inapoi;2.00"))
     wait_resolved(folder, "back.inp")
