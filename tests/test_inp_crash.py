@@ -182,3 +182,23 @@ def test_processing_files_left_by_a_stop_are_resolved(make_server: Any, tmp_path
     assert set(states) == {"on-device.inp", "not-started.inp", "recorded.inp", "half-moved.inp"}
     assert hashes["not-started.inp"] == hashlib.sha256(inp("S;Neinceput;5.00").encode()).hexdigest()
     assert json.loads(outcome)["results"][0]["operation"] == "print_receipt"
+
+
+def test_a_graceful_stop_finishes_the_files_it_claimed(make_server: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    device_id = add_simulated_register(tmp_path / "data", "G", scan_folder=str(folder))
+    srv: Server = make_server(tmp_path / "data", demo=False)
+    wait_state(srv.url, device_id, "watching")
+    names = [f"g{n:03d}.inp" for n in range(300)]
+    for name in names:
+        drop(folder, name, inp(f"S;{name};1.00"))
+    deadline = time.monotonic() + 20
+    while not (folder / "BonOK").exists() or len(os.listdir(folder / "BonOK")) < 20:
+        assert time.monotonic() < deadline, "the batch did not get going"
+        time.sleep(0.002)
+    srv.stop()  # SIGTERM in the middle of the batch
+    left = os.listdir(folder)
+    assert not [n for n in left if n.endswith(".processing")], "a claimed file was left for the next start"
+    done = listed(folder / "BonOK")
+    assert listed(folder / "BonANSWER") == done and done | {n for n in left if n.endswith(".inp")} == set(names)

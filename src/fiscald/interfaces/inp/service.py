@@ -163,14 +163,16 @@ class DeviceInp:
             with contextlib.suppress(asyncio.CancelledError):
                 await running
         self.watch.close()
-        pending = {t for t in (self._file_task, *self._finishing.values()) if t is not None and not t.done()}
-        if not pending:
-            return
-        _, stuck = await asyncio.wait(pending, timeout=STOP_WAIT_S)
-        for task in stuck:  # stuck on the device: recovery resolves the file at the next start
-            task.cancel()
-        if stuck:
-            await asyncio.wait(stuck)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_WAIT_S
+        while pending := {t for t in (self._file_task, *self._finishing.values()) if t is not None and not t.done()}:
+            # the last file, once run, hands its results to a new task: wait until none is left
+            _, stuck = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
+            if stuck:  # stuck on the device: recovery resolves the file at the next start
+                for task in stuck:
+                    task.cancel()
+                await asyncio.wait(stuck)
+                return
 
     # -- the worker ---------------------------------------------------------------------------------------------
     async def _work(self) -> None:
