@@ -20,7 +20,8 @@ def test_root_is_fiscool_text(client: httpx.Client) -> None:
 def test_fiscal_devices_shape(client: httpx.Client, device_id: str) -> None:
     body = client.get("/devices/fiscal").json()
     [dev] = [d for d in body["fiscal_devices"] if d["config"]["id"] == device_id]
-    assert set(dev) == {"config", "status", "status_text", "vat_rates", "connected_device_id"}
+    assert set(dev) == {"config", "status", "status_text", "vat_rates", "connected_device_id", "inp"}
+    assert dev["inp"] == {"state": "off", "folder": None, "error": None}  # no scan_folder: INP off (docs/inp.md)
     assert set(dev["config"]) == {"id", "name", "manufacturer", "model", "connection_details", "notes", "enabled",
                                   "scan_folder", "auto_send_card_to_pos", "linked_pos_device_id"}
     assert dev["config"]["name"] == "Simulated 1"

@@ -22,6 +22,7 @@ from fiscald.errors import Code, FiscalError
 from fiscald.interfaces import export, simulate
 from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.http import build_router
+from fiscald.interfaces.inp.service import InpService
 from fiscald.interfaces.manage import build_manage_router
 from fiscald.interfaces.timing import ServerTimingMiddleware
 from fiscald.interfaces.ws import build_ws_router
@@ -77,9 +78,12 @@ def create_app(data_dir: Path) -> FastAPI:
         await manager.start()
         app.state.manager = manager
         app.state.admin = Admin(manager)
+        inp = InpService(manager)
+        await inp.start()
         try:
             yield
         finally:
+            await inp.stop()
             await manager.stop()
             db.close()
 

@@ -81,6 +81,7 @@ class DeviceHandle:
     worker: asyncio.Task[None] | None = None
     running: Job | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while an operation runs or during a restart
+    extras: dict[str, Any] = field(default_factory=dict)  # more view fields, set by interfaces (e.g. "inp")
 
     @property
     def id(self) -> str:
@@ -114,6 +115,8 @@ class DeviceManager:
         self._inflight: dict[tuple[str, str], tuple[str, asyncio.Future[Outcome]]] = {}
         self.started_at = time.monotonic()
         self.metrics = Metrics()
+        # awaited after a device is (re)started by apply() (its config) or stopped by remove() (None)
+        self.device_listeners: list[Callable[[str, DeviceConfig | None], Awaitable[None]]] = []
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -184,7 +187,7 @@ class DeviceManager:
         while not handle.queue.empty():
             job = handle.queue.get_nowait()
             if job is not _STOP and not job.future.done():
-                job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, handle.id)))
+                job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, f"device_id: {handle.id} was removed or disabled")))
 
     async def _add(self, config: DeviceConfig) -> DeviceHandle:
         handle = DeviceHandle(config, self._driver(config))
@@ -213,25 +216,35 @@ class DeviceManager:
         that is now disabled answers them 404."""
         handle = self._handles.get(config.id)
         if handle is None:
-            return await self._add(config)
-        async with handle.lock:  # the worker holds it while an operation runs
-            if handle.config.enabled:
-                await handle.driver.stop()
-            handle.config = config
-            if config.enabled:
-                previous = handle.driver.status
-                handle.driver = self._driver(config)
-                handle.driver.replaces(previous)
-                await self._start_driver(handle)
-            else:  # the stopped driver stays, reporting Disabled until the device is enabled again
-                self._drain(handle)
-                handle.driver.set_status(StatusInfo(DeviceStatus.DISABLED))
+            handle = await self._add(config)
+        else:
+            async with handle.lock:  # the worker holds it while an operation runs
+                if handle.config.enabled:
+                    await handle.driver.stop()
+                handle.config = config
+                if config.enabled:
+                    previous = handle.driver.status
+                    handle.driver = self._driver(config)
+                    handle.driver.replaces(previous)
+                    await self._start_driver(handle)
+                else:  # the stopped driver stays, reporting Disabled until the device is enabled again
+                    self._drain(handle)
+                    handle.driver.set_status(StatusInfo(DeviceStatus.DISABLED))
+        await self._notify(config.id, config)
         return handle
 
     async def remove(self, device_id: str) -> None:
         handle = self._handles.get(device_id)
         if handle is not None:
             await self._remove(handle)
+            await self._notify(device_id, None)
+
+    async def _notify(self, device_id: str, config: DeviceConfig | None) -> None:
+        for listener in list(self.device_listeners):
+            try:
+                await listener(device_id, config)
+            except Exception:
+                log.exception("device listener failed for %s", device_id)
 
     # -- queries ----------------------------------------------------------------------------------
     def handles(self, kind: str | None = None) -> list[DeviceHandle]:
@@ -356,7 +369,7 @@ class DeviceManager:
                 continue
             async with handle.lock:
                 if not handle.config.enabled:  # disabled while this job waited for the lock
-                    job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, handle.id)))
+                    job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, f"device_id: {handle.id} was removed or disabled")))
                     continue
                 job.started = True
                 handle.running = job

@@ -99,6 +99,7 @@ def build_router() -> APIRouter:
             "uptime_s": round(time.monotonic() - manager.started_at, 3),
             "devices": {"total": len(handles),
                         "connected": sum(h.status.status == DeviceStatus.CONNECTED for h in handles)},
+            "inp": {h.id: h.extras["inp"]["state"] for h in handles if "inp" in h.extras},
         }
 
     @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")

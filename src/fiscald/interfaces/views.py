@@ -18,4 +18,5 @@ def device_view(handle: DeviceHandle, language: Language) -> dict[str, Any]:
     if handle.kind == "fiscal":
         view["vat_rates"] = handle.vat_rates
     view["connected_device_id"] = handle.driver.connected_device_id
+    view.update(handle.extras)
     return view

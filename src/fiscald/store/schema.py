@@ -59,4 +59,19 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX journal_kind ON journal (device_id, kind, number)",
         "CREATE INDEX journal_time ON journal (device_id, datetime)",
     ],
+    [  # INP file claims (interfaces/inp): one row per claimed command file, see store/inp_claims.py
+        """CREATE TABLE inp_claims (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            name TEXT NOT NULL,
+            file_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('claimed', 'done', 'resolved')),
+            sha256 TEXT,
+            outcome TEXT,
+            created_at REAL NOT NULL,
+            finished_at REAL
+        )""",
+        "CREATE INDEX inp_claims_file ON inp_claims (device_id, folder, name, state)",
+    ],
 ]

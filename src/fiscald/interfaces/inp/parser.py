@@ -62,11 +62,14 @@ __all__ = ["InpError", "InpJob", "decode_inp", "parse_inp"]
 
 @dataclass(frozen=True)
 class InpJob:
-    """One operation of an INP file: an ``OPERATIONS`` name, its validated params, the 1-based line it starts on."""
+    """One operation of an INP file: an ``OPERATIONS`` name, its validated params, the 1-based line it starts on
+    and, for a receipt, the line each entry of ``params.lines`` comes from (to place a device error's
+    ``details.line_index``)."""
 
     operation: str
     params: BaseModel
     line: int
+    line_numbers: tuple[int, ...] = ()
 
 
 class InpError(Exception):
@@ -454,7 +457,7 @@ class _Parser:
     def close_receipt(self, receipt: _Receipt) -> None:
         params = self.receipt_params(receipt, with_payments=True)
         self.compute(receipt, params)
-        self.jobs.append(InpJob("print_receipt", params, receipt.line))
+        self.jobs.append(InpJob("print_receipt", params, receipt.line, tuple(receipt.line_nos)))
         self.receipt = None
 
     def total(self, receipt: _Receipt) -> int:
