@@ -48,7 +48,9 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any
         assert created.json() == {"success": True, "message": "Fiscal device created successfully", "id": dev}
         assert str(uuid.UUID(dev)) == dev and inp.is_dir()
         [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
-        assert set(view) == {"config", "status", "status_text", "vat_rates", "connected_device_id"}
+        # the documented fields, plus "inp" because this register watches an INP folder
+        assert set(view) == {"config", "status", "status_text", "vat_rates", "connected_device_id", "inp"}
+        assert view["inp"]["state"] == "watching" and view["inp"]["folder"] == str(inp)
         assert view["config"] == {"id": dev, "name": "Casa 1", **SIMULATED, "notes": "bar", "enabled": True,
                                   "scan_folder": str(inp), "auto_send_card_to_pos": False,
                                   "linked_pos_device_id": None}

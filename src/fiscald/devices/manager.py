@@ -187,7 +187,7 @@ class DeviceManager:
         while not handle.queue.empty():
             job = handle.queue.get_nowait()
             if job is not _STOP and not job.future.done():
-                job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, f"device_id: {handle.id} was removed or disabled")))
+                job.future.set_result(self._gone(handle))
 
     async def _add(self, config: DeviceConfig) -> DeviceHandle:
         handle = DeviceHandle(config, self._driver(config))
@@ -264,6 +264,9 @@ class DeviceManager:
         return await self.handle(request.device_id).driver.simulate(request)
 
     # -- execution --------------------------------------------------------------------------------
+    def _gone(self, handle: DeviceHandle) -> Outcome:
+        return self._error(FiscalError(Code.DEVICE_NOT_FOUND, f"device_id: {handle.id} was removed or disabled"))
+
     def _error(self, err: FiscalError, operation_id: str | None = None) -> Outcome:
         return Outcome(err.http_status, err.body(self.settings.language), operation_id=operation_id)
 
@@ -369,7 +372,7 @@ class DeviceManager:
                 continue
             async with handle.lock:
                 if not handle.config.enabled:  # disabled while this job waited for the lock
-                    job.future.set_result(self._error(FiscalError(Code.DEVICE_NOT_FOUND, f"device_id: {handle.id} was removed or disabled")))
+                    job.future.set_result(self._gone(handle))
                     continue
                 job.started = True
                 handle.running = job
