@@ -71,6 +71,10 @@ class Driver(abc.ABC):
     """Base of every driver. Subclasses implement ``start``, ``stop`` and ``execute``."""
 
     kind: str
+    # True when everything the device does is a write to this process's store (the simulators): the manager
+    # may then queue the operation's *started* record without waiting for it, because the single FIFO writer
+    # commits it before (or with) the device's own records. Real devices are touched only after it is durable.
+    effects_in_store: bool = False
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         self.config = config

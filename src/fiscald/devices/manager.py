@@ -389,10 +389,14 @@ class DeviceManager:
 
     async def _run(self, handle: DeviceHandle, job: Job) -> Outcome:
         op = job.op
+        started_write: asyncio.Future[None] | None = None
         if job.record:
-            await self.db.write(lambda c: op_repo.insert_running(
+            started_write = asyncio.wrap_future(self.db.submit(lambda c: op_repo.insert_running(
                 c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, op.request_hash(),
-                op.canonical()))
+                op.canonical())))
+            if not (handle.driver.effects_in_store and not card_payments.needs_pos(handle, op)):
+                await started_write  # durable before a real device is touched
+            # else: the device's effects are writes to this store, which the FIFO writer commits after it
         self.events.publish(Event("operation_started", op.device_id, {
             "operation_id": job.operation_id, "device_id": op.device_id, "operation": op.name}))
         started = time.perf_counter()
@@ -408,6 +412,8 @@ class DeviceManager:
             outcome = self._error(FiscalError(Code.INTERNAL, f"{type(exc).__name__} in the driver"),
                                   job.operation_id)
             keep = True
+        if started_write is not None:
+            await started_write  # raises if the started record failed: the outcome would not be durable
         self.metrics.record(op.name, int(outcome.body["status"]), time.perf_counter() - started)
         if job.record:
             if keep:

@@ -5,20 +5,20 @@ Only translation lives here: HTTP request -> :class:`Operation` -> ``DeviceManag
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from fiscald import __version__
+from fiscald import __version__, jsonfmt
 from fiscald.devices.base import DeviceStatus
 from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.views import device_view
+from fiscald.jsonfmt import FastJSONResponse
 from fiscald.operations import OPERATIONS, parse_operation
 
 ROOT_TEXT = "FisCool API Server running."
@@ -48,8 +48,8 @@ async def read_json(request: Request) -> Any:
     if len(body) > MAX_BODY:
         raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes")
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return jsonfmt.loads(body)
+    except jsonfmt.JSONDecodeError as exc:
         raise FiscalError(Code.CONFIG, f"body: malformed JSON ({exc})") from None
 
 
@@ -87,7 +87,7 @@ def build_router() -> APIRouter:
         op = parse_operation(await read_json(request))
         outcome = await manager.execute(op, request.headers.get("idempotency-key"), source="http")
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-        return JSONResponse(outcome.body, status_code=outcome.http_status, headers=headers)
+        return FastJSONResponse(outcome.body, status_code=outcome.http_status, headers=headers)
 
     @router.get("/health", summary="Service health")
     async def health(request: Request) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from fiscald import jsonfmt
 from fiscald.errors import Code, FiscalError
 from fiscald.operations import models as m
 
@@ -65,6 +66,10 @@ class Operation:
 
     def canonical(self) -> dict[str, Any]:
         """The request as it is compared for idempotency (timeout_ms excluded: a retry may wait longer)."""
+        return self._canonical
+
+    @cached_property
+    def _canonical(self) -> dict[str, Any]:
         return {
             "device_id": self.device_id,
             "operation": self.name,
@@ -72,8 +77,11 @@ class Operation:
         }
 
     def request_hash(self) -> str:
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return self._request_hash
+
+    @cached_property
+    def _request_hash(self) -> str:
+        return hashlib.sha256(jsonfmt.canonical(self.canonical())).hexdigest()
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

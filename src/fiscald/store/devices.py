@@ -7,6 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
+from fiscald import jsonfmt
 from fiscald.config import Settings
 from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig, PosConfig
 
@@ -59,12 +60,12 @@ def delete_device(conn: sqlite3.Connection, device_id: str) -> bool:
 
 def load_state(conn: sqlite3.Connection, device_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT state FROM device_state WHERE device_id = ?", (device_id,)).fetchone()
-    return None if row is None else dict(json.loads(row["state"]))
+    return None if row is None else dict(jsonfmt.loads(row["state"]))
 
 
 def save_state(conn: sqlite3.Connection, device_id: str, state: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO device_state (device_id, state) VALUES (?, ?) "
         "ON CONFLICT (device_id) DO UPDATE SET state = excluded.state",
-        (device_id, json.dumps(state, separators=(",", ":"))),
+        (device_id, jsonfmt.dumps(state)),
     )

@@ -7,10 +7,11 @@ so changing, removing or reordering any entry breaks the chain from that point o
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from fiscald import jsonfmt
 
 GENESIS = "0" * 64
 
@@ -49,11 +50,8 @@ class JournalEntry:
 
 def entry_hash(prev_hash: str, seq: int, kind: str, number: int | None, fiscal_day: int, datetime: str,
                total_cents: int | None, text: str, data: dict[str, Any]) -> str:
-    content = json.dumps(
-        [prev_hash, seq, kind, number, fiscal_day, datetime, total_cents, text, data],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    )
-    return hashlib.sha256(content.encode()).hexdigest()
+    content = jsonfmt.canonical([prev_hash, seq, kind, number, fiscal_day, datetime, total_cents, text, data])
+    return hashlib.sha256(content).hexdigest()
 
 
 def append(conn: sqlite3.Connection, device_id: str, kind: str, number: int | None, fiscal_day: int,
@@ -68,7 +66,7 @@ def append(conn: sqlite3.Connection, device_id: str, kind: str, number: int | No
         """INSERT INTO journal (device_id, seq, kind, number, fiscal_day, datetime, total_cents, text, data,
            prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
-         json.dumps(data, separators=(",", ":"), ensure_ascii=False), prev, digest),
+         jsonfmt.dumps(data), prev, digest),
     )
     assert cur.lastrowid is not None
     return JournalEntry(cur.lastrowid, device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
@@ -78,7 +76,7 @@ def append(conn: sqlite3.Connection, device_id: str, kind: str, number: int | No
 def _row(row: sqlite3.Row) -> JournalEntry:
     return JournalEntry(
         row["id"], row["device_id"], row["seq"], row["kind"], row["number"], row["fiscal_day"], row["datetime"],
-        row["total_cents"], row["text"], json.loads(row["data"]), row["prev_hash"], row["hash"],
+        row["total_cents"], row["text"], jsonfmt.loads(row["data"]), row["prev_hash"], row["hash"],
     )
 
 

@@ -4,11 +4,12 @@ caller is answered. Idempotency keys are looked up here; rows outlive a crash.""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from fiscald import jsonfmt
 
 State = Literal["running", "done", "unknown"]
 
@@ -31,7 +32,7 @@ class OperationRecord:
 def _row(row: sqlite3.Row) -> OperationRecord:
     return OperationRecord(
         row["id"], row["device_id"], row["operation"], row["source"], row["idem_key"], row["request_hash"],
-        row["state"], row["http_status"], None if row["response"] is None else json.loads(row["response"]),
+        row["state"], row["http_status"], None if row["response"] is None else jsonfmt.loads(row["response"]),
         row["created_at"], row["finished_at"],
     )
 
@@ -42,7 +43,7 @@ def insert_running(conn: sqlite3.Connection, op_id: str, device_id: str, operati
         """INSERT INTO operations (id, device_id, operation, source, idem_key, request_hash, request, state,
            created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)""",
         (op_id, device_id, operation, source, idem_key, request_hash,
-         json.dumps(request, separators=(",", ":"), ensure_ascii=False), time.time()),
+         jsonfmt.dumps(request), time.time()),
     )
 
 
@@ -50,7 +51,7 @@ def finish(conn: sqlite3.Connection, op_id: str, http_status: int, response: dic
            state: State = "done") -> None:
     conn.execute(
         "UPDATE operations SET state = ?, http_status = ?, response = ?, finished_at = ? WHERE id = ?",
-        (state, http_status, json.dumps(response, separators=(",", ":"), ensure_ascii=False), time.time(), op_id),
+        (state, http_status, jsonfmt.dumps(response), time.time(), op_id),
     )
 
 

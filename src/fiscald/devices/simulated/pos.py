@@ -60,6 +60,7 @@ def _digits(seed: str, count: int) -> str:
 
 class SimulatedPos(Driver):
     kind = "pos"
+    effects_in_store = True
     config: PosConfig
 
     def __init__(self, config: PosConfig, ctx: DriverContext) -> None:

@@ -87,6 +87,7 @@ def serial_for(device_id: str) -> str:
 class SimulatedRegister(FiscalDriver):
     config: FiscalDeviceConfig
     journal_authoritative = True
+    effects_in_store = True
 
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
