@@ -391,9 +391,9 @@ class DeviceManager:
         op = job.op
         started_write: asyncio.Future[None] | None = None
         if job.record:
-            started_write = asyncio.wrap_future(self.db.submit(lambda c: op_repo.insert_running(
+            started_write = self.db.write_future(lambda c: op_repo.insert_running(
                 c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, op.request_hash(),
-                op.canonical())))
+                op.canonical()))
             if not (handle.driver.effects_in_store and not card_payments.needs_pos(handle, op)):
                 await started_write  # durable before a real device is touched
             # else: the device's effects are writes to this store, which the FIFO writer commits after it

@@ -56,6 +56,34 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
+Waiter = Future[Any] | asyncio.Future[Any]  # a caller waiting for its write: a thread or an event loop
+
+
+def _settle(results: list[tuple[Waiter, Any, BaseException | None]]) -> None:
+    """Hand each write its outcome: threads directly, each event loop with one wake-up for the whole batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+    for waiter, value, failure in results:
+        if isinstance(waiter, asyncio.Future):
+            by_loop.setdefault(waiter.get_loop(), []).append((waiter, value, failure))
+        elif failure is not None:
+            waiter.set_exception(failure)
+        else:
+            waiter.set_result(value)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_on_loop, items)
+
+
+def _settle_on_loop(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, value, failure in items:
+        if fut.done():  # its caller was cancelled
+            continue
+        if failure is not None:
+            fut.set_exception(failure)
+        else:
+            fut.set_result(value)
+
+
 class Database:
     """One SQLite file. ``write``/``read`` are async; ``write_sync``/``read_sync`` serve the CLI and start-up."""
 
@@ -64,7 +92,7 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer_conn = _connect(path)
         migrate(self._writer_conn)
-        self._queue: queue.SimpleQueue[tuple[WriteFn[Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[WriteFn[Any], Waiter] | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="fiscald-db-writer", daemon=True)
         self._writer.start()
         self._local = threading.local()
@@ -96,48 +124,50 @@ class Database:
                 return
 
     @staticmethod
-    def _run_batch(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Future[Any]]]) -> None:
-        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+    def _run_batch(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> None:
+        results: list[tuple[Waiter, Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for index, (fn, fut) in enumerate(batch):
+            for index, (fn, waiter) in enumerate(batch):
                 conn.execute(f"SAVEPOINT w{index}")
                 try:
                     value = fn(conn)
                 except BaseException as exc:  # one failing write must not undo the others
                     conn.execute(f"ROLLBACK TO w{index}")
                     conn.execute(f"RELEASE w{index}")
-                    results.append((fut, None, exc))
+                    results.append((waiter, None, exc))
                 else:
                     conn.execute(f"RELEASE w{index}")
-                    results.append((fut, value, None))
+                    results.append((waiter, value, None))
             conn.execute("COMMIT")
         except sqlite3.Error as db_exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             error = FiscalError(Code.PERSISTENCE, f"database write failed: {db_exc}")
-            for _fn, fut in batch:
-                fut.set_exception(error)
-            return
-        for fut, value, failure in results:
-            if failure is not None:
-                fut.set_exception(failure)
-            else:
-                fut.set_result(value)
+            results = [(waiter, None, error) for _fn, waiter in batch]
+        _settle(results)
 
-    def submit(self, fn: WriteFn[T]) -> Future[T]:
+    def _put(self, fn: WriteFn[Any], waiter: Waiter) -> None:
         if self._closed:
             raise FiscalError(Code.PERSISTENCE, "the database is closed")
-        fut: Future[T] = Future()
-        self._queue.put((fn, fut))
+        self._queue.put((fn, waiter))
+
+    def write_future(self, fn: WriteFn[T]) -> asyncio.Future[T]:
+        """Queue ``fn(conn)``; the future resolves once its transaction is committed (durable).
+
+        Writes are committed in the order they were queued."""
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._put(fn, fut)
         return fut
 
     async def write(self, fn: WriteFn[T]) -> T:
         """Run ``fn(conn)`` inside a committed (durable) transaction; returns its value."""
-        return await asyncio.wrap_future(self.submit(fn))
+        return await self.write_future(fn)
 
     def write_sync(self, fn: WriteFn[T]) -> T:
-        return self.submit(fn).result()
+        fut: Future[T] = Future()
+        self._put(fn, fut)
+        return fut.result()
 
     # -- reads ----------------------------------------------------------------------------------
     def _reader(self) -> sqlite3.Connection:
