@@ -108,7 +108,6 @@ _HEADER = re.compile(r"[A-Za-z],[0-9]+,[^,;]{6,10},[^,;]{1,2},[^,;]{1,2}(?:;|$)"
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _NUMBER = re.compile(r"(-?)([0-9]*)(?:[.,]([0-9]*))?")
 _WHOLE = re.compile(r"[0-9]{1,9}")
-_DETAIL_LINE = re.compile(r"params\.lines\.([0-9]+)")
 _BLANKS = " \t"
 _VAT_LETTERS = "ABCDEFGH"
 _ANY_RATES = dict.fromkeys(_VAT_LETTERS, 0)
@@ -482,9 +481,9 @@ class _Parser:
             return compute_receipt(params, self.vat_rates if self.vat_rates is not None else _ANY_RATES)
         except FiscalError as err:
             detail = err.detail or ""
-            match = _DETAIL_LINE.match(detail)
-            if match is not None:
-                loc: tuple[int | str, ...] = ("lines", int(match.group(1)))
+            line_index = (err.details or {}).get("line_index")
+            if isinstance(line_index, int):
+                loc: tuple[int | str, ...] = ("lines", line_index)
             elif err.code == Code.PAYMENT_INSUFFICIENT or detail.startswith("params.payments"):
                 loc = ("payments",)
             else:
