@@ -84,6 +84,33 @@ def _settle_on_loop(items: list[tuple[asyncio.Future[Any], Any, BaseException | 
             fut.set_result(value)
 
 
+Result = tuple[Waiter, Any, BaseException | None]
+
+
+def _all_or_nothing(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> list[Result] | None:
+    conn.execute("BEGIN IMMEDIATE")
+    results: list[Result] = []
+    for fn, waiter in batch:
+        try:
+            results.append((waiter, fn(conn), None))
+        except Exception:
+            conn.execute("ROLLBACK")
+            return None
+    conn.execute("COMMIT")
+    return results
+
+
+def _alone(conn: sqlite3.Connection, fn: WriteFn[Any], waiter: Waiter) -> Result:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        value = fn(conn)
+    except Exception as exc:
+        conn.execute("ROLLBACK")
+        return (waiter, None, exc)
+    conn.execute("COMMIT")
+    return (waiter, value, None)
+
+
 class Database:
     """One SQLite file. ``write``/``read`` are async; ``write_sync``/``read_sync`` serve the CLI and start-up."""
 
@@ -125,21 +152,13 @@ class Database:
 
     @staticmethod
     def _run_batch(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> None:
-        results: list[tuple[Waiter, Any, BaseException | None]] = []
+        """All writes of the batch in one transaction (one fsync). If one of them raises, the batch is rolled
+        back and every write runs again in a transaction of its own, so one failing write undoes no other
+        (write functions must therefore be safe to run twice: they only touch the connection)."""
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for index, (fn, waiter) in enumerate(batch):
-                conn.execute(f"SAVEPOINT w{index}")
-                try:
-                    value = fn(conn)
-                except BaseException as exc:  # one failing write must not undo the others
-                    conn.execute(f"ROLLBACK TO w{index}")
-                    conn.execute(f"RELEASE w{index}")
-                    results.append((waiter, None, exc))
-                else:
-                    conn.execute(f"RELEASE w{index}")
-                    results.append((waiter, value, None))
-            conn.execute("COMMIT")
+            results = _all_or_nothing(conn, batch)
+            if results is None:
+                results = [_alone(conn, fn, waiter) for fn, waiter in batch]
         except sqlite3.Error as db_exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
