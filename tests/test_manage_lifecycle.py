@@ -173,3 +173,53 @@ def test_a_stored_device_of_an_unsupported_model_is_listed_in_error(tmp_path: Pa
         assert outcome.http_status == 400 and "not a supported" in outcome.body["error"]
 
     run(tmp_path, body)
+
+
+def test_a_job_timed_out_while_a_restart_held_the_device_never_prints(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        saved = await admin.save_device("fiscal", {"name": "Repornire", **SIMULATED})
+        device_id = saved.config.id
+        await manager.simulate(SimulateRequest(device_id=device_id, latency_ms=50))
+        handle = manager.handle(device_id)
+        busy = asyncio.create_task(manager.execute(parse_operation({"device_id": device_id,
+                                                                    "operation": "x_report"})))
+        while handle.running is None:
+            await asyncio.sleep(0.001)
+        async with handle.lock:  # what a slow driver restart does: hold the device past the job's deadline
+            late = asyncio.create_task(manager.execute(parse_operation(
+                {"device_id": device_id, "operation": "print_receipt", "params": RECEIPT, "timeout_ms": 100}),
+                idem_key="late-1"))
+            await busy
+            answer = await late
+            assert answer.body["status"] == 1013  # the worker now waits for the lock with the job in hand
+        await asyncio.sleep(0.1)
+        status = await manager.execute(parse_operation({"device_id": device_id, "operation": "get_status"}))
+        assert status.body["result"]["last_receipt_number"] == 0  # the dropped receipt never printed
+        retry = await manager.execute(parse_operation(
+            {"device_id": device_id, "operation": "print_receipt", "params": RECEIPT}), idem_key="late-1")
+        assert retry.http_status == 200 and retry.body["result"]["receipt_number"] == 1
+
+    run(tmp_path, body)
+
+
+def test_a_job_the_worker_already_took_is_404_when_the_device_is_deleted(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, admin: Admin) -> None:
+        device_id = (await admin.save_device("fiscal", {"name": "Sters", **SIMULATED})).config.id
+        await manager.simulate(SimulateRequest(device_id=device_id, latency_ms=100))
+        handle = manager.handle(device_id)
+        first = asyncio.create_task(manager.execute(parse_operation({"device_id": device_id,
+                                                                     "operation": "x_report"})))
+        while handle.running is None:
+            await asyncio.sleep(0.001)
+        queued = asyncio.create_task(manager.execute(parse_operation(
+            {"device_id": device_id, "operation": "print_receipt", "params": RECEIPT})))
+        await asyncio.sleep(0.01)  # the worker holds the queued job, waiting for the lock
+        await admin.delete_device("fiscal", {"id": device_id})
+        assert (await first).http_status == 200
+        gone = await queued
+        assert gone.http_status == 404 and "device_id" in gone.body["error"]
+        receipts = await manager.db.read(lambda c: c.execute(
+            "SELECT COUNT(*) FROM journal WHERE device_id = ? AND kind = 'receipt'", (device_id,)).fetchone()[0])
+        assert receipts == 0
+
+    run(tmp_path, body)

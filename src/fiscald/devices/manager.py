@@ -80,6 +80,7 @@ class DeviceHandle:
     queue: asyncio.Queue[Job] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_DEPTH))
     worker: asyncio.Task[None] | None = None
     running: Job | None = None
+    removed: bool = False  # set when the device is deleted: nothing more may run on it
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while an operation runs or during a restart
     extras: dict[str, Any] = field(default_factory=dict)  # more view fields, set by interfaces (e.g. "inp")
 
@@ -200,6 +201,7 @@ class DeviceManager:
     async def _remove(self, handle: DeviceHandle) -> None:
         """Stop a device after the operation in progress finished; queued work is answered 404."""
         self._handles.pop(handle.id, None)
+        handle.removed = True
         async with handle.lock:
             self._drain(handle)
             handle.queue.put_nowait(_STOP)
@@ -362,17 +364,18 @@ class DeviceManager:
             job = await handle.queue.get()
             if job is _STOP:
                 return
-            if job.dropped or job.future.done():
-                continue
-            if job.deadline is not None and loop.time() >= job.deadline:
-                job.dropped = True
-                job.future.set_result(self._error(FiscalError(Code.TIMEOUT, f"not started within "
-                                                                            f"{job.op.timeout_ms} ms"),
-                                                  job.operation_id))
-                continue
             async with handle.lock:
-                if not handle.config.enabled:  # disabled while this job waited for the lock
+                # Decide after the lock (a restart or removal may have held it) and with no await between the
+                # checks and `started`: a job answered 1013 or 404 in the meantime must never run.
+                if job.dropped or job.future.done():
+                    continue
+                if handle.removed or not handle.config.enabled:
                     job.future.set_result(self._gone(handle))
+                    continue
+                if job.deadline is not None and loop.time() >= job.deadline:
+                    job.dropped = True
+                    job.future.set_result(self._error(FiscalError(
+                        Code.TIMEOUT, f"not started within {job.op.timeout_ms} ms"), job.operation_id))
                     continue
                 job.started = True
                 handle.running = job
