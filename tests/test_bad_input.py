@@ -116,3 +116,22 @@ def test_error_language_is_romanian_by_default(client: httpx.Client, device_id: 
     r = client.post("/devices/operation", json=op(device_id, "cash_out", {"amount_cents": 10**9}))
     assert r.json()["status"] == 2012
     assert r.json()["error"].startswith("Suma scoasă depășește")
+
+
+@pytest.mark.parametrize(("operation", "params", "field"), [
+    ("set_datetime", {"datetime": "9999-12-31T23:59:59"}, "params.datetime"),
+    ("set_datetime", {"datetime": "0001-01-01T00:00:00+14:00"}, "params.datetime"),
+    ("periodic_report", {"from": "2026-01-01", "to": "9999-12-31"}, "params.to"),
+])
+def test_dates_a_register_cannot_hold_are_400(client: httpx.Client, device_id: str, operation: str,
+                                               params: dict[str, Any], field: str) -> None:
+    r = client.post("/devices/operation", json=op(device_id, operation, params))
+    assert r.status_code == 400 and field in r.json()["error"], r.text
+    assert client.post("/devices/operation", json=op(device_id, "get_status")).status_code == 200
+
+
+def test_export_bounds_at_the_calendar_edges(client: httpx.Client, device_id: str) -> None:
+    assert client.get(f"/devices/{device_id}/journal", params={"to": "9999-12-31"}).status_code == 200
+    assert client.get(f"/devices/{device_id}/reports", params={"to": "9999-12-31"}).status_code == 200
+    r = client.get(f"/devices/{device_id}/journal", params={"from": "0001-01-01T00:00:00+14:00"})
+    assert r.status_code == 400 and "from" in r.json()["error"]

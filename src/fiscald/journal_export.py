@@ -55,6 +55,8 @@ def time_bound(value: str | None, name: str, end: bool) -> str | None:
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise FiscalError(Code.CONFIG, f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+        if end and day == dt.date.max:
+            return None  # no upper bound
         return (day + dt.timedelta(days=1)).isoformat() if end else day.isoformat()
     try:
         moment = dt.datetime.fromisoformat(value)
@@ -62,7 +64,10 @@ def time_bound(value: str | None, name: str, end: bool) -> str | None:
         raise FiscalError(Code.CONFIG, f"{name}: {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime") \
             from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone()
+        try:
+            moment = moment.astimezone()
+        except OverflowError:
+            raise FiscalError(Code.CONFIG, f"{name}: {value!r} is out of range") from None
     local = moment.replace(tzinfo=None).isoformat()
     return local + "~" if end else local  # "~" sorts after any UTC offset: the whole ``to`` second is included
 

@@ -16,6 +16,20 @@ from fiscald.operations.cif import validate_cif
 MAX_AMOUNT_CENTS = 9_999_999_999  # 99,999,999.99: what a register's amount fields hold
 MAX_QUANTITY_THOUSANDTHS = 99_999_999  # 99,999.999 units
 MAX_DESCRIPTION = 72
+# a register's clock keeps two-digit years (Datecs: DD-MM-YY): dates outside this range cannot be on a device
+MIN_DATE = dt.date(2000, 1, 1)
+MAX_DATE = dt.date(2099, 12, 31)
+
+
+def _register_date(value: dt.date) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+RegisterDate = Annotated[dt.date, AfterValidator(_register_date)]
+RegisterDatetime = Annotated[dt.datetime, AfterValidator(_register_date)]
 
 Cents = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_CENTS)]
 PositiveCents = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT_CENTS)]
@@ -138,8 +152,8 @@ class CashParams(Strict):
 
 class PeriodicReportParams(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    from_date: dt.date | None = Field(default=None, alias="from")
-    to_date: dt.date | None = Field(default=None, alias="to")
+    from_date: RegisterDate | None = Field(default=None, alias="from")
+    to_date: RegisterDate | None = Field(default=None, alias="to")
     from_z: Annotated[StrictInt, Field(ge=1)] | None = None
     to_z: Annotated[StrictInt, Field(ge=1)] | None = None
     detailed: StrictBool = False
@@ -158,7 +172,7 @@ class PeriodicReportParams(Strict):
 
 
 class SetDatetimeParams(Strict):
-    datetime: dt.datetime
+    datetime: RegisterDatetime
 
 
 class ReadJournalParams(Strict):
