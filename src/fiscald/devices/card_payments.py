@@ -133,6 +133,9 @@ class _CardReceipt:
         code = Code(pos_error["status"])
         if code == Code.DEVICE_NOT_FOUND:  # the terminal went away meanwhile
             code = Code.POS_NOT_LINKED
+        elif FiscalError(code).caused_by_request:
+            # a voided receipt was printed: the answer must be stored and replayed, so never a request error
+            code = Code.POS
         refused = {"approved": False, "amount_cents": amount_cents, "error": pos_error}
         details: dict[str, Any] = {"pos_device_id": pos_id, "pos_error": pos_error,
                                    "pos_transactions": [*approved, refused]}

@@ -275,7 +275,10 @@ class DeviceInp:
         outcome = res.FileOutcome(len(read.jobs))
         for index, job in enumerate(read.jobs):
             op = Operation(self.device_id, OPERATIONS[job.operation], job.params)
-            answer = await self.manager.execute(op, idem_key=f"inp:{claim.id}:{index}", source="inp")
+            key = f"inp:{claim.id}:{index}"
+            answer = await self.manager.execute(op, idem_key=key, source="inp")
+            while answer.body["status"] == Code.OPERATION_IN_PROGRESS:  # this key still runs here: wait for it,
+                answer = await self.manager.execute(op, idem_key=key, source="inp")  # never BonERR a printed job
             if not answer.ok:
                 outcome.error = res.FileError(int(answer.body["status"]), str(answer.body["error"]),
                                               _error_line(job, answer.body))
