@@ -56,8 +56,9 @@ def serve(
     console.print(f"fiscald {__version__} on [bold]http://{shown}:{port}[/bold]  (data: {folder})")
     for device_id in device_ids:
         console.print(f"Simulated register: [bold]{device_id}[/bold]")
+    # no proxy in front of a local driver: X-Forwarded-* headers are not trusted, and their middleware is skipped
     uvicorn.run(create_app(folder), host=host, port=port, log_level=log_level, access_log=False,
-                log_config=None, lifespan="on", **ws.UVICORN_OPTIONS)
+                log_config=None, lifespan="on", proxy_headers=False, server_header=False, **ws.UVICORN_OPTIONS)
 
 
 @cli.command()

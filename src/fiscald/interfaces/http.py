@@ -56,22 +56,7 @@ async def read_json(request: Request) -> Any:
 def build_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/", response_class=PlainTextResponse, summary="Liveness text (FisCool-compatible)")
-    async def root() -> str:
-        return ROOT_TEXT
-
-    @router.get("/devices/fiscal", summary="Configured fiscal devices with status")
-    async def fiscal_devices(request: Request) -> dict[str, Any]:
-        manager = manager_of(request)
-        lang = manager.settings.language
-        return {"fiscal_devices": [device_view(h, lang) for h in manager.handles("fiscal")]}
-
-    @router.get("/devices/pos", summary="Configured POS terminals with status")
-    async def pos_devices(request: Request) -> dict[str, Any]:
-        manager = manager_of(request)
-        lang = manager.settings.language
-        return {"pos_terminals": [device_view(h, lang) for h in manager.handles("pos")]}
-
+    # first: routes are matched in order, and this is the one a POS program calls for every receipt
     @router.post(
         "/devices/operation",
         summary="Execute one device operation",
@@ -88,6 +73,22 @@ def build_router() -> APIRouter:
         outcome = await manager.execute(op, request.headers.get("idempotency-key"), source="http")
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         return FastJSONResponse(outcome.body, status_code=outcome.http_status, headers=headers)
+
+    @router.get("/", response_class=PlainTextResponse, summary="Liveness text (FisCool-compatible)")
+    async def root() -> str:
+        return ROOT_TEXT
+
+    @router.get("/devices/fiscal", summary="Configured fiscal devices with status")
+    async def fiscal_devices(request: Request) -> dict[str, Any]:
+        manager = manager_of(request)
+        lang = manager.settings.language
+        return {"fiscal_devices": [device_view(h, lang) for h in manager.handles("fiscal")]}
+
+    @router.get("/devices/pos", summary="Configured POS terminals with status")
+    async def pos_devices(request: Request) -> dict[str, Any]:
+        manager = manager_of(request)
+        lang = manager.settings.language
+        return {"pos_terminals": [device_view(h, lang) for h in manager.handles("pos")]}
 
     @router.get("/health", summary="Service health")
     async def health(request: Request) -> dict[str, Any]:
