@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +22,7 @@ from fiscald.devices.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces import export, simulate
 from fiscald.interfaces.auth import TokenAuth
-from fiscald.interfaces.http import build_router
+from fiscald.interfaces.http import OPERATION_OPENAPI, build_router, operation_route
 from fiscald.interfaces.inp.service import InpService
 from fiscald.interfaces.manage import build_manage_router
 from fiscald.interfaces.timing import ServerTimingMiddleware
@@ -90,6 +91,7 @@ def create_app(data_dir: Path) -> FastAPI:
     app = FastAPI(title="fiscald", version=__version__, lifespan=lifespan,
                   description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
     app.add_middleware(ServerTimingMiddleware)
+    app.router.routes.insert(0, operation_route())
     app.include_router(build_router())
     app.include_router(build_manage_router())
     app.add_middleware(TokenAuth)
@@ -119,4 +121,12 @@ def create_app(data_dir: Path) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error_response(request, FiscalError(Code.INTERNAL, type(exc).__name__))
 
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate_openapi()["paths"]["/devices/operation"] = OPERATION_OPENAPI
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -162,7 +162,8 @@ class DeviceManager:
                 "status_text": current.text(lang), "previous_status": previous.status.value}))
 
         def on_journal(entry: JournalEntry) -> None:
-            self.events.publish(Event("journal", device_id, {"device_id": device_id, "entry": entry.to_json()}))
+            if self.events.subscriber_count:  # the entry's JSON is only built for someone listening
+                self.events.publish(Event("journal", device_id, {"device_id": device_id, "entry": entry.to_json()}))
 
         return DriverContext(self.db, on_status, on_journal, lambda: self.settings.language)
 

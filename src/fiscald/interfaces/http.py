@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.routing import Route
 
 from fiscald import __version__, jsonfmt
 from fiscald.devices.base import DeviceStatus
@@ -53,26 +54,39 @@ async def read_json(request: Request) -> Any:
         raise FiscalError(Code.CONFIG, f"body: malformed JSON ({exc})") from None
 
 
+async def operation(request: Request) -> Response:
+    """POST /devices/operation: one operation, whichever device. A plain Starlette route (see
+    :func:`operation_route`)."""
+    manager = manager_of(request)
+    op = parse_operation(await read_json(request))
+    outcome = await manager.execute(op, request.headers.get("idempotency-key"), source="http")
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return FastJSONResponse(outcome.body, status_code=outcome.http_status, headers=headers)
+
+
+def operation_route() -> Route:
+    """The route every receipt takes. It is a plain Starlette route, matched before all others: FastAPI's
+    per-request machinery (route matching through included routers, dependency solving) cost about 7 % of a
+    receipt's CPU, and this endpoint validates its body itself. :data:`OPERATION_OPENAPI` documents it."""
+    return Route("/devices/operation", operation, methods=["POST"])
+
+
+OPERATION_OPENAPI: dict[str, Any] = {"post": {
+    "summary": "Execute one device operation",
+    "operationId": "execute_operation",
+    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                    "schema": {"type": "string", "maxLength": 255}}],
+    "requestBody": {"required": True,
+                    "content": {"application/json": {"schema": OperationEnvelope.model_json_schema()}}},
+    "responses": {
+        "200": {"description": '`{"status": 200, "result": {...}}`'},
+        "default": {"description": 'an error `{"status": <code>, "error": "<message>"}` (docs/errors.md)'},
+    },
+}}
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
-
-    # first: routes are matched in order, and this is the one a POS program calls for every receipt
-    @router.post(
-        "/devices/operation",
-        summary="Execute one device operation",
-        openapi_extra={
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": OperationEnvelope.model_json_schema()}}},
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                            "schema": {"type": "string", "maxLength": 255}}],
-        },
-    )
-    async def operation(request: Request) -> Response:
-        manager = manager_of(request)
-        op = parse_operation(await read_json(request))
-        outcome = await manager.execute(op, request.headers.get("idempotency-key"), source="http")
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-        return FastJSONResponse(outcome.body, status_code=outcome.http_status, headers=headers)
 
     @router.get("/", response_class=PlainTextResponse, summary="Liveness text (FisCool-compatible)")
     async def root() -> str:
