@@ -53,9 +53,10 @@ def serve(
         db.close()
     setup_logging(log_level)
     shown = f"[{host}]" if ":" in host else host
-    console.print(f"fiscald {__version__} on [bold]http://{shown}:{port}[/bold]  (data: {folder})")
+    # one line each, never wrapped: scripts read the URL and the register id from this output
+    console.print(f"fiscald {__version__} on [bold]http://{shown}:{port}[/bold]  (data: {folder})", soft_wrap=True)
     for device_id in device_ids:
-        console.print(f"Simulated register: [bold]{device_id}[/bold]")
+        console.print(f"Simulated register: [bold]{device_id}[/bold]", soft_wrap=True)
     # no proxy in front of a local driver: X-Forwarded-* headers are not trusted, and their middleware is skipped
     uvicorn.run(create_app(folder), host=host, port=port, log_level=log_level, access_log=False,
                 log_config=None, lifespan="on", proxy_headers=False, server_header=False, **ws.UVICORN_OPTIONS)
