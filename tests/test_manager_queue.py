@@ -102,3 +102,22 @@ def test_same_key_while_running_waits_or_answers_1009(tmp_path: Path) -> None:
         assert conflict.body["status"] == 1008
 
     run(tmp_path, 1, body)
+
+
+def test_a_caller_that_goes_away_keeps_its_key_until_the_job_is_answered(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, ids: list[str]) -> None:
+        [d] = ids
+        blocker = asyncio.create_task(manager.execute(receipt(d, "Primul")))
+        while manager.handle(d).running is None:
+            await asyncio.sleep(0.001)
+        leaving = asyncio.create_task(manager.execute(receipt(d, "Plecat"), idem_key="gone-1"))
+        await asyncio.sleep(0.01)  # its job is queued behind the blocker
+        leaving.cancel()  # e.g. the client's connection closed
+        retry = await manager.execute(receipt(d, "Plecat"), idem_key="gone-1")
+        assert retry.http_status == 200 and retry.replayed  # joined the first job instead of queuing a second
+        await blocker
+        entries = await manager.execute(parse_operation({"device_id": d, "operation": "read_journal"}))
+        printed = [e for e in entries.body["result"]["entries"] if e["kind"] == "receipt"]
+        assert [e["data"]["request"]["lines"][0]["description"] for e in printed] == ["Primul", "Plecat"]
+
+    run(tmp_path, 1, body)

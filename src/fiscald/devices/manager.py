@@ -118,6 +118,7 @@ class DeviceManager:
         self.metrics = Metrics()
         # awaited after a device is (re)started by apply() (its config) or stopped by remove() (None)
         self.device_listeners: list[Callable[[str, DeviceConfig | None], Awaitable[None]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -299,6 +300,18 @@ class DeviceManager:
             return await self._join(inflight, request_hash, op)
         mine: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._inflight[slot] = (request_hash, mine)
+        # The keyed work runs in a task of its own and holds the key until the operation is answered: a caller
+        # that goes away (cancelled, connection closed) must not free the key while its job is still queued,
+        # or a retry with the same key would queue a second job.
+        task = asyncio.create_task(self._keyed(handle, op, idem_key, request_hash, source, record, on_queued,
+                                               mine))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(mine)
+
+    async def _keyed(self, handle: DeviceHandle, op: Operation, idem_key: str, request_hash: str, source: str,
+                     record: bool | None, on_queued: Callable[[str], Awaitable[None]] | None,
+                     mine: asyncio.Future[Outcome]) -> None:
         try:
             stored = await self.db.read(lambda c: op_repo.by_key(c, op.device_id, idem_key))
             if stored is not None:
@@ -309,18 +322,20 @@ class DeviceManager:
                     outcome = self._error(FiscalError(Code.OPERATION_IN_PROGRESS, f"key {idem_key!r}"))
                 else:
                     outcome = Outcome(stored.http_status or 500, stored.response, True, stored.id)
-                    if on_queued is not None:  # a replay: the caller's operation is the stored one
-                        await on_queued(stored.id)
+                    await _notify_queued(on_queued, stored.id)  # a replay: the caller's operation is the stored one
             else:
                 outcome = await self._enqueue(handle, op, idem_key, source, record, on_queued)
             mine.set_result(outcome)
-            return outcome
-        except BaseException as exc:
-            mine.set_exception(exc)
-            mine.exception()  # consumed: joiners see it, nobody else must
+        except asyncio.CancelledError:
+            mine.cancel()
             raise
+        except FiscalError as err:
+            mine.set_result(self._error(err))
+        except Exception as exc:
+            mine.set_exception(exc)
+            mine.exception()  # retrieved: joiners see it, nobody else must
         finally:
-            self._inflight.pop(slot, None)
+            self._inflight.pop((op.device_id, idem_key), None)
 
     async def _join(self, inflight: tuple[str, asyncio.Future[Outcome]], request_hash: str,
                     op: Operation) -> Outcome:
@@ -332,8 +347,8 @@ class DeviceManager:
             outcome = await asyncio.wait_for(asyncio.shield(future), wait)
         except TimeoutError:
             raise FiscalError(Code.OPERATION_IN_PROGRESS, "the first request with this key is still running") from None
-        if outcome.http_status < 500 and outcome.http_status != 200 and outcome.body.get("status") in (400, 404):
-            return outcome  # the first request was invalid; so is this identical one
+        if outcome.operation_id is None or outcome.body.get("status") in (400, 404):
+            return outcome  # refused (invalid, Busy, ...) and not stored: so is this identical request
         return Outcome(outcome.http_status, outcome.body, True, outcome.operation_id)
 
     async def _enqueue(self, handle: DeviceHandle, op: Operation, idem_key: str | None, source: str,
@@ -347,8 +362,7 @@ class DeviceManager:
             handle.queue.put_nowait(job)
         except asyncio.QueueFull:
             raise FiscalError(Code.BUSY, f"{QUEUE_DEPTH} operations are waiting for device {handle.id}") from None
-        if on_queued is not None:
-            await on_queued(job.operation_id)
+        await _notify_queued(on_queued, job.operation_id)
         if deadline is None:
             return await job.future
         try:
@@ -436,3 +450,13 @@ class DeviceManager:
 
 _STOP: Any = object()
 
+
+async def _notify_queued(on_queued: Callable[[str], Awaitable[None]] | None, operation_id: str) -> None:
+    """Tell the caller its operation id. The job is queued whatever happens to the caller, so a failing
+    callback (its connection went away) must not abandon the job."""
+    if on_queued is None:
+        return
+    try:
+        await on_queued(operation_id)
+    except Exception:
+        log.exception("on_queued callback failed for operation %s", operation_id)
