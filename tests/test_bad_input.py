@@ -135,3 +135,9 @@ def test_export_bounds_at_the_calendar_edges(client: httpx.Client, device_id: st
     assert client.get(f"/devices/{device_id}/reports", params={"to": "9999-12-31"}).status_code == 200
     r = client.get(f"/devices/{device_id}/journal", params={"from": "0001-01-01T00:00:00+14:00"})
     assert r.status_code == 400 and "from" in r.json()["error"]
+
+
+def test_export_numbers_beyond_sqlite_integers_are_400(client: httpx.Client, device_id: str) -> None:
+    for path, name in (("journal", "from_number"), ("journal", "to_number"), ("reports", "from_z")):
+        r = client.get(f"/devices/{device_id}/{path}", params={name: "99999999999999999999"})
+        assert r.status_code == 400 and name in r.json()["error"], r.text

@@ -300,3 +300,15 @@ def test_submit_with_a_key_stored_for_another_request_is_refused_without_events(
             assert c.events.empty() and c.unmatched.empty()
 
     asyncio.run(go())
+
+
+def test_deep_nesting_and_lone_surrogates_get_error_replies(server: Server) -> None:
+    async def go() -> None:
+        async with ws_client(server.url) as c:
+            deep = await c.raw('{"id":"a","action":"ping","payload":' + "[" * 200_000 + "]" * 200_000 + "}")
+            assert deep["action"] == "error" and deep["status"] == 400 and "malformed JSON" in deep["error"]
+            lone = await c.raw('{"id":"\\ud800","action":"ping"}')
+            assert lone["action"] == "error" and lone["status"] == 400 and "id:" in lone["error"]
+            assert (await c.request("ping"))["action"] == "ping.result"  # the connection is still there
+
+    asyncio.run(go())

@@ -112,11 +112,12 @@ class _CardReceipt:
             approved.append(outcome.body["result"])
         try:
             return await self.driver.print_card_receipt(self.op, approved)
-        except FiscalError as err:
+        except Exception as exc:  # whatever failed, the answer must say what the card was charged
+            err = exc if isinstance(exc, FiscalError) else FiscalError(Code.INTERNAL, type(exc).__name__)
             details: dict[str, Any] = {**(err.details or {}), "pos_device_id": pos_id, "pos_transactions": approved}
             if err.code not in UNKNOWN_OUTCOME:
                 details["pos_reversals"] = await self._reverse(pos_id, approved)
-            raise FiscalError(err.code, err.detail, details) from err
+            raise FiscalError(err.code, err.detail, details) from exc
 
     async def _reverse(self, pos_id: str, approved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Void this receipt's approvals on the terminal; returns each answer."""

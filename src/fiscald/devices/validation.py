@@ -117,7 +117,10 @@ def supported_entry(kind: str, manufacturer: str, model: str, settings: Settings
 
 
 def _folder_key(path: str) -> Path:
-    return Path(os.path.normcase(os.path.realpath(path)))
+    try:
+        return Path(os.path.normcase(os.path.realpath(path)))
+    except OSError:  # not resolvable (no permission): compare it as written
+        return Path(os.path.normcase(os.path.normpath(os.path.abspath(path))))
 
 
 def _endpoint(details: _Details) -> tuple[str, str] | None:

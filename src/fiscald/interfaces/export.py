@@ -28,7 +28,7 @@ from fiscald.store import archive
 
 From = Annotated[str | None, Query(alias="from", description="date YYYY-MM-DD or ISO 8601 datetime (inclusive)")]
 To = Annotated[str | None, Query(description="date YYYY-MM-DD (the whole day) or ISO 8601 datetime (inclusive)")]
-Number = Annotated[int | None, Query(ge=1)]
+Number = Annotated[int | None, Query(ge=1, le=2**63 - 1)]  # what SQLite integers hold
 Format = Annotated[ExportFormat, Query(description="json | text (the printouts) | csv")]
 
 

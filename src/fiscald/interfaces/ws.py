@@ -143,22 +143,31 @@ def _bad(req_id: str | None, detail: str) -> _BadEnvelope:
     return _BadEnvelope(req_id, FiscalError(Code.CONFIG, detail))
 
 
+def _utf8(text: str) -> bool:
+    """False for strings with lone surrogates (valid JSON escapes, but no reply could carry them back)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_envelope(text: str) -> tuple[str, str, Any]:
     """``(id, action, payload)`` of a client message; raises :class:`_BadEnvelope` naming what is wrong."""
     try:
         data = json.loads(text)
-    except ValueError as exc:
-        raise _bad(None, f"message: malformed JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser goes
+        raise _bad(None, f"message: malformed JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise _bad(None, "message: expected a JSON object {id, action, payload}")
     req_id = data.get("id")
-    if not isinstance(req_id, str) or not 1 <= len(req_id) <= MAX_ID:
+    if not isinstance(req_id, str) or not 1 <= len(req_id) <= MAX_ID or not _utf8(req_id):
         raise _bad(None, f"id: required, a string of 1 to {MAX_ID} characters")
     unknown = sorted(set(data) - {"id", "action", "payload"})
     if unknown:
         raise _bad(req_id, f"{unknown[0]}: unknown field")
     action = data.get("action")
-    if not isinstance(action, str) or not 1 <= len(action) <= MAX_ACTION:
+    if not isinstance(action, str) or not 1 <= len(action) <= MAX_ACTION or not _utf8(action):
         raise _bad(req_id, f"action: required, an action code of 1 to {MAX_ACTION} characters")
     return req_id, action, data.get("payload")
 
@@ -218,7 +227,8 @@ def handshake_error(websocket: WebSocket, settings: Settings) -> tuple[int, Fisc
     if origin is not None and not origin_allowed(origin, settings.allowed_origins):
         return 403, FiscalError(Code.UNAUTHORIZED, f"Origin: {origin!r} is not loopback nor in allowed_origins")
     if settings.api_token:
-        given = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
+        # the header first, as the HTTP middleware does: both checks must agree on which token counts
+        given = _bearer(websocket.headers.get("authorization")) or websocket.query_params.get("token")
         if not given:
             return 401, FiscalError(Code.UNAUTHORIZED, "token: required (?token= or Authorization: Bearer)")
         if not hmac.compare_digest(given.encode(), settings.api_token.encode()):
