@@ -90,18 +90,12 @@ def query(conn: sqlite3.Connection, device_id: str, *, kinds: tuple[str, ...] | 
     if kinds:
         sql.append(f"AND kind IN ({','.join('?' * len(kinds))})")
         args.extend(kinds)
-    if from_datetime is not None:
-        sql.append("AND datetime >= ?")
-        args.append(from_datetime)
-    if to_datetime is not None:
-        sql.append("AND datetime <= ?")
-        args.append(to_datetime)
-    if from_number is not None:
-        sql.append("AND number >= ?")
-        args.append(from_number)
-    if to_number is not None:
-        sql.append("AND number <= ?")
-        args.append(to_number)
+    bounds = (("datetime >= ?", from_datetime), ("datetime <= ?", to_datetime),
+              ("number >= ?", from_number), ("number <= ?", to_number))
+    for clause, value in bounds:
+        if value is not None:
+            sql.append(f"AND {clause}")
+            args.append(value)
     sql.append("ORDER BY seq LIMIT ?")
     args.append(limit)
     return [_row(r) for r in conn.execute(" ".join(sql), args)]
