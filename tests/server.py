@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from fiscald.app import open_database
-from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig, PosConfig
+from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig, PosConfig
 from fiscald.store import devices as device_repo
 
 

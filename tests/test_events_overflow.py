@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fiscald.events import Event, EventBus
+from fiscald.core.events import Event, EventBus
 
 
 def test_overflow_hook_runs_once_and_stops_delivery() -> None:

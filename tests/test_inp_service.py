@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from fiscald.config import Settings
-from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
-from fiscald.devices.manager import DeviceManager
-from fiscald.events import Event
+from fiscald.core.events import Event
+from fiscald.core.manager import DeviceManager
 from fiscald.interfaces.inp import parse_inp
 from fiscald.interfaces.inp.results import (
     FileError,
@@ -28,6 +27,7 @@ from fiscald.interfaces.inp.results import (
     write_new,
 )
 from fiscald.interfaces.inp.service import InpService, _error_line
+from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.store import Database
 from inpfiles import inp, resolved
 

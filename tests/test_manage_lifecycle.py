@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fiscald.config import Settings
-from fiscald.devices.admin import Admin
-from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
-from fiscald.devices.manager import DeviceManager
-from fiscald.devices.simulation import SimulateRequest
+from fiscald.core.admin import Admin
+from fiscald.core.events import Event
+from fiscald.core.manager import DeviceManager
 from fiscald.errors import FiscalError
-from fiscald.events import Event
+from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
+from fiscald.models.simulate import SimulateRequest
 from fiscald.operations import parse_operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo

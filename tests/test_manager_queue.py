@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fiscald.devices.manager import QUEUE_DEPTH, DeviceManager
-from fiscald.devices.simulation import SimulateRequest
+from fiscald.core.manager import QUEUE_DEPTH, DeviceManager
+from fiscald.models.simulate import SimulateRequest
 from fiscald.operations import parse_operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo

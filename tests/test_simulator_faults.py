@@ -16,9 +16,9 @@ from sim_client import Sim, item
 
 from fiscald.app import open_database
 from fiscald.config import Settings
-from fiscald.devices.manager import DeviceManager
-from fiscald.devices.simulated.faults import Simulator
-from fiscald.devices.simulation import SimulateRequest
+from fiscald.core.manager import DeviceManager
+from fiscald.drivers.simulated.faults import Simulator
+from fiscald.models.simulate import SimulateRequest
 from server import Server, add_simulated_register
 
 PRINTING = {"print_receipt", "print_non_fiscal", "cash_in", "cash_out", "x_report", "z_report", "periodic_report",

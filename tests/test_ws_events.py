@@ -14,7 +14,7 @@ import uvicorn
 from wsclient import ws_client
 
 from fiscald.app import create_app
-from fiscald.devices.manager import DeviceManager
+from fiscald.core.manager import DeviceManager
 from fiscald.interfaces import ws
 from server import Server, add_simulated_register, free_port
 

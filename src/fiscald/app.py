@@ -16,9 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fiscald import __version__
-from fiscald.devices.admin import Admin
-from fiscald.devices.config import ConnectionDetails, FiscalDeviceConfig
-from fiscald.devices.manager import DeviceManager
+from fiscald.core.admin import Admin
+from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces import export, simulate
 from fiscald.interfaces.auth import TokenAuth
@@ -27,6 +26,7 @@ from fiscald.interfaces.inp.service import InpService
 from fiscald.interfaces.manage import build_manage_router
 from fiscald.interfaces.timing import ServerTimingMiddleware
 from fiscald.interfaces.ws import build_ws_router
+from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 

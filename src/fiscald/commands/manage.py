@@ -22,7 +22,7 @@ from rich.table import Table
 
 from fiscald.app import open_database
 from fiscald.config import Settings, default_data_dir
-from fiscald.devices.admin import (
+from fiscald.core.admin import (
     delete_device_tx,
     deleted_message,
     parse_id,
@@ -30,7 +30,7 @@ from fiscald.devices.admin import (
     save_settings_tx,
     save_target,
 )
-from fiscald.devices.validation import kind_of
+from fiscald.core.validation import kind_of
 from fiscald.errors import FiscalError, Language
 from fiscald.interfaces.http import ROOT_TEXT
 from fiscald.store import Database

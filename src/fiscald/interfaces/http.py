@@ -15,11 +15,11 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from fiscald import __version__, jsonfmt
-from fiscald.devices.base import DeviceStatus
-from fiscald.devices.manager import DeviceManager
+from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.views import device_view
 from fiscald.jsonfmt import FastJSONResponse
+from fiscald.models.status import DeviceStatus
 from fiscald.operations import OPERATIONS, parse_operation
 
 ROOT_TEXT = "FisCool API Server running."

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from fiscald import __version__
-from fiscald.devices.admin import Admin, deleted_message, supported_devices
+from fiscald.core.admin import Admin, deleted_message, supported_devices
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.http import manager_of, read_json
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from fiscald.devices.simulation import SimulateRequest, parse_simulate
 from fiscald.interfaces.http import manager_of, read_json
 from fiscald.interfaces.views import device_view
+from fiscald.models.simulate import SimulateRequest, parse_simulate
 
 
 def build_router() -> APIRouter:

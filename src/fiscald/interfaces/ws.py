@@ -33,9 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from fiscald import __version__
 from fiscald.config import Settings
-from fiscald.devices.manager import DeviceManager, Outcome
+from fiscald.core.events import Event
+from fiscald.core.manager import DeviceManager, Outcome
 from fiscald.errors import Code, FiscalError
-from fiscald.events import Event
 from fiscald.interfaces.views import device_view
 from fiscald.operations import Operation, parse_operation
 from fiscald.operations.registry import config_error_from

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig, PosConfig
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, PosConfig
 
 
 @dataclass(frozen=True)

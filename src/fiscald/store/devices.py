@@ -9,7 +9,7 @@ from typing import Any
 
 from fiscald import jsonfmt
 from fiscald.config import Settings
-from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig, PosConfig
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, PosConfig
 
 
 def _now() -> str:

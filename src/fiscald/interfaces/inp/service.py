@@ -38,13 +38,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig
-from fiscald.devices.manager import DeviceManager
+from fiscald.core.events import Event
+from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
-from fiscald.events import Event
 from fiscald.interfaces.inp import results as res
 from fiscald.interfaces.inp.parser import InpError, InpJob, decode_inp, parse_inp
 from fiscald.interfaces.inp.watcher import PROCESSING, FolderWatch, is_command_name, present_files
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.store import inp_claims
 from fiscald.store.inp_claims import Claim

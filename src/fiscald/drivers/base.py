@@ -10,53 +10,15 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, ClassVar
 
-from fiscald.devices.config import DeviceConfig
-from fiscald.devices.simulation import SimulateRequest
 from fiscald.errors import Code, FiscalError, Language
+from fiscald.models.config import DeviceConfig
+from fiscald.models.simulate import SimulateRequest
+from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import Operation
 from fiscald.store import Database
 from fiscald.store.journal import JournalEntry
-
-
-class DeviceStatus(StrEnum):
-    CONNECTED = "Connected"
-    CONNECTING = "Connecting"
-    DISCONNECTED = "Disconnected"
-    ERROR = "Error"
-    DISABLED = "Disabled"
-
-
-_STATUS_TEXT: dict[DeviceStatus, tuple[str, str]] = {
-    DeviceStatus.CONNECTED: ("Conectat", "Connected"),
-    DeviceStatus.CONNECTING: ("Se conectează", "Connecting"),
-    DeviceStatus.DISCONNECTED: ("Deconectat", "Disconnected"),
-    DeviceStatus.ERROR: ("Eroare", "Error"),
-    DeviceStatus.DISABLED: ("Dezactivat", "Disabled"),
-}
-
-
-@dataclass(frozen=True, eq=False)
-class StatusInfo:
-    status: DeviceStatus
-    error: FiscalError | None = None  # why, when status is Error or Disconnected
-
-    def _key(self) -> tuple[str, int | None, str | None]:
-        return (self.status.value, None if self.error is None else int(self.error.code),
-                None if self.error is None else self.error.detail)
-
-    def __eq__(self, other: object) -> bool:  # equal errors, not the same exception object
-        return isinstance(other, StatusInfo) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def text(self, language: Language) -> str:
-        ro, en = _STATUS_TEXT[self.status]
-        base = ro if language == "ro" else en
-        return f"{base}: {self.error.message(language)}" if self.error is not None else base
 
 
 @dataclass(frozen=True)

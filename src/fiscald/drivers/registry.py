@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fiscald.devices.base import Driver, DriverContext
-from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig
-from fiscald.devices.simulated.pos import SimulatedPos
-from fiscald.devices.simulated.register import SimulatedRegister
+from fiscald.drivers.base import Driver, DriverContext
+from fiscald.drivers.simulated.pos import SimulatedPos
+from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fiscald.devices.base import DeviceStatus, Driver, DriverContext, StatusInfo
-from fiscald.devices.config import PosConfig
-from fiscald.devices.simulated.faults import FaultSpec, Simulator
-from fiscald.devices.simulated.printout import Printout, money
-from fiscald.devices.simulation import SimulateRequest
+from fiscald.drivers.base import Driver, DriverContext
+from fiscald.drivers.simulated.faults import FaultSpec, Simulator
+from fiscald.drivers.simulated.printout import Printout, money
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import PosConfig
+from fiscald.models.simulate import SimulateRequest
+from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations import models as m
 from fiscald.store import devices as device_repo

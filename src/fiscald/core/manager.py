@@ -21,14 +21,15 @@ from functools import partial
 from typing import Any
 
 from fiscald.config import Settings
-from fiscald.devices import card_payments
-from fiscald.devices.base import DeviceStatus, Driver, DriverContext, FiscalDriver, StatusInfo, UnavailableDriver
-from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig
-from fiscald.devices.registry import create_driver
-from fiscald.devices.simulation import SimulateRequest
+from fiscald.core import card_payments
+from fiscald.core.events import Event, EventBus
+from fiscald.drivers.base import Driver, DriverContext, FiscalDriver, UnavailableDriver
+from fiscald.drivers.registry import create_driver
 from fiscald.errors import Code, FiscalError
-from fiscald.events import Event, EventBus
 from fiscald.metrics import Metrics
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig
+from fiscald.models.simulate import SimulateRequest
+from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import Operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo

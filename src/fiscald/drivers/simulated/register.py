@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from fiscald.devices.base import DeviceStatus, DriverContext, FiscalDriver, StatusInfo
-from fiscald.devices.config import FiscalDeviceConfig
-from fiscald.devices.simulated import printout
-from fiscald.devices.simulated.faults import FaultSpec, Simulator
-from fiscald.devices.simulation import SimulateRequest
+from fiscald.drivers.base import DriverContext, FiscalDriver
+from fiscald.drivers.simulated import printout
+from fiscald.drivers.simulated.faults import FaultSpec, Simulator
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import FiscalDeviceConfig
+from fiscald.models.simulate import SimulateRequest
+from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations import models as m
 from fiscald.operations.totals import compute_receipt, vat_of

@@ -19,11 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from fiscald.config import Settings
-from fiscald.devices.config import DeviceConfig, FiscalDeviceConfig, PosConfig
-from fiscald.devices.manager import DeviceManager
-from fiscald.devices.registry import SUPPORTED
-from fiscald.devices.validation import check_device, check_settings, kind_of, prepare_scan_folder
+from fiscald.core.manager import DeviceManager
+from fiscald.core.validation import check_device, check_settings, kind_of, prepare_scan_folder
+from fiscald.drivers.registry import SUPPORTED
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, PosConfig
 from fiscald.operations.registry import config_error_from
 from fiscald.store import devices as device_repo
 

@@ -26,10 +26,10 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from fiscald.devices.base import FiscalDriver
-from fiscald.devices.config import FiscalDeviceConfig
-from fiscald.devices.registry import find
+from fiscald.drivers.base import FiscalDriver
+from fiscald.drivers.registry import find
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import FiscalDeviceConfig
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations.models import PosSaleParams, PosVoidParams, PrintReceiptParams
 from fiscald.operations.totals import compute_receipt
@@ -38,7 +38,7 @@ from fiscald.store import journal as journal_repo
 from fiscald.store import operations as op_repo
 
 if TYPE_CHECKING:
-    from fiscald.devices.manager import DeviceHandle, DeviceManager, Job
+    from fiscald.core.manager import DeviceHandle, DeviceManager, Job
 
 log = logging.getLogger("fiscald.card_payments")
 

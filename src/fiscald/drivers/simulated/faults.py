@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from fiscald.devices.base import DeviceStatus, StatusInfo
-from fiscald.devices.simulation import SimulateRequest
 from fiscald.errors import Code, FiscalError
+from fiscald.models.simulate import SimulateRequest
+from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import OPERATIONS
 from fiscald.store import Database
 from fiscald.store import devices as device_repo

@@ -16,9 +16,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from fiscald.config import Settings, is_loopback
-from fiscald.devices.config import ConnectionDetails, DeviceConfig, FiscalDeviceConfig
-from fiscald.devices.registry import SUPPORTED, Supported
+from fiscald.drivers.registry import SUPPORTED, Supported
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import ConnectionDetails, DeviceConfig, FiscalDeviceConfig
 from fiscald.operations.registry import config_error_from
 
 STANDARD_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
