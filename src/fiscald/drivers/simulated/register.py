@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, cast
 
+from fiscald.drivers import journal_reads
 from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers
 from fiscald.drivers.simulated import printout
 from fiscald.drivers.simulated.base import SimulatedDevice
@@ -322,12 +323,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         return totals
 
     async def periodic_report(self, params: m.PeriodicReportParams) -> r.PeriodicReportResult:
-        device_id = self.config.id
-        from_dt = params.from_date.isoformat() if params.from_date else None
-        to_dt = (params.to_date + dt.timedelta(days=1)).isoformat() if params.to_date else None
-        entries = await self.ctx.db.read(lambda c: journal.query(
-            c, device_id, kinds=("z_report",), from_datetime=from_dt, to_datetime=to_dt,
-            from_number=params.from_z, to_number=params.to_z, limit=100_000))
+        entries = await journal_reads.z_reports(self.ctx.db, self.config.id, params)
         reports = [e.data for e in entries]
         result: r.PeriodicReportResult = {
             "reports_count": len(reports),
@@ -417,14 +413,4 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         return dict(sorted(self.state.vat_rates.items()))
 
     async def read_journal(self, params: m.ReadJournalParams) -> r.JournalResult:
-        device_id = self.config.id
-        by_receipt = params.from_receipt is not None or params.to_receipt is not None
-        entries = await self.ctx.db.read(lambda c: journal.query(
-            c, device_id,
-            kinds=("receipt", "void") if by_receipt else None,
-            from_datetime=params.from_datetime.isoformat() if params.from_datetime else None,
-            to_datetime=params.to_datetime.isoformat() if params.to_datetime else None,
-            from_number=params.from_receipt, to_number=params.to_receipt, limit=params.limit))
-        if params.format == "text":
-            return {"count": len(entries), "text": "\n".join(e.text for e in entries)}
-        return {"count": len(entries), "entries": [e.to_json() for e in entries]}
+        return await journal_reads.read_journal(self.ctx.db, self.config.id, params)

@@ -1,0 +1,1 @@
+"""Datecs fiscal registers (ISL protocol family): framing, session, command tables, the driver."""

@@ -1,0 +1,87 @@
+"""Per-model facts of the Datecs registers as tables: protocol variant, payment codes, printable columns,
+code page, and the operations a model lacks. Another ISL brand (Daisy, Eltrade, Incotex) is another table
+like this one over the same framing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fiscald.drivers.datecs.framing import OLD, Variant, X
+from fiscald.errors import Code, FiscalError
+
+VAT_LETTERS = "ABCDEFGH"
+
+# our payment type -> the device's payment code. Old protocol: a letter of command 53 (P cash, D debit card,
+# N credit, m coupons, n external coupons, I..L programmable types). X protocol: PaidMode 0..5 (0 cash,
+# 1 credit card, 2 debit card - which starts an attached pinpad -, 3..5 other payment types).
+OLD_PAYMENTS: Mapping[str, str] = {
+    "cash": "P", "card": "D", "credit": "N", "meal_voucher": "m", "value_voucher": "n", "voucher": "I",
+    "modern_payment": "J", "other": "K",
+}
+X_PAYMENTS: Mapping[str, str] = {
+    "cash": "0", "card": "1", "credit": "3", "meal_voucher": "4", "value_voucher": "4", "voucher": "4",
+    "modern_payment": "5", "other": "5",
+}
+NO_DRAWER = frozenset({"open_drawer"})
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    variant: Variant
+    columns: int  # printable characters per line of free text
+    payments: Mapping[str, str]
+    lacking: frozenset[str] = frozenset()
+    codepage: str = "cp1250"  # Romanian firmware; Bulgarian firmware uses cp1251
+    item_text: int = 72  # characters of an item's description the device takes (old: two lines of 36)
+
+
+def _old(name: str, columns: int, lacking: frozenset[str] = frozenset()) -> ModelSpec:
+    return ModelSpec(name, OLD, columns, OLD_PAYMENTS, lacking)
+
+
+def _x(name: str, columns: int, lacking: frozenset[str] = frozenset()) -> ModelSpec:
+    return ModelSpec(name, X, columns, X_PAYMENTS, lacking)
+
+
+MODELS: dict[str, ModelSpec] = {m.name: m for m in (
+    _old("DP-05", 32, NO_DRAWER),
+    _old("DP-25", 32),
+    _old("DP-35", 32),
+    _old("DP-150", 32),
+    _old("WP-50", 32, NO_DRAWER),
+    _old("FP-550", 42),
+    _old("FP-650", 42),
+    _old("FP-800", 42),
+    _old("FP-2000", 42),
+    _x("DP-25X", 32),
+    _x("DP-150X", 32),
+    _x("WP-50X", 32, NO_DRAWER),
+    _x("WP-500X", 48),
+    _x("FP-700X", 48),
+    _x("FMP-350X", 48),
+    _x("FMP-55X", 32),
+)}
+
+
+def model(name: str) -> ModelSpec:
+    spec = MODELS.get(name)
+    if spec is None:
+        raise FiscalError(Code.CONFIG, f"model: {name!r} is not a supported Datecs model")
+    return spec
+
+
+def encode_text(text: str, spec: ModelSpec, field: str) -> bytes:
+    """Text in the device's code page. Romanian comma-below letters become the cedilla forms cp1250 has;
+    a character the code page cannot carry is refused (never printed as '?')."""
+    mapped = text.translate(_CEDILLA)
+    try:
+        return mapped.encode(spec.codepage)
+    except UnicodeEncodeError as exc:
+        bad = mapped[exc.start]
+        raise FiscalError(Code.CONFIG, f"{field}: {bad!r} cannot be printed by a {spec.name} "
+                                       f"({spec.codepage})") from None
+
+
+_CEDILLA = str.maketrans({"ș": "ş", "Ș": "Ş", "ț": "ţ", "Ț": "Ţ"})

@@ -1,0 +1,1 @@
+"""Wire-level device emulators for testing drivers without hardware."""
