@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from fiscald.drivers.datecs import framing
 from fiscald.drivers.datecs import status as bits
-from fiscald.drivers.datecs.framing import OLD, X, BadFrame, Control, Decoder, Frame
+from fiscald.drivers.datecs.framing import OLD, BadFrame, Control, Decoder, Frame, X
 
 
 def test_the_worked_example_of_a_real_dp150_log() -> None:

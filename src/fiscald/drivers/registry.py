@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fiscald.drivers.base import Driver, DriverContext
+from fiscald.drivers.datecs.driver import DatecsDriver
+from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from fiscald.drivers.simulated.pos import SimulatedPos
 from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.errors import Code, FiscalError
@@ -37,6 +39,8 @@ class Supported:
 SUPPORTED: tuple[Supported, ...] = (
     Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedRegister, simulated=True),
     Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedPos, simulated=True),
+    Supported("Datecs", tuple(DATECS_MODELS), ("Serial", "Network"), DatecsDriver,
+              lacking={name: spec.lacking for name, spec in DATECS_MODELS.items() if spec.lacking}),
 )
 
 
