@@ -142,7 +142,7 @@ class DatecsDriver(FiscalDriver):
         else:
             self.set_status(StatusInfo(DeviceStatus.CONNECTED))
 
-    async def _call(self, cmd: int, data: str = "", refusal: Code = Code.DEVICE) -> list[str]:
+    async def _call(self, cmd: int, data: str = "", refusal: Code = Code.DEVICE, reading: bool = False) -> list[str]:
         """One command; its reply's fields. A device error (X error code or a failure bit) is raised as the
         matching FiscalError with the device's own code and flags in ``details``. Reading commands fail only
         on their own errors: paper out does not stop a status read."""
@@ -153,7 +153,7 @@ class DatecsDriver(FiscalDriver):
         status = bits.Status(reply.status)
         self._last_status = status
         error = self.syntax.error_code(text)
-        failure = status.command_failure() if cmd in _READS else status.failure()
+        failure = status.command_failure() if reading or cmd in _READS else status.failure()
         if error == 0 and failure is None:
             if self.status.status == DeviceStatus.ERROR and status.standing() is None:
                 self._show(status)
@@ -197,7 +197,7 @@ class DatecsDriver(FiscalDriver):
                            c.parse_money(f[3]) if len(f) > 3 else 0)
 
     async def _cash_in_drawer(self) -> int:
-        f = await self._call(c.CASH, self.syntax.args("0", "0.00") if self.syntax.x else "0")
+        f = await self._call(c.CASH, self.syntax.args("0", "0.00") if self.syntax.x else "0", reading=True)
         return c.parse_money(f[0] if self.syntax.x else f[1])
 
     def _now(self) -> str:

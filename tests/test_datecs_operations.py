@@ -1,0 +1,118 @@
+"""Every fiscal operation on a Datecs register, through the real server and the wire-level emulator: both
+protocol variants, over TCP and over a serial line (a pseudo-terminal). The device's own totals (its X and Z
+reports) must agree with what fiscald computed, numbering must be continuous, nothing printed twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from datecs_env import Emulator, add_datecs_register
+from sim_client import Sim, item, pay
+
+from server import Server
+
+VARIANTS = [("x", "tcp"), ("old", "tcp"), ("x", "pty"), ("old", "pty")]
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=[f"{p}-{t}" for p, t in VARIANTS])
+def datecs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[Sim, str, Emulator]]:
+    protocol, link = request.param
+    base = tmp_path_factory.mktemp(f"datecs-{protocol}-{link}")
+    emu = Emulator(base / "emu", protocol, pty=link == "pty").start()
+    device = add_datecs_register(base / "srv", emu)
+    srv = Server(base / "srv", demo=False).start()
+    client = Sim(srv)
+    yield client, device, emu
+    client.close()
+    srv.stop()
+    emu.stop()
+
+
+def test_registered_with_the_devices_serial_and_rates(datecs: tuple[Sim, str, Emulator]) -> None:
+    s, dev, emu = datecs
+    view = s.device(dev)
+    assert view["status"] == "Connected"
+    assert view["connected_device_id"].startswith("DT") and len(view["connected_device_id"]) == 8
+    assert s.ok(dev, "get_vat_rates") == {"A": 2100, "B": 1100, "C": 0, "D": 0}
+    supported = s.http.get("/manage/get_supported_devices").json()
+    assert any(g["manufacturer"] == "Datecs" and emu.model in g["models"] for g in supported["fiscal"])
+
+
+def test_a_day_of_operations(datecs: tuple[Sim, str, Emulator]) -> None:
+    s, dev, emu = datecs
+    first = s.receipt(dev, pay("cash", 5000), price=1234).json()["result"]
+    assert first["total_cents"] == 1234 and first["change_cents"] == 3766
+    rich = {"lines": [
+        item("Pâine albă", qty=2000, price=450, vat="B"),
+        {**item("Cafea", qty=1500, price=999), "discount": {"kind": "percent", "basis_points": 1000}},
+        {"type": "text", "text": "Mulțumim! Vă mai așteptăm"},
+        item("Cafea", qty=-500, price=999),
+        {"type": "subtotal", "discount": {"kind": "amount", "amount_cents": 50}},
+        {**item("Apă", price=300, vat="D"), "discount": {"kind": "amount", "amount_cents": 20, "is_surcharge": True}},
+    ], "payments": [pay("card", 1000), pay("cash", 2000)]}
+    second = s.ok(dev, "print_receipt", rich, key="rich-1")
+    replay = s.op(dev, "print_receipt", rich, key="rich-1")  # a retry with the key: answered, not printed
+    assert replay.json()["result"] == second and replay.headers.get("Idempotent-Replayed") == "true"
+    assert second["receipt_number"] == first["receipt_number"] + 1
+    voided = s.ok(dev, "print_receipt", {"lines": [item(price=700)], "close_action": "void"})
+    assert voided["voided"] is True and voided["paid_cents"] == 0
+    assert s.ok(dev, "cancel_receipt") == {"cancelled": False}
+    s.ok(dev, "cash_in", {"amount_cents": 10000})
+    drawer = s.ok(dev, "cash_out", {"amount_cents": 2500})["cash_in_drawer_cents"]
+    assert s.fails(dev, "cash_out", {"amount_cents": drawer + 1}) == 2012
+    doc = s.ok(dev, "print_non_fiscal", {"lines": [{"type": "text", "text": "Inventar"}]})
+    assert doc["document_number"] > 0
+    assert s.fails(dev, "print_receipt", {"lines": [item(vat="G")]}) == 2008  # no group G programmed
+    assert s.fails(dev, "print_receipt", {"lines": [item()], "payments": [pay("cash", 1)]}) == 2009
+    refused = s.op(dev, "print_receipt", {"lines": [item("Emoji ☕")]}).json()  # cp1250 has no ☕: never '?'
+    assert refused["status"] == 400 and "params.lines.0.description" in refused["error"]
+    status = s.ok(dev, "get_status")
+    assert status["receipt_open"] is False and status["fiscal_day_open"] is True and status["paper"] == "ok"
+    assert status["cash_in_drawer_cents"] == drawer
+    x = s.ok(dev, "x_report")  # the device's own totals by VAT group
+    assert x["total_cents"] == first["total_cents"] + second["total_cents"]
+    assert x["receipts_count"] == 2 and x["voided_count"] == 1
+    assert x["payments"] == {"cash": first["total_cents"] + second["total_cents"] - 1000, "card": 1000}
+    assert x["vat_totals"]["B"]["base_cents"] + x["vat_totals"]["B"]["vat_cents"] == \
+        second["vat_totals"]["B"]["base_cents"] + second["vat_totals"]["B"]["vat_cents"]
+    assert x["cash_in_cents"] == 10000 and x["cash_out_cents"] == 2500
+    dup = s.ok(dev, "print_duplicate")
+    assert dup["receipt_number"] == second["receipt_number"]
+    s.ok(dev, "open_drawer")
+    journal = s.ok(dev, "read_journal", {"from_receipt": first["receipt_number"]})
+    assert [e["kind"] for e in journal["entries"]] == ["receipt", "receipt", "void"]
+    z = s.ok(dev, "z_report")
+    assert z["z_number"] == 1 and z["total_cents"] == x["total_cents"]
+    nxt = s.receipt(dev).json()["result"]
+    assert nxt["fiscal_day"] == 2 and nxt["receipt_number"] == voided["receipt_number"] + 1
+    periodic = s.ok(dev, "periodic_report", {"from_z": 1, "to_z": 1})
+    assert periodic["reports_count"] == 1 and periodic["total_cents"] == z["total_cents"]
+    device = emu.simulate()["device"]  # what the emulated register itself recorded
+    assert device["receipt_number"] == nxt["receipt_number"] and device["receipt_open"] is False
+
+
+def test_clock(datecs: tuple[Sim, str, Emulator]) -> None:
+    s, dev, _ = datecs
+    now = dt.datetime.fromisoformat(s.ok(dev, "get_datetime")["datetime"])
+    later = (now + dt.timedelta(minutes=10)).replace(microsecond=0)
+    got = dt.datetime.fromisoformat(s.ok(dev, "set_datetime", {"datetime": later.isoformat()})["datetime"])
+    assert abs((got - later).total_seconds()) < 5
+
+
+def test_paper_out_mid_day(datecs: tuple[Sim, str, Emulator]) -> None:
+    """The Simulated register's 'paper out' scenario on the wire: refused with 2001, nothing recorded, the
+    device Error until paper is back."""
+    s, dev, emu = datecs
+    before = s.ok(dev, "get_status")["last_receipt_number"]
+    emu.simulate(fault="paper_out")
+    assert s.fails(dev, "print_receipt", {"lines": [item(price=999)]}) == 2001
+    assert s.device(dev)["status"] == "Error"
+    assert s.fails(dev, "x_report") == 2001
+    status = s.ok(dev, "get_status")
+    assert status["paper"] == "out" and status["receipt_open"] is False
+    emu.simulate(fault="none")
+    after = s.receipt(dev).json()["result"]["receipt_number"]
+    assert after == before + 1 and s.device(dev)["status"] == "Connected"
