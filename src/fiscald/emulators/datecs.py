@@ -136,6 +136,7 @@ class DatecsEmulator:
         self.last_seq: int | None = None
         self.last_reply: bytes | None = None
         self.frames = 0  # frames executed (not repeats)
+        self.executing: int | None = None  # the command being executed now
         self._lock = asyncio.Lock()
         self._handlers = self._table()
 
@@ -163,7 +164,8 @@ class DatecsEmulator:
         state = self.register.state
         return {"simulation": simulation, "wire": asdict(self.wire),
                 "device": {"receipt_open": self.open is not None, "receipt_number": state.receipt_number,
-                           "document_number": state.document_number, "frames": self.frames}}
+                           "document_number": state.document_number, "frames": self.frames,
+                           "executing": self.executing}}
 
     # -- the line ---------------------------------------------------------------------------------
     async def _send(self, write: Callable[[bytes], Awaitable[None]], data: bytes) -> None:
@@ -205,6 +207,7 @@ class DatecsEmulator:
         if frame.seq == self.last_seq and self.last_reply is not None:
             reply = self.last_reply  # the same SEQ again: not executed, the last reply once more
         else:
+            self.executing = frame.cmd
             job = asyncio.create_task(self._execute(frame))
             started = asyncio.get_running_loop().time()
             busy_s = wire.busy_ms / 1000
@@ -215,6 +218,7 @@ class DatecsEmulator:
                     break
                 await self._send(write, bytes((framing.SYN,)))
             reply = job.result()
+            self.executing = None
             self.last_seq, self.last_reply = frame.seq, reply
             self.frames += 1
         if wire.drop_replies and wire.from_command is None:

@@ -14,6 +14,7 @@ cancelled, and the outcome journaled. A closed receipt is never sent again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
@@ -231,9 +232,9 @@ class DatecsDriver(FiscalDriver):
         self.ctx.on_journal(entry)
         return entry
 
-    async def _set_pending(self, pending: dict[str, Any] | None) -> None:
-        key = state_key(self.config.id)
-        await self.ctx.db.write(lambda conn: device_repo.save_state(conn, key, {"pending": pending}))
+    def _pending_write(self, pending: dict[str, Any] | None) -> asyncio.Future[None]:
+        key, snapshot = state_key(self.config.id), None if pending is None else dict(pending)
+        return self.ctx.db.write_future(lambda conn: device_repo.save_state(conn, key, {"pending": snapshot}))
 
     async def _day_entries(self) -> list[journal.JournalEntry]:
         device_id, day = self.config.id, self._fiscal_day
@@ -313,10 +314,13 @@ class DatecsDriver(FiscalDriver):
         pending: dict[str, Any] = {"request": request, "total_cents": totals.total_cents, "voided": voided,
                                    "payments": totals.payments_by_type, "pos_transactions": pos,
                                    "items": len(totals.items), "lines": [text for _, _, text in plan]}
-        await self._set_pending(pending)
+        recorded: asyncio.Future[None] | None = None
         try:
             pending["number"], number = await self._open_receipt()
             pending["fiscal_number"] = number
+            # durable before the receipt can close (awaited before payment), written while the lines go out;
+            # a crash before it commits leaves an open receipt and no record: start() cancels and journals it
+            recorded = self._pending_write(pending)
             for cmd, data, _ in plan:
                 await self._call(cmd, data)
             sub = await self._call(c.SUBTOTAL, self._subtotal(params.receipt_discount))
@@ -327,6 +331,7 @@ class DatecsDriver(FiscalDriver):
                 raise FiscalError(Code.DEVICE, f"the device computed {device_total} cents, fiscald "
                                                f"{totals.total_cents}: the receipt was cancelled",
                                   {"device_total_cents": device_total, "total_cents": totals.total_cents})
+            await recorded
             if voided:
                 await self._call(c.CANCEL_RECEIPT)
             else:
@@ -334,14 +339,17 @@ class DatecsDriver(FiscalDriver):
                 closed = await self._call(c.CLOSE_RECEIPT)
                 number = int(closed[0]) if self.syntax.x else int(closed[1])
         except ConnectionLost as exc:
+            if recorded is not None:
+                await recorded
             outcome = await self._reconcile(pending, exc)
             if outcome is not None:
                 return outcome
             raise
         except FiscalError:
-            if "number" not in pending:
-                await self._set_pending(None)  # refused at opening: nothing printed
-            else:  # refused mid-receipt (paper ran out...): cancel it; if that fails too, the next start does
+            if recorded is not None:
+                await recorded
+            if "number" in pending and not pending.get("settled"):
+                # refused mid-receipt (paper ran out...): cancel it; if that fails too, the next start does
                 with contextlib.suppress(FiscalError):
                     await self._settle(pending)
             raise
@@ -419,6 +427,7 @@ class DatecsDriver(FiscalDriver):
         text = "\n".join([*pending["lines"], f"TOTAL {c.money(totals.total_cents)}",
                           *(f"{p.type} {c.money(p.amount_cents)}" for p in totals.payments),
                           "ANULAT" if voided else f"BON FISCAL {number}"])
+        pending["settled"] = True
         entry = await self._record("void" if voided else "receipt", number, totals.total_cents, text,
                                    {"request": pending["request"], "result": result,
                                     "payments": {} if voided else pending["payments"]})
@@ -426,6 +435,7 @@ class DatecsDriver(FiscalDriver):
         return result
 
     async def _void_record(self, pending: dict[str, Any], why: str) -> None:
+        pending["settled"] = True
         await self._record("void", pending.get("number"), pending["total_cents"], "\n".join(
             [*pending["lines"], f"ANULAT: {why}"]), {"request": pending["request"], "reason": why, "payments": {}})
 
@@ -452,8 +462,11 @@ class DatecsDriver(FiscalDriver):
             await self._void_record(pending, "interrupted; cancelled on the device")
             return None
         if number is not None and tx.number == number and tx.items == pending["items"]:
-            return await self._journal_receipt(pending, int(pending["fiscal_number"]), pending["voided"])
-        await self._set_pending(None)  # never opened, or cancelled before: nothing printed
+            if pending["voided"] or (tx.paid_cents >= tx.amount_cents == pending["total_cents"]):
+                return await self._journal_receipt(pending, int(pending["fiscal_number"]), pending["voided"])
+            await self._void_record(pending, "interrupted; cancelled on the device")
+            return None
+        await self._pending_write(None)  # never opened, or cancelled before: nothing printed
         return None
 
     async def _resolve_open(self) -> None:
