@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 from fiscald.app import open_database
 from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.store import devices as device_repo
+from server import Server, free_port
 
 
 class Emulator:
@@ -32,6 +34,10 @@ class Emulator:
         self.control = ""
 
     def start(self) -> Emulator:
+        return self.launch().wait_ready()
+
+    def launch(self) -> Emulator:
+        """Start the process without waiting (a TCP emulator on a fixed port can start beside the server)."""
         args = [sys.executable, "-m", "fiscald", "emulate", "datecs", "--protocol", self.protocol, "--model",
                 self.model, "--data-dir", str(self.data_dir), "--control", "127.0.0.1:0",
                 "--listen", f"127.0.0.1:{self.port}"]
@@ -41,7 +47,10 @@ class Emulator:
             args += ["--baud", str(self.baud)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        assert self.proc.stdout is not None
+        return self
+
+    def wait_ready(self) -> Emulator:
+        assert self.proc is not None and self.proc.stdout is not None
         seen = []
         while not self.address:
             line = self.proc.stdout.readline()
@@ -59,6 +68,7 @@ class Emulator:
     @property
     def connection(self) -> ConnectionDetails:
         if self.pty:
+            assert self.address, "a pty's path is known once the emulator is ready"
             return ConnectionDetails(type="Serial", details={"port": self.address, "baud_rate": self.baud or 115200})
         return ConnectionDetails(type="Network", details={"ip_address": "127.0.0.1", "port": self.port})
 
@@ -78,6 +88,27 @@ class Emulator:
                 self.proc.wait(10)
         if self.proc is not None and self.proc.stdout is not None:
             self.proc.stdout.close()
+
+
+def datecs_rig(base: Path, protocol: str = "x", pty: bool = False, name: str = "Datecs",
+               **emulator: Any) -> tuple[Emulator, str, Server]:
+    """An emulator and a server with one Datecs register on it, started side by side (TCP: on a port chosen
+    first, so neither waits for the other); returns once the register is Connected."""
+    emu = Emulator(base / "emu", protocol, pty=pty, port=0 if pty else free_port(), **emulator)
+    if pty:
+        emu.start()
+    else:
+        emu.launch()
+    device = add_datecs_register(base / "srv", emu, name)
+    srv = Server(base / "srv", demo=False).start()
+    if not pty:
+        emu.wait_ready()
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{srv.url}/devices/fiscal").json()["fiscal_devices"][0]["status"] != "Connected":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Datecs register did not connect:\n{srv.log()}")
+        time.sleep(0.05)
+    return emu, device, srv
 
 
 def add_datecs_register(data_dir: Path, emulator: Emulator, name: str = "Datecs") -> str:

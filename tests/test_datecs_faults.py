@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from datecs_env import Emulator, add_datecs_register
+from datecs_env import Emulator, add_datecs_register, datecs_rig
 from sim_client import Sim, item, pay
 
 from fiscald.drivers.datecs import framing
@@ -30,11 +30,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sim, str, Emulator, Server]]:
+    """One register for the line faults: each test counts from what the device printed before it."""
+    emu, device, srv = datecs_rig(tmp_path_factory.mktemp("datecs-wire"))
+    client = Sim(srv)
+    yield client, device, emu, srv
+    client.close()
+    srv.stop()
+    emu.stop()
+
+
 @pytest.fixture()
 def rig(tmp_path: Path) -> Iterator[tuple[Sim, str, Emulator, Server]]:
-    emu = Emulator(tmp_path / "emu", "x").start()
-    device = add_datecs_register(tmp_path / "srv", emu)
-    srv = Server(tmp_path / "srv", demo=False).start()
+    emu, device, srv = datecs_rig(tmp_path)
     client = Sim(srv)
     yield client, device, emu, srv
     client.close()
@@ -49,23 +58,24 @@ def printed(emu: Emulator) -> int:
 
 @pytest.mark.parametrize("dropped", [3, 7], ids=["retries-suffice", "link-declared-lost"])
 def test_reply_lost_after_close_is_success_with_the_right_number_printed_once(
-        rig: tuple[Sim, str, Emulator, Server], dropped: int) -> None:
-    s, dev, emu, _ = rig
+        shared: tuple[Sim, str, Emulator, Server], dropped: int) -> None:
+    s, dev, emu, _ = shared
     before = printed(emu)
     emu.simulate(wire={"drop_replies": dropped, "from_command": CLOSE})
-    result = s.ok(dev, "print_receipt", {"lines": [item(price=1550)], "payments": [pay("cash", 2000)]}, key="lost")
+    receipt = {"lines": [item(price=1550)], "payments": [pay("cash", 2000)]}
+    result = s.ok(dev, "print_receipt", receipt, key=f"lost-{dropped}")
     assert result["receipt_number"] == before + 1 and result["change_cents"] == 450
     assert printed(emu) == before + 1  # the resends carried the same SEQ: executed once
-    assert s.ok(dev, "print_receipt", {"lines": [item(price=1550)], "payments": [pay("cash", 2000)]},
-                key="lost") == result
+    assert s.ok(dev, "print_receipt", receipt, key=f"lost-{dropped}") == result
     assert printed(emu) == before + 1
     entries = s.ok(dev, "read_journal", {"from_receipt": before + 1})["entries"]
     assert [(e["kind"], e["number"]) for e in entries] == [("receipt", before + 1)]
     assert s.device(dev)["status"] == "Connected"
 
 
-def test_damaged_replies_and_naks_are_resent_without_printing_twice(rig: tuple[Sim, str, Emulator, Server]) -> None:
-    s, dev, emu, _ = rig
+def test_damaged_replies_and_naks_are_resent_without_printing_twice(
+        shared: tuple[Sim, str, Emulator, Server]) -> None:
+    s, dev, emu, _ = shared
     before = printed(emu)
     emu.simulate(wire={"corrupt_replies": 3, "nak_frames": 2})  # 5 resends: within the 6 allowed
     first = s.receipt(dev, price=800).json()["result"]
@@ -76,8 +86,8 @@ def test_damaged_replies_and_naks_are_resent_without_printing_twice(rig: tuple[S
     assert state["corrupt_replies"] == 0 and state["nak_frames"] == 0  # every fault was on the line
 
 
-def test_a_device_busy_for_seconds_is_no_failure(rig: tuple[Sim, str, Emulator, Server]) -> None:
-    s, dev, emu, _ = rig
+def test_a_device_busy_for_seconds_is_no_failure(shared: tuple[Sim, str, Emulator, Server]) -> None:
+    s, dev, emu, _ = shared
     emu.simulate(wire={"busy_ms": 2500})  # SYN every 60 ms: five times the reply deadline
     started = time.monotonic()
     r = s.receipt(dev, price=1200)

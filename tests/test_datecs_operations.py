@@ -8,10 +8,8 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from datecs_env import Emulator, add_datecs_register
+from datecs_env import Emulator, datecs_rig
 from sim_client import Sim, item, pay
-
-from server import Server
 
 VARIANTS = [("x", "tcp"), ("old", "tcp"), ("x", "pty"), ("old", "pty")]
 
@@ -20,10 +18,7 @@ VARIANTS = [("x", "tcp"), ("old", "tcp"), ("x", "pty"), ("old", "pty")]
 def datecs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         tuple[Sim, str, Emulator]]:
     protocol, link = request.param
-    base = tmp_path_factory.mktemp(f"datecs-{protocol}-{link}")
-    emu = Emulator(base / "emu", protocol, pty=link == "pty").start()
-    device = add_datecs_register(base / "srv", emu)
-    srv = Server(base / "srv", demo=False).start()
+    emu, device, srv = datecs_rig(tmp_path_factory.mktemp(f"datecs-{protocol}-{link}"), protocol, pty=link == "pty")
     client = Sim(srv)
     yield client, device, emu
     client.close()
