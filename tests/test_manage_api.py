@@ -12,7 +12,11 @@ import httpx
 import pytest
 import websockets
 
+from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from server import Server
+
+# a real brand is listed whether or not simulated devices are enabled
+DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"]}
 
 SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
                              "connection_details": {"type": "Virtual", "details": {}}}
@@ -29,7 +33,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any
     srv: Server = make_server(demo=False)
     inp = tmp_path / "inp" / "casa1"
     with httpx.Client(base_url=srv.url) as c:
-        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [], "pos": []}
+        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [DATECS], "pos": []}  # real: always
         body = {"name": "Casa 1", **SIMULATED, "notes": "bar", "vat_rates": {"A": 1900, "B": 900, "C": 0},
                 "scan_folder": str(inp), "create_scan_folder": True}
         gated = c.post("/manage/save_fiscal_device", json=body)
@@ -39,7 +43,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any
 
         assert c.post("/manage/save_settings", json={"enable_simulated_devices": True}).json()["success"] is True
         assert c.get("/manage/get_supported_devices").json() == {
-            "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}],
+            "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, DATECS],
             "pos": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}]}
 
         created = c.post("/manage/save_fiscal_device", json=body)
@@ -79,7 +83,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any
 
         # the gate also guards updates of existing Simulated devices, and hides the brand
         c.post("/manage/save_settings", json={"enable_simulated_devices": False})
-        assert c.get("/manage/get_supported_devices").json()["fiscal"] == []
+        assert c.get("/manage/get_supported_devices").json()["fiscal"] == [DATECS]
         assert c.post("/manage/save_fiscal_device", json={"id": dev, "name": "x"}).status_code == 400
         c.post("/manage/save_settings", json={"enable_simulated_devices": True})
 
@@ -119,7 +123,8 @@ def test_invalid_saves_name_the_field_and_change_nothing(make_server: Any, tmp_p
             ("/manage/save_fiscal_device", {**SIMULATED}, 400, "name"),
             ("/manage/save_fiscal_device", {**new, "nme": "typo"}, 400, "nme"),
             ("/manage/save_fiscal_device", {**new, "name": 5}, 400, "name"),
-            ("/manage/save_fiscal_device", {**new, "manufacturer": "Datecs"}, 400, "manufacturer"),
+            ("/manage/save_fiscal_device", {**new, "manufacturer": "Datecs"}, 400, "model"),
+            ("/manage/save_fiscal_device", {**new, "manufacturer": "Epson"}, 400, "manufacturer"),
             ("/manage/save_fiscal_device", {**new, "model": "simulated"}, 400, "model"),
             ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Bluetooth"}}, 400,
              "connection_details.type"),

@@ -133,6 +133,27 @@ def test_serial_port_on_a_pseudo_terminal() -> None:
         os.close(slave)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals are a Linux test of the serial path")
+def test_a_serial_line_that_hangs_up_is_connection_lost() -> None:
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    os.close(slave)
+
+    async def main() -> None:
+        t = SerialTransport(path, 115200)
+        await t.open()
+        try:
+            os.write(master, b"ok")
+            assert await _read_exactly(t, 2) == b"ok"
+            os.close(master)  # the device end goes away
+            with pytest.raises(ConnectionLost):
+                await t.read(2.0)
+        finally:
+            await t.close()
+
+    asyncio.run(main())
+
+
 def test_a_serial_port_that_does_not_exist_is_connection_lost() -> None:
     with pytest.raises(ConnectionLost):
         asyncio.run(SerialTransport("/dev/fiscald-no-such-port", 9600).open())

@@ -1,9 +1,9 @@
 """Byte streams below the drivers: a serial port, a TCP connection, or an in-memory pair for tests.
 
-Framing and command layers above see only :class:`Transport` and never know which one they have. Blocking
-serial I/O runs in a worker thread, never on the event loop. Whatever breaks the link (the port vanished, the
-socket was reset or closed) is raised as :class:`ConnectionLost`; the manager turns it into status
-Disconnected and reconnects that device alone, with back-off.
+Framing and command layers above see only :class:`Transport` and never know which one they have. Nothing
+blocks the event loop: serial I/O is non-blocking on POSIX and runs in a worker thread elsewhere. Whatever
+breaks the link (the port vanished, the socket was reset or closed) is raised as :class:`ConnectionLost`; the
+manager turns it into status Disconnected and reconnects that device alone, with back-off.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import os
 from typing import Any
 
 import serial
@@ -108,12 +109,17 @@ class TcpTransport(Transport):
 
 
 class SerialTransport(Transport):
-    """A serial port through pyserial (``/dev/ttyUSB0`` on Linux, ``COM3`` on Windows)."""
+    """A serial port through pyserial (``/dev/ttyUSB0`` on Linux, ``COM3`` on Windows).
+
+    Opening and closing run in a worker thread. On POSIX the port's file descriptor is then read and written
+    from the event loop itself (it is non-blocking), so a frame costs no thread hand-off; elsewhere each read and
+    write runs in a worker thread."""
 
     def __init__(self, port: str, baud_rate: int) -> None:
         self.port = port
         self.baud_rate = baud_rate
         self._serial: Any = None  # serial.Serial once open
+        self._fd: int | None = None  # its descriptor, read from the event loop (POSIX)
 
     @property
     def description(self) -> str:
@@ -128,45 +134,101 @@ class SerialTransport(Transport):
             self._serial = await asyncio.to_thread(opening)
         except (OSError, ValueError, serial.SerialException) as exc:
             raise ConnectionLost(f"{self.description}: {exc}") from exc
+        if os.name == "posix":
+            self._fd = self._serial.fileno()
+            os.set_blocking(self._fd, False)
 
     def _port(self) -> Any:
         if self._serial is None:
             raise ConnectionLost(f"{self.description}: not open")
         return self._serial
 
+    def _lost(self, exc: BaseException) -> ConnectionLost:
+        return ConnectionLost(f"{self.description}: {exc}")
+
+    async def _ready(self, fd: int, writing: bool, timeout_s: float | None) -> None:
+        """Wait until ``fd`` can be read (written); TimeoutError after ``timeout_s``."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        (loop.add_writer if writing else loop.add_reader)(fd, wake)
+        try:
+            await asyncio.wait_for(ready, timeout_s)
+        finally:
+            (loop.remove_writer if writing else loop.remove_reader)(fd)
+
     async def write(self, data: bytes) -> None:
         port = self._port()
+        fd = self._fd
+        if fd is None:
+            def writing() -> None:
+                port.write(data)
+                port.flush()
 
-        def writing() -> None:
-            port.write(data)
-            port.flush()
-
-        try:
-            await asyncio.to_thread(writing)
-        except (OSError, serial.SerialException) as exc:
-            raise ConnectionLost(f"{self.description}: {exc}") from exc
+            try:
+                await asyncio.to_thread(writing)
+            except (OSError, serial.SerialException) as exc:
+                raise self._lost(exc) from exc
+            return
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                try:
+                    await self._ready(fd, True, CONNECT_TIMEOUT_S)
+                except TimeoutError as exc:
+                    raise self._lost(exc) from exc
+            except OSError as exc:
+                raise self._lost(exc) from exc
 
     async def read(self, timeout_s: float) -> bytes:
         port = self._port()
+        fd = self._fd
+        if fd is None:
+            def reading() -> bytes:
+                port.timeout = timeout_s
+                first = bytes(port.read(1))  # waits up to the timeout for the first byte
+                if not first:
+                    return b""
+                waiting = port.in_waiting
+                return first + (bytes(port.read(waiting)) if waiting else b"")
 
-        def reading() -> bytes:
-            port.timeout = timeout_s
-            first = bytes(port.read(1))  # waits up to the timeout for the first byte
-            if not first:
-                return b""
-            waiting = port.in_waiting
-            return first + (bytes(port.read(waiting)) if waiting else b"")
-
+            try:
+                data = await asyncio.to_thread(reading)
+            except (OSError, serial.SerialException) as exc:
+                raise self._lost(exc) from exc
+            if not data:
+                raise TimeoutError(f"{self.description}: no answer within {timeout_s} s")
+            return data
         try:
-            data = await asyncio.to_thread(reading)
-        except (OSError, serial.SerialException) as exc:
-            raise ConnectionLost(f"{self.description}: {exc}") from exc
-        if not data:
-            raise TimeoutError(f"{self.description}: no answer within {timeout_s} s")
+            data = os.read(fd, READ_CHUNK)  # a tty with nothing waiting answers b"" (or EAGAIN)
+        except BlockingIOError:
+            data = b""
+        except OSError as exc:  # the adapter was unplugged, the other end hung up
+            raise self._lost(exc) from exc
+        if data:
+            return data
+        try:
+            await self._ready(fd, False, timeout_s)
+        except TimeoutError:
+            raise TimeoutError(f"{self.description}: no answer within {timeout_s} s") from None
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            data = b""
+        except OSError as exc:
+            raise self._lost(exc) from exc
+        if not data:  # readable but empty: the line hung up
+            raise ConnectionLost(f"{self.description}: the port hung up")
         return data
 
     async def close(self) -> None:
-        port, self._serial = self._serial, None
+        port, self._serial, self._fd = self._serial, None, None
         if port is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(port.close)

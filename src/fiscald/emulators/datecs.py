@@ -79,6 +79,15 @@ class WireState:
 
 
 @dataclass
+class LineStats:
+    """What crossed the line and where the emulator's time went (for the benchmark)."""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    line_s: float = 0.0  # time spent pacing bytes at ``baud``
+    device_s: float = 0.0  # time spent executing commands
+
+
+@dataclass
 class OpenReceipt:
     number: int  # the receipt number it will get
     document: int  # the document number it will get
@@ -130,6 +139,7 @@ class DatecsEmulator:
         digits = int(hashlib.sha256(self.device_id.encode()).hexdigest(), 16) % 1_000_000
         self.serial = f"DT{digits:06d}"
         self.wire = WireState()
+        self.stats = LineStats()
         self.open: OpenReceipt | None = None
         self.non_fiscal: list[str] | None = None
         self.last = LastReceipt()
@@ -162,15 +172,23 @@ class DatecsEmulator:
                 setattr(self.wire, name, value)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
         state = self.register.state
-        return {"simulation": simulation, "wire": asdict(self.wire),
+        return {"simulation": simulation, "wire": asdict(self.wire), "stats": asdict(self.stats),
                 "device": {"receipt_open": self.open is not None, "receipt_number": state.receipt_number,
                            "document_number": state.document_number, "frames": self.frames,
                            "executing": self.executing}}
 
     # -- the line ---------------------------------------------------------------------------------
-    async def _send(self, write: Callable[[bytes], Awaitable[None]], data: bytes) -> None:
+    async def _line(self, count: int) -> None:
+        """``count`` bytes' time on a serial line at ``baud`` (10 bits a byte), measured as spent."""
         if self.baud:
-            await asyncio.sleep(len(data) * 10 / self.baud)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await asyncio.sleep(count * 10 / self.baud)
+            self.stats.line_s += loop.time() - started
+
+    async def _send(self, write: Callable[[bytes], Awaitable[None]], data: bytes) -> None:
+        await self._line(len(data))
+        self.stats.bytes_out += len(data)
         await write(data)
 
     async def serve(self, read: Callable[[], Awaitable[bytes]], write: Callable[[bytes], Awaitable[None]]) -> None:
@@ -188,9 +206,9 @@ class DatecsEmulator:
                 if isinstance(event, BadFrame):
                     await self._send(write, bytes((framing.NAK,)))
                 elif isinstance(event, Frame):
-                    if self.baud:  # the request's own time on the line
-                        await asyncio.sleep(len(framing.request(self.variant, event.seq, event.cmd, event.data))
-                                            * 10 / self.baud)
+                    size = len(framing.request(self.variant, event.seq, event.cmd, event.data))
+                    self.stats.bytes_in += size
+                    await self._line(size)  # the request's own time on the line
                     async with self._lock:
                         await self._answer(event, write)
 
@@ -208,8 +226,9 @@ class DatecsEmulator:
             reply = self.last_reply  # the same SEQ again: not executed, the last reply once more
         else:
             self.executing = frame.cmd
-            job = asyncio.create_task(self._execute(frame))
             started = asyncio.get_running_loop().time()
+            job = asyncio.create_task(self._execute(frame))
+            job.add_done_callback(lambda _: self._device_time(started))
             busy_s = wire.busy_ms / 1000
             wire.busy_ms = 0
             while True:
@@ -230,6 +249,9 @@ class DatecsEmulator:
             damaged[-7] ^= 0x01  # a byte of the status: the checksum no longer matches
             reply = bytes(damaged)
         await self._send(write, reply)
+
+    def _device_time(self, started: float) -> None:
+        self.stats.device_s += asyncio.get_running_loop().time() - started
 
     # -- commands ---------------------------------------------------------------------------------
     def _status(self, *extra: bits.Bit) -> bytes:
