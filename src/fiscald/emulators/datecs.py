@@ -44,7 +44,7 @@ from fiscald.models.simulate import parse_simulate
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations import models as m
 from fiscald.operations.totals import compute_receipt
-from fiscald.store import Database
+from fiscald.store import Database, journal
 
 Handler = Callable[[str | list[str]], Awaitable[list[str]]]
 SYN_EVERY_S = 0.060
@@ -152,6 +152,14 @@ class DatecsEmulator:
 
     async def start(self) -> None:
         await self.register.start()
+        entry_id = self.register.state.last_receipt_entry_id
+        if entry_id is not None:  # what 76 reports after a power cycle: the last receipt, from the journal
+            entry = await self.db.read(lambda conn: journal.get(conn, entry_id))
+            if entry is not None:
+                result = entry.data.get("result", {})
+                items = sum(1 for line in entry.data.get("request", {}).get("lines", []) if line["type"] == "item")
+                self.last = LastReceipt(entry.number or 0, items, int(result.get("total_cents", 0)),
+                                        int(result.get("paid_cents", 0)))
 
     def close(self) -> None:
         self.db.close()
