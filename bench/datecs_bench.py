@@ -9,7 +9,9 @@ a byte); fiscald reaches it through its serial transport (pyserial). For each re
 - wire: the bytes both ways x 10 / baud (theory), and the time the emulator actually spent pacing them;
 - device: the emulator's time executing the commands (its own SQLite commit at the close);
 - fiscald: total - line time - device time: everything fiscald adds (HTTP, the operation log's fsyncs, the
-  driver, the serial thread hops). The emulator's own frame decoding lands here too, so it is an upper bound.
+  driver), plus every scheduling delay of both processes. The emulator's own frame decoding lands here too, so it
+  is an upper bound; on a loaded machine it is mostly waiting for a CPU;
+- fiscald CPU: the server process's CPU time per receipt (/proc), which load does not inflate.
 
 Target: fiscald < 5 % of the wire time. Results go to docs/benchmarks.md.
 """
@@ -17,6 +19,7 @@ Target: fiscald < 5 % of the wire time. Results go to docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -42,8 +45,11 @@ def run(protocol: str, receipts: int, baud: int) -> dict[str, float]:
         emu, device, srv = datecs_rig(Path(tmp), protocol, pty=True, baud=baud)
         try:
             rows: list[dict[str, float]] = []
+            assert srv.proc is not None
             with httpx.Client(base_url=srv.url, timeout=60) as client:
                 for i in range(receipts + 3):
+                    if i == 3:
+                        cpu_before = cpu_seconds(srv.proc.pid)
                     before = emu.simulate()["stats"]
                     started = time.perf_counter()
                     r = client.post("/devices/operation", json=receipt(device))
@@ -57,12 +63,20 @@ def run(protocol: str, receipts: int, baud: int) -> dict[str, float]:
                     device_s = after["device_s"] - before["device_s"]
                     rows.append({"total": total, "bytes": count, "wire": count * 10 / baud, "line": line,
                                  "device": device_s, "fiscald": total - line - device_s})
+            cpu = (cpu_seconds(srv.proc.pid) - cpu_before) / receipts
         finally:
             srv.stop()
             emu.stop()
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     med["fiscald_p90"] = sorted(r["fiscald"] for r in rows)[int(0.9 * (len(rows) - 1))]
+    med["cpu"] = cpu
     return med
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -77,7 +91,8 @@ def main() -> None:
               f"{m['bytes']:.0f} bytes, wire {m['wire'] * 1000:.1f} ms (paced {m['line'] * 1000:.1f} ms), "
               f"device {m['device'] * 1000:.1f} ms, total {m['total'] * 1000:.1f} ms, "
               f"fiscald {m['fiscald'] * 1000:.2f} ms = {100 * m['fiscald'] / m['wire']:.1f} % of the wire time "
-              f"(p90 {m['fiscald_p90'] * 1000:.2f} ms)")
+              f"(p90 {m['fiscald_p90'] * 1000:.2f} ms); fiscald CPU {m['cpu'] * 1000:.2f} ms = "
+              f"{100 * m['cpu'] / m['wire']:.1f} %")
 
 
 if __name__ == "__main__":
