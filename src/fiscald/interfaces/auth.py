@@ -1,10 +1,10 @@
 """API token enforcement for every HTTP and WebSocket request (docs/manage.md, "API token").
 
 A no-op while no ``api_token`` is set. With one, a request must carry ``Authorization: Bearer <token>``;
-a WebSocket handshake may pass it as ``?token=`` instead (browsers cannot set headers there). Only
-``GET /`` (the FisCool liveness text used by health checks) and the dashboard's static files under ``/ui`` (the same
-for every installation, no data in them: the pages ask for the token and send it with each API call) stay open. The token is read from the live
-settings on every request, so saving a new one takes effect at once.
+a WebSocket handshake may pass it as ``?token=`` instead (browsers cannot set headers there). Open without it:
+``GET /`` (the FisCool liveness text used by health checks) and the dashboard's static files under ``/ui`` (the
+same for every installation, no data in them: the pages ask for the token and send it with each API call). The
+token is read from the live settings on every request, so saving a new one takes effect at once.
 """
 
 from __future__ import annotations
