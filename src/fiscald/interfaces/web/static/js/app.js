@@ -42,7 +42,16 @@ const PAGES = [
   ["settings", "#/settings", renderSettings],
 ];
 
+function drawDialogs() {
+  document.getElementById("token-title").textContent = t("token_title");
+  document.getElementById("token-text").textContent = t("token_text");
+  document.getElementById("token-label").textContent = t("token_label");
+  document.getElementById("token-ok").textContent = t("token_ok");
+  document.getElementById("confirm-cancel").textContent = t("cancel");
+}
+
 function drawShell() {
+  drawDialogs();
   document.title = t("app_title");
   document.getElementById("skip-link").textContent = t("skip");
   const nav = document.getElementById("nav");
@@ -50,11 +59,6 @@ function drawShell() {
   const forget = document.getElementById("forget-token");
   forget.textContent = t("forget_token");
   forget.hidden = !token();
-  document.getElementById("token-title").textContent = t("token_title");
-  document.getElementById("token-text").textContent = t("token_text");
-  document.getElementById("token-label").textContent = t("token_label");
-  document.getElementById("token-ok").textContent = t("token_ok");
-  document.getElementById("confirm-cancel").textContent = t("cancel");
 }
 
 function markNav(page) {
@@ -75,7 +79,7 @@ function askForToken(wrong) {
       resolve(value || null);
       if (value) {
         document.getElementById("forget-token").hidden = false;
-        ctx.restartLive();
+        if (ctx.live) ctx.restartLive();
       }
     }, { once: true });
     dialog.showModal();
@@ -127,7 +131,10 @@ async function route() {
 async function start() {
   await loadStrings();
   onTokenNeeded(askForToken);
-  let language = "ro";
+  // The language setting needs the token to be read: until then the browser's language asks for it.
+  let language = navigator.language.startsWith("ro") ? "ro" : "en";
+  setLanguage(language);
+  drawDialogs();
   try {
     language = (await get("/manage/get_settings")).language;
   } catch (err) {

@@ -88,7 +88,7 @@ export function percent(bp) {
 }
 
 export function parsePercent(text) {
-  const match = /^\s*(\d{1,2})(?:[.,](\d{1,2}))?\s*%?\s*$/.exec(text || "");
+  const match = /^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$/.exec(text || "");
   if (!match) return null;
   return Number(match[1]) * 100 + Number((match[2] || "0").padEnd(2, "0"));
 }
