@@ -155,7 +155,7 @@ def test_find_the_receipt_in_the_journal(page: Page, srv: Server, api: httpx.Cli
     open_ui(page, srv, f"#/journal/{register}")
     page.get_by_label("Receipt number").fill(str(sold["receipt_number"]))
     page.get_by_role("button", name="Search").click()
-    expect(page.locator("#journal-count")).to_have_text("1 entries")
+    expect(page.locator("#journal-count")).to_have_text("Entries found: 1")
     entry = page.locator("article.entry")
     expect(entry).to_have_count(1)
     expect(entry.locator("h3")).to_contain_text(f"Receipt {sold['receipt_number']}")
@@ -271,6 +271,8 @@ def test_token_is_asked_for_and_kept_out_of_urls(page: Page, srv: Server, api: h
     try:
         assert api.get("/devices/fiscal").status_code == 401
         assert api.get("/ui/").status_code == 200  # the page itself is open, it asks for the token
+        assert api.get("/ui/strings.json").status_code == 200
+        assert api.post("/ui/", json={}).status_code == 401  # only reading the files is open
         page.goto(f"{srv.url}/ui/#/devices")
         dialog = page.get_by_role("dialog")
         expect(dialog).to_contain_text("API token")

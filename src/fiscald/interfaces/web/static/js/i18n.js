@@ -17,7 +17,7 @@ export function currentLanguage() {
   return language;
 }
 
-// t("key", {name: "x"}) with "{name}" placeholders.
+// t(key, {name: "x"}): the text of key with "{name}" placeholders filled in.
 export function t(key, vars = {}) {
   const text = strings[language][key] ?? strings.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
