@@ -119,6 +119,7 @@ async function route() {
     else page = "glance";
   }
   markNav(page);
+  delete main.dataset.rendered;
   clear(main, h("p", { class: "muted" }, t("loading")));
   try {
     await render(main, parts.slice(1), ctx);
@@ -126,6 +127,7 @@ async function route() {
     clear(main, h("h1", {}, t("error_title")), errorBox(err));
     if (!(err instanceof ApiError)) console.error(err);
   }
+  main.dataset.rendered = hash; // which page is drawn (for tests and scripts that wait for it)
 }
 
 async function start() {

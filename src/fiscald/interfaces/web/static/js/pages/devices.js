@@ -176,7 +176,8 @@ async function renderForm(main, kind, existing, ctx, known) {
     const configs = existing ? [config] : list.fiscal.map((d) => d.config);
     for (const key of ["header_lines", "footer_lines"]) {
       if (!configs.some((c) => key in c)) continue;
-      fiscalParts[key] = h("textarea", { rows: 3 }, (config[key] || []).join("\n"));
+      const lines = config[key];
+      fiscalParts[key] = h("textarea", { rows: 3 }, Array.isArray(lines) ? lines.join("\n") : lines ?? "");
       form.append(add(key, t(key), fiscalParts[key], t("lines_hint")));
     }
   } else {
@@ -225,7 +226,9 @@ async function renderForm(main, kind, existing, ctx, known) {
         out.vat_rates = Object.keys(rates).length ? rates : null;
       }
       for (const key of ["header_lines", "footer_lines"]) {
-        if (fiscalParts[key]) out[key] = fiscalParts[key].value.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+        if (!fiscalParts[key]) continue;
+        const lines = fiscalParts[key].value.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+        if (lines.length || (config[key] && config[key].length)) out[key] = lines;
       }
     } else {
       out.bank = fiscalParts.bank.value.trim() || null;

@@ -95,14 +95,15 @@ export async function renderJournal(main, params) {
   const from = h("input", { type: "date", id: "j-from", value: today() });
   const to = h("input", { type: "date", id: "j-to" });
   const number = h("input", { type: "number", min: 1, id: "j-number" });
-  const kind = select([["", t("all_kinds")], ...KINDS.map((k) => [k, t(`kind_${k}`)])], "", { id: "j-kind" });
+  const kinds = KINDS.filter((k) => k.startsWith("pos_") === (device.kind === "pos"));
+  const kind = select([["", t("all_kinds")], ...kinds.map((k) => [k, t(`kind_${k}`)])], "", { id: "j-kind" });
   const results = h("div", { id: "journal-results" });
   const filters = () => {
     const q = { from: from.value, to: to.value, kind: kind.value };
     if (number.value) {
       q.from_number = number.value;
       q.to_number = number.value;
-      if (!q.kind) q.kind = "receipt,void";
+      if (!q.kind && device.kind === "fiscal") q.kind = "receipt,void";
     }
     return q;
   };
@@ -126,7 +127,7 @@ export async function renderJournal(main, params) {
   };
   const form = h("form", { class: "inline-form", role: "search", novalidate: true },
     all.length > 1 ? field(t("device"), picker) : null,
-    field(t("from_date"), from), field(t("to_date"), to), field(t("receipt_number"), number), field(t("kind"), kind),
+    field(t("from_date"), from), field(t("to_date"), to), field(device.kind === "fiscal" ? t("receipt_number") : t("document_number"), number), field(t("kind"), kind),
     h("button", { type: "submit", class: "primary" }, t("search")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
