@@ -303,6 +303,20 @@ def test_language_follows_the_setting(page: Page, srv: Server, api: httpx.Client
     assert api.post("/manage/save_settings", json={"language": "en"}).status_code == 200
 
 
+def test_settings_say_what_needs_a_restart(page: Page, srv: Server, api: httpx.Client) -> None:
+    open_ui(page, srv, "#/settings")
+    page.get_by_label("API port").fill("10999")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert").filter(has_text="restarts")).to_contain_text("api_port")
+    shot(page, "settings-restart")
+    assert api.get("/manage/get_settings").json()["api_port"] == 10999
+    page.get_by_label("Bind address").fill("0.0.0.0")  # beyond loopback without a token: refused, field marked
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".settings .result .error")).to_contain_text("bind_address")
+    expect(page.get_by_label("Bind address")).to_have_attribute("aria-invalid", "true")
+    assert api.post("/manage/save_settings", json={"api_port": 10123}).status_code == 200
+
+
 MAIN_PAGES = ["#/", "#/devices", "#/devices/new/fiscal", "#/device/{id}", "#/journal/{id}", "#/playground",
               "#/settings"]
 

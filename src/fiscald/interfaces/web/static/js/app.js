@@ -99,8 +99,13 @@ function confirm(title, text, okLabel) {
   });
 }
 
+let noticeTimer = null;
+
 function notice(text) {
-  document.getElementById("notice").textContent = text;
+  const el = document.getElementById("notice");
+  el.textContent = text;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { el.textContent = ""; }, 6000);
 }
 
 async function route() {
