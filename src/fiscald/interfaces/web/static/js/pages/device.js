@@ -23,7 +23,7 @@ async function drawStatus(box, device) {
   try {
     if (device.kind === "pos") {
       const s = await operation(id, "pos_status");
-      clear(box, dl(Object.entries(s).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)])));
+      clear(box, dl([[t("terminal_id"), s.terminal_id ?? "—"], [t("batch_open_count"), String(s.batch_open_count ?? "—")]]));
       return;
     }
     const s = await operation(id, "get_status");
@@ -96,7 +96,8 @@ function simulator(device, ctx) {
   const jitter = h("input", { type: "number", min: 0, max: 600000, value: 0, id: "sim-jitter" });
   const failOp = select([["", t("none")], ...(device.kind === "pos" ? POS_OPS : REGISTER_OPS).map((o) => [o, o])], "",
     { id: "sim-fail-op" });
-  const failCode = h("input", { type: "number", min: 1000, max: 3999, value: 2003, id: "sim-fail-code" });
+  const failCode = h("input", { type: "number", min: 1000, max: 3999, value: device.kind === "pos" ? 3001 : 2003,
+    id: "sim-fail-code" });
   const failAt = select([["before", t("fail_before")], ["after_print", t("fail_after_print")]], "before", { id: "sim-fail-at" });
   const out = h("div", { class: "sim-out", "aria-live": "polite" });
   const show = (answer) => {
