@@ -131,8 +131,7 @@ class DatecsDriver(FiscalDriver):
         self.set_status(StatusInfo(DeviceStatus.DISCONNECTED))
 
     async def poll(self) -> None:
-        fields = await self._call(c.STATUS, self.syntax.args() if self.syntax.x else "X")
-        del fields
+        await self._call(c.STATUS, self.syntax.args() if self.syntax.x else "X")
         self._show(self._last_status)
 
     def _show(self, status: bits.Status) -> None:
@@ -219,13 +218,15 @@ class DatecsDriver(FiscalDriver):
         return await self.ctx.db.read(last)
 
     async def _record(self, kind: str, number: int | None, total_cents: int | None, text: str,
-                      data: dict[str, Any], pending: dict[str, Any] | None = None) -> journal.JournalEntry:
-        """Journal a printed document and set the driver's pending record, in one transaction."""
+                      data: dict[str, Any], settles: bool = False) -> journal.JournalEntry:
+        """Journal a printed document; ``settles``: it is the outcome of the pending receipt, whose record is
+        cleared in the same transaction."""
         device_id, day, when = self.config.id, self._fiscal_day, self._now()
 
         def write(conn: sqlite3.Connection) -> journal.JournalEntry:
             entry = journal.append(conn, device_id, kind, number, day, when, total_cents, text, data)
-            device_repo.save_state(conn, state_key(device_id), {"pending": pending})
+            if settles:
+                device_repo.save_state(conn, state_key(device_id), {"pending": None})
             return entry
 
         entry = await self.ctx.db.write(write)
@@ -430,14 +431,15 @@ class DatecsDriver(FiscalDriver):
         pending["settled"] = True
         entry = await self._record("void" if voided else "receipt", number, totals.total_cents, text,
                                    {"request": pending["request"], "result": result,
-                                    "payments": {} if voided else pending["payments"]})
+                                    "payments": {} if voided else pending["payments"]}, settles=True)
         result["journal_id"] = entry.id
         return result
 
     async def _void_record(self, pending: dict[str, Any], why: str) -> None:
         pending["settled"] = True
-        await self._record("void", pending.get("number"), pending["total_cents"], "\n".join(
-            [*pending["lines"], f"ANULAT: {why}"]), {"request": pending["request"], "reason": why, "payments": {}})
+        await self._record("void", pending.get("fiscal_number"), pending["total_cents"], "\n".join(
+            [*pending["lines"], f"ANULAT: {why}"]), {"request": pending["request"], "reason": why, "payments": {}},
+            settles=True)
 
     async def _reconcile(self, pending: dict[str, Any], exc: FiscalError) -> r.ReceiptResult | None:
         """After an ambiguous failure: ask the device what became of the receipt. Returns its result if it
@@ -482,7 +484,8 @@ class DatecsDriver(FiscalDriver):
         if tx.open:
             await self._call(c.CANCEL_RECEIPT)
             await self._record("void", tx.number if self.syntax.x else None, tx.amount_cents,
-                               "ANULAT: bon deschis găsit pe casă", {"reason": "found open", "payments": {}})
+                               "ANULAT: bon deschis găsit pe casă", {"reason": "found open", "payments": {}},
+                               settles=True)
 
     async def _non_fiscal_receipt(self, params: m.PrintReceiptParams, totals: ReceiptTotals,
                                   pos: list[dict[str, Any]]) -> r.ReceiptResult:
@@ -638,7 +641,7 @@ class DatecsDriver(FiscalDriver):
             return {"cancelled": False}
         await self._call(c.CANCEL_RECEIPT)
         await self._record("void", tx.number if self.syntax.x else None, tx.amount_cents, "ANULAT",
-                           {"reason": "cancel_receipt", "payments": {}})
+                           {"reason": "cancel_receipt", "payments": {}}, settles=True)
         return {"cancelled": True}
 
     async def open_drawer(self, params: m.NoParams) -> r.EmptyResult:

@@ -1,0 +1,130 @@
+"""The Datecs session on an in-memory line with a scripted device: a resend reuses the SEQ, a new command takes
+the next one; NAK and a damaged reply are resent; SYN keeps the host waiting past the reply deadline; an older
+reply replayed for our SEQ is not taken for the answer; silence ends, after the bounded resends, in
+ConnectionLost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from fiscald.drivers.datecs import framing
+from fiscald.drivers.datecs import status as bits
+from fiscald.drivers.datecs.framing import Decoder, Frame, X
+from fiscald.drivers.datecs.session import Session
+from fiscald.drivers.transport import ConnectionLost, MemoryTransport, memory_pair
+
+OK = bits.encode(8, [])
+Device = Callable[[Frame, int], Awaitable[list[bytes]]]  # (frame, how many frames so far) -> what to send
+
+
+def run(device: Device, body: Callable[[Session], Awaitable[None]], timeout_s: float = 0.05) -> list[Frame]:
+    seen: list[Frame] = []
+
+    async def serve(end: MemoryTransport) -> None:
+        decoder = Decoder(X, replies=False)
+        while True:
+            try:
+                chunk = await end.read(5)
+            except ConnectionLost:
+                return
+            for event in decoder.feed(chunk):
+                assert isinstance(event, Frame)
+                seen.append(event)
+                for out in await device(event, len(seen)):
+                    await end.write(out)
+
+    async def main() -> None:
+        host, dev = memory_pair()
+        await host.open()
+        await dev.open()
+        task = asyncio.create_task(serve(dev))
+        try:
+            await body(Session(host, X, reply_timeout_s=timeout_s, retries=3))
+        finally:
+            await host.close()
+            await task
+
+    asyncio.run(main())
+    return seen
+
+
+def answer(frame: Frame, data: bytes = b"0\t") -> bytes:
+    return framing.reply(X, frame.seq, frame.cmd, data, OK)
+
+
+def test_a_resend_reuses_the_seq_and_a_new_command_takes_the_next() -> None:
+    async def device(frame: Frame, n: int) -> list[bytes]:
+        if n == 1:
+            return []  # the first reply is lost
+        if n == 2:
+            damaged = bytearray(answer(frame, b"0\t7\t"))
+            damaged[-3] ^= 0x01
+            return [bytes(damaged)]
+        if n == 3:
+            return [bytes((framing.NAK,))]
+        return [answer(frame, b"0\t7\t")]
+
+    async def body(session: Session) -> None:
+        assert (await session.call(0x38)).data == b"0\t7\t"
+        assert (await session.call(0x4A)).cmd == 0x4A
+
+    seen = run(device, body)
+    assert len({f.seq for f in seen[:4]}) == 1 and [f.cmd for f in seen[:4]] == [0x38] * 4
+    assert seen[4].seq == (seen[0].seq + 1 if seen[0].seq < 0xFF else 0x20)
+
+
+def test_syn_keeps_the_host_waiting_past_the_deadline() -> None:
+    async def body(session: Session) -> None:
+        transport = session.transport
+        assert isinstance(transport, MemoryTransport) and transport.peer is not None
+        peer = transport.peer
+
+        async def busy_device() -> None:
+            while not seen_frames:
+                await asyncio.sleep(0.005)
+            for _ in range(6):  # "still working" every 30 ms for 180 ms: over three reply deadlines
+                await peer.write(bytes((framing.SYN,)))
+                await asyncio.sleep(0.03)
+            await peer.write(answer(seen_frames[0], b"0\t1\t"))
+
+        helper = asyncio.create_task(busy_device())
+        assert (await session.call(0x45, b"Z\t")).data == b"0\t1\t"
+        await helper
+
+    seen_frames: list[Frame] = []
+
+    async def record(frame: Frame, n: int) -> list[bytes]:
+        seen_frames.append(frame)
+        return []
+
+    seen = run(record, body)
+    assert len(seen) == 1  # no resend while the device said it was busy
+
+
+def test_a_replayed_older_reply_is_not_the_answer() -> None:
+    async def device(frame: Frame, n: int) -> list[bytes]:
+        if n == 1:  # the device's last SEQ happened to be ours: it replays its last reply (another command)
+            return [framing.reply(X, frame.seq, 0x4A, b"0\t", OK)]
+        return [answer(frame, b"0\t42\t")]
+
+    async def body(session: Session) -> None:
+        assert (await session.call(0x30, b"1\t0000\t1\t\t")).data == b"0\t42\t"
+
+    seen = run(device, body)
+    assert len(seen) == 2 and seen[0].seq != seen[1].seq  # sent again with a fresh SEQ: now executed
+
+
+def test_silence_is_connection_lost_after_the_bounded_resends() -> None:
+    async def device(frame: Frame, n: int) -> list[bytes]:
+        return []
+
+    async def body(session: Session) -> None:
+        with pytest.raises(ConnectionLost, match="after 4 attempts"):
+            await session.call(0x4A)
+        assert session.stats.resends == 3
+
+    seen = run(device, body)
+    assert len(seen) == 4 and len({f.seq for f in seen}) == 1
