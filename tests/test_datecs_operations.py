@@ -11,6 +11,8 @@ import pytest
 from datecs_env import Emulator, datecs_rig
 from sim_client import Sim, item, pay
 
+from inpfiles import inp, run, wait_state
+
 VARIANTS = [("x", "tcp"), ("old", "tcp"), ("x", "pty"), ("old", "pty")]
 
 
@@ -111,3 +113,19 @@ def test_paper_out_mid_day(datecs: tuple[Sim, str, Emulator]) -> None:
     emu.simulate(fault="none")
     after = s.receipt(dev).json()["result"]["receipt_number"]
     assert after == before + 1 and s.device(dev)["status"] == "Connected"
+
+
+def test_an_inp_file_prints_on_the_datecs_register(datecs: tuple[Sim, str, Emulator],
+                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The file interface works with a real register as with the Simulated one."""
+    s, dev, emu = datecs
+    folder = tmp_path_factory.mktemp("inp") / "scan"
+    saved = s.http.post("/manage/save_fiscal_device", json={"id": dev, "scan_folder": str(folder),
+                                                             "create_scan_folder": True})
+    assert saved.status_code == 200, saved.text
+    wait_state(s.srv.url, dev, "watching")
+    before = emu.simulate()["device"]["receipt_number"]
+    answer = run(folder, "bon.inp", inp("S,1,______,_,__;Ciocolata;4.50;2.000;1;1;1;0;0;buc",
+                                        "T,1,______,_,__;0;9.00;;;;"))
+    assert answer["status"] == "OK" and answer["total"] == "9.00"
+    assert int(answer["receipt_number"]) == before + 1 == emu.simulate()["device"]["receipt_number"]
