@@ -43,7 +43,7 @@ def test_a_day_of_operations(datecs: tuple[Sim, str, Emulator]) -> None:
     first = s.receipt(dev, pay("cash", 5000), price=1234).json()["result"]
     assert first["total_cents"] == 1234 and first["change_cents"] == 3766
     rich = {"lines": [
-        item("Pâine albă", qty=2000, price=450, vat="B"),
+        {**item("Pâine albă", qty=2000, price=450, vat="B"), "um": "buc"},
         {**item("Cafea", qty=1500, price=999), "discount": {"kind": "percent", "basis_points": 1000}},
         {"type": "text", "text": "Mulțumim! Vă mai așteptăm"},
         item("Cafea", qty=-500, price=999),

@@ -148,7 +148,12 @@ class DatecsDriver(FiscalDriver):
         on their own errors: paper out does not stop a status read."""
         if self.session is None:
             raise ConnectionLost(f"{self.config.model}: not connected")
-        reply = await self.session.call(cmd, data.encode(self.spec.codepage))
+        try:
+            raw = data.encode(self.spec.codepage)
+        except UnicodeEncodeError as exc:  # every text field is checked first; this is the backstop
+            raise FiscalError(Code.CONFIG, f"params: {data[exc.start]!r} cannot be printed by a "
+                                           f"{self.spec.name}") from None
+        reply = await self.session.call(cmd, raw)
         text = reply.data.decode(self.spec.codepage, errors="replace")
         status = bits.Status(reply.status)
         self._last_status = status
@@ -259,8 +264,9 @@ class DatecsDriver(FiscalDriver):
         mapped = encode_text(text, self.spec, field).decode(self.spec.codepage)
         return [mapped[i:i + width] for i in range(0, len(mapped), width)] or [""]
 
-    def _sale(self, item: m.ItemLine, letter: str, field: str) -> str:
-        name = encode_text(item.description, self.spec, field).decode(self.spec.codepage)[:self.spec.item_text]
+    def _sale(self, item: m.ItemLine, letter: str, where: str) -> str:
+        name = encode_text(item.description, self.spec, f"{where}.description").decode(self.spec.codepage)
+        name = name[:self.spec.item_text]
         qty = item.quantity_thousandths
         price = item.unit_price_cents if qty > 0 else -item.unit_price_cents
         d = item.discount
@@ -274,12 +280,12 @@ class DatecsDriver(FiscalDriver):
             fields = [name, str(VAT_LETTERS.index(letter) + 1), c.money(price), c.quantity(abs(qty)), kind, value,
                       dept]
             if item.um:
-                fields.append(item.um[:6])
+                fields.append(encode_text(item.um, self.spec, f"{where}.um").decode(self.spec.codepage)[:6])
             return self.syntax.args(*fields)
         lines = name[:36] + (("\n" + name[36:]) if len(name) > 36 else "")
         text = f"{lines}\t{letter}{c.money(price)}*{c.quantity(abs(qty))}"
         if item.um:
-            text += f"#{item.um}"
+            text += "#" + encode_text(item.um, self.spec, f"{where}.um").decode(self.spec.codepage)
         if d is not None:
             sign = "" if d.is_surcharge else "-"
             if isinstance(d, m.AmountDiscount):
@@ -370,7 +376,7 @@ class DatecsDriver(FiscalDriver):
         for index, line in enumerate(params.lines):
             field = f"params.lines.{index}"
             if isinstance(line, m.ItemLine):
-                data = self._sale(line, letters[index], f"{field}.description")
+                data = self._sale(line, letters[index], field)
                 qty = line.quantity_thousandths
                 plan.append((c.SALE, data, f"{line.description} {c.quantity(qty)} x "
                                            f"{c.money(line.unit_price_cents)} {letters[index]}"))
