@@ -43,6 +43,7 @@ from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.models.simulate import parse_simulate
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations import models as m
+from fiscald.operations.registry import config_error_from
 from fiscald.operations.totals import compute_receipt
 from fiscald.store import Database, journal
 
@@ -175,7 +176,7 @@ class DatecsEmulator:
             try:
                 wire = WireFaults.model_validate(wire_body)
             except ValidationError as exc:
-                raise FiscalError(Code.CONFIG, f"wire: {exc.errors()[0]['msg']}") from None
+                raise config_error_from(exc, "wire") from None
             for name, value in wire.model_dump(exclude_unset=True).items():
                 setattr(self.wire, name, value)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
