@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from wsclient import ws_client, ws_url
 
 from fiscald.app import open_database
-from fiscald.interfaces.ws import origin_allowed
+from fiscald.interfaces.ws.endpoint import origin_allowed
 from fiscald.store import devices as device_repo
 from server import Server, add_simulated_register
 

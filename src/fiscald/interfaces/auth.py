@@ -27,11 +27,18 @@ def _live_settings(scope: Scope) -> Settings | None:
     return settings
 
 
-def _presented(scope: Scope) -> str | None:
-    authorization = Headers(scope=scope).get("authorization", "")
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (scheme case-insensitive), else None."""
+    scheme, _, value = (authorization or "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def presented_token(scope: Scope) -> str | None:
+    """The token a request presents: the Bearer header first, then (WebSocket handshakes only) ``?token=``.
+    The one parser of HTTP and WebSocket, so both agree on which token counts."""
+    token = bearer_token(Headers(scope=scope).get("authorization"))
+    if token is not None:
+        return token
     if scope["type"] == "websocket":
         tokens: list[str] = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1")).get("token", [])
         if tokens:
@@ -51,7 +58,7 @@ class TokenAuth:
         if token is None or (scope["type"] == "http" and (scope["method"], scope["path"]) in OPEN_PATHS):
             await self.app(scope, receive, send)
             return
-        presented = _presented(scope)
+        presented = presented_token(scope)
         if presented is not None and hmac.compare_digest(presented.encode(), token.encode()):
             await self.app(scope, receive, send)
             return
