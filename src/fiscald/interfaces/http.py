@@ -49,7 +49,10 @@ async def read_json(request: Request) -> Any:
     if len(body) > MAX_BODY:
         raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes")
     try:
-        return jsonfmt.loads(body)
+        return jsonfmt.loads_unique(body)
+    except jsonfmt.DuplicateKeyError as exc:
+        raise FiscalError(Code.CONFIG, f"{exc.key}: duplicate key in the JSON body (ambiguous; send each key "
+                                       "once)") from None
     except jsonfmt.JSONDecodeError as exc:
         raise FiscalError(Code.CONFIG, f"body: malformed JSON ({exc})") from None
 

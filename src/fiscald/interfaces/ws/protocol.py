@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from fiscald import jsonfmt
 from fiscald.core.manager import Outcome
 from fiscald.errors import Code, FiscalError
 from fiscald.operations import Operation, parse_operation
@@ -113,9 +114,11 @@ def _utf8(text: str) -> bool:
 def parse_envelope(text: str) -> tuple[str, str, Any]:
     """``(id, action, payload)`` of a client message; raises :class:`BadEnvelope` naming what is wrong."""
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser goes
-        raise bad(None, f"message: malformed JSON ({type(exc).__name__})") from None
+        data = jsonfmt.loads_unique(text)
+    except jsonfmt.DuplicateKeyError as exc:
+        raise bad(None, f"{exc.key}: duplicate key in the message (ambiguous; send each key once)") from None
+    except jsonfmt.JSONDecodeError as exc:
+        raise bad(None, f"message: malformed JSON ({exc})") from None
     if not isinstance(data, dict):
         raise bad(None, "message: expected a JSON object {id, action, payload}")
     req_id = data.get("id")
