@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 DEFAULT_PORT = 10123
 DEFAULT_HOST = "127.0.0.1"
+
+
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?)+", re.IGNORECASE)
+
+
+def _host_name(value: str) -> str:
+    """A DNS name or an IP address, as it appears in a ``Host`` header (no scheme, no port)."""
+    literal = value.strip("[]")
+    try:
+        return str(ipaddress.ip_address(literal))
+    except ValueError:
+        if not _HOST_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a host name or IP address (no scheme, no port)") from None
+    return value.lower().rstrip(".")
+
+
+def _web_origin(value: str) -> str:
+    """``scheme://host[:port]`` as browsers send it in ``Origin``, or ``null``."""
+    if value == "null":
+        return value
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        port, parts = -1, urlsplit("")
+    if (port == -1 or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ValueError(f"{value!r} is not a web origin like https://pos.example.com or http://host:8080 (or null)")
+    return value.rstrip("/").lower()
+
+
+HostName = Annotated[StrictStr, Field(max_length=253), AfterValidator(_host_name)]
+WebOrigin = Annotated[StrictStr, Field(max_length=300), AfterValidator(_web_origin)]
 
 
 class Settings(BaseModel):
@@ -22,7 +59,8 @@ class Settings(BaseModel):
     api_token: Annotated[StrictStr, Field(min_length=16, max_length=256)] | None = None
     idempotency_retention_days: Annotated[StrictInt, Field(ge=1, le=365)] = 7
     inp_settle_ms: Annotated[StrictInt, Field(ge=0, le=10_000)] = 100
-    allowed_origins: list[StrictStr] = []
+    allowed_origins: Annotated[list[WebOrigin], Field(max_length=100)] = []
+    allowed_hosts: Annotated[list[HostName], Field(max_length=100)] = []
 
 
 def default_data_dir() -> Path:
@@ -30,4 +68,18 @@ def default_data_dir() -> Path:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """True when every address ``host`` stands for is a loopback address: an IP literal is judged as it is, a
+    name by what it resolves to (``127.0.0.1.nip.io`` is a name, not 127.0.0.1). A name that does not resolve
+    is not loopback."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    return bool(addresses) and all(_loopback(a) for a in addresses)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fiscald.config import Settings
-from fiscald.errors import Code, FiscalError
+from fiscald.errors import Code, FiscalError, Language
 
 OPEN_PATHS = frozenset({("GET", "/"), ("HEAD", "/")})
 
@@ -64,14 +64,22 @@ class TokenAuth:
             return
         assert settings is not None
         detail = "Authorization: send the header 'Authorization: Bearer <api_token>'"
+        if scope["type"] == "websocket":
+            detail = "token: required, as ?token=<api_token> or the header 'Authorization: Bearer <api_token>'"
         if presented is not None:
             detail = "Authorization: the API token is not valid"
-        err = FiscalError(Code.UNAUTHORIZED, detail)
-        response = JSONResponse(err.body(settings.language), status_code=err.http_status,
-                                headers={"WWW-Authenticate": "Bearer"})
-        if scope["type"] == "websocket":
-            await receive()  # websocket.connect
-            if "websocket.http.response" not in scope.get("extensions", {}):
-                await send({"type": "websocket.close", "code": 1008, "reason": "Unauthorized"})
-                return
-        await response(scope, receive, send)
+        await refuse(scope, receive, send, FiscalError(Code.UNAUTHORIZED, detail), settings.language,
+                     {"WWW-Authenticate": "Bearer"})
+
+
+async def refuse(scope: Scope, receive: Receive, send: Send, err: FiscalError, language: Language,
+                 headers: dict[str, str] | None = None) -> None:
+    """Answer ``err`` instead of running the app: a JSON error response, also for a WebSocket handshake (as a
+    denial response where the server supports it, else a 1008 close)."""
+    response = JSONResponse(err.body(language), status_code=err.http_status, headers=headers)
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": 1008, "reason": err.spec.name})
+            return
+    await response(scope, receive, send)

@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from fiscald import __version__, jsonfmt
@@ -33,6 +34,20 @@ class OperationEnvelope(BaseModel):
     operation: Literal[tuple(OPERATIONS)]  # type: ignore[valid-type]
     params: dict[str, Any] | None = None
     timeout_ms: int | None = Field(default=None, ge=1, le=3_600_000)
+
+
+def routing_error(method: str, path: str, exc: StarletteHTTPException) -> tuple[FiscalError, dict[str, str]]:
+    """The error the router meant (no such path 404, method not allowed 405, else 400), with its own code, and
+    the headers to send: a 405's ``Allow`` lists ``HEAD`` wherever ``GET`` is (see interfaces/head.py)."""
+    if exc.status_code == 404:
+        return FiscalError(Code.DEVICE_NOT_FOUND, f"{method} {path}: no such path (see /docs)"), {}
+    if exc.status_code == 405:
+        allow = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()]
+        if "GET" in allow and "HEAD" not in allow:
+            allow.append("HEAD")
+        listed = ", ".join(allow)
+        return FiscalError(Code.METHOD_NOT_ALLOWED, f"{method} {path}: allowed {listed}"), {"Allow": listed}
+    return FiscalError(Code.CONFIG, f"{method} {path}: {exc.detail}"), {}
 
 
 def manager_of(request: Request) -> DeviceManager:
