@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import UUID
 
 from fiscald import __version__
 from fiscald.core.events import Event
@@ -12,6 +13,7 @@ from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.views import device_view
 from fiscald.interfaces.ws.connection import Connection, Handler
 from fiscald.interfaces.ws.protocol import (
+    MAX_SUBSCRIBED_IDS,
     OWN_COMPLETED,
     PROTOCOL,
     DevicesListPayload,
@@ -85,13 +87,18 @@ async def _get(conn: Connection, req_id: str, payload: dict[str, Any]) -> Reply:
     return Reply(True, await conn.tracker.lookup(conn.manager, op_id))
 
 
-async def _subscribe(conn: Connection, req_id: str, payload: dict[str, Any]) -> Reply:
+async def _subscribe(conn: Connection, req_id: str, payload: dict[str, Any]) -> None:
     request = parse_payload(SubscribePayload, payload)
     ids = None if request.device_ids is None else {str(u) for u in request.device_ids}
-    conn.listen()
+    if ids is not None:
+        _check_subscribable(conn, request.device_ids or [], ids)
     for category in request.events:
         current = conn.subscriptions.get(category, set())
         conn.subscriptions[category] = None if ids is None or current is None else current | ids
+    # no await from here on: the reply is queued before any event the subscription lets in, and the current
+    # statuses right behind it
+    conn.listen()
+    conn.reply(req_id, "subscribe", Reply(True, conn.subscription_view()))
     if "device_status" in request.events:
         lang = conn.language
         for handle in conn.manager.handles():
@@ -100,7 +107,18 @@ async def _subscribe(conn: Connection, req_id: str, payload: dict[str, Any]) -> 
                 conn.inject(Event("device_status", handle.id, {
                     "device_id": handle.id, "kind": handle.kind, "status": status.status.value,
                     "status_text": status.text(lang), "previous_status": None}))
-    return Reply(True, conn.subscription_view())
+
+
+def _check_subscribable(conn: Connection, requested: list[UUID], ids: set[str]) -> None:
+    """Only configured devices, and at most ``MAX_SUBSCRIBED_IDS`` distinct ones per connection."""
+    known = {h.id for h in conn.manager.handles()}
+    for index, device_id in enumerate(requested):
+        if str(device_id) not in known:
+            raise FiscalError(Code.DEVICE_NOT_FOUND, f"payload.device_ids.{index}: no device {device_id}")
+    subscribed = set().union(*(v for v in conn.subscriptions.values() if v is not None))
+    if len(subscribed | ids) > MAX_SUBSCRIBED_IDS:
+        raise FiscalError(Code.CONFIG, f"payload.device_ids: at most {MAX_SUBSCRIBED_IDS} devices per connection "
+                                       "(subscribe with device_ids null for every device)")
 
 
 async def _unsubscribe(conn: Connection, req_id: str, payload: dict[str, Any]) -> Reply:

@@ -18,6 +18,8 @@ from fiscald.operations.registry import config_error_from
 PROTOCOL = 1
 MAX_ID = 64
 MAX_ACTION = 64
+MAX_SUBSCRIBE_IDS = 256  # device ids in one subscribe/unsubscribe message
+MAX_SUBSCRIBED_IDS = 256  # distinct device ids one connection may have subscribed (all categories together)
 
 Category = Literal["device_status", "operation", "journal"]
 EVENT_NAMES: dict[str, tuple[str, ...]] = {
@@ -52,8 +54,8 @@ class OperationGetPayload(_Payload):
 
 
 class SubscribePayload(_Payload):
-    events: Annotated[list[Category], Field(min_length=1)]
-    device_ids: list[UUID] | None = None
+    events: Annotated[list[Category], Field(min_length=1, max_length=len(EVENT_NAMES) * 4)]
+    device_ids: Annotated[list[UUID], Field(max_length=MAX_SUBSCRIBE_IDS)] | None = None
 
 
 P = TypeVar("P", bound=_Payload)
