@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 from fiscald import __version__, jsonfmt
@@ -60,7 +61,10 @@ async def read_json(request: Request) -> Any:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise FiscalError(Code.CONFIG, f"Content-Type: expected application/json, got {content_type or 'none'!r}")
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # gone, or timed out sending the body (interfaces/serving.py): nobody to answer
+        raise FiscalError(Code.CONFIG, "body: the client went away before sending all of it") from None
     if len(body) > MAX_BODY:
         raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes")
     try:
