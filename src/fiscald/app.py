@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fiscald import __version__
@@ -90,8 +91,10 @@ def create_app(data_dir: Path) -> FastAPI:
             await manager.stop()
             db.close()
 
-    app = FastAPI(title="fiscald", version=__version__, lifespan=lifespan,
-                  description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
+    # /docs and /redoc load Swagger UI and ReDoc from the installed fastapi-offline package, not from a CDN: they
+    # work on a till without internet
+    app = FastAPIOffline(title="fiscald", version=__version__, lifespan=lifespan,
+                         description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
     app.add_middleware(ServerTimingMiddleware)
     app.router.routes.insert(0, operation_route())
     app.include_router(build_router())
