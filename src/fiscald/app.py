@@ -21,6 +21,7 @@ from fiscald.core.admin import Admin
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces import export, simulate
+from fiscald.interfaces import openapi as openapi_doc
 from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.head import HeadAsGet
 from fiscald.interfaces.http import OPERATION_OPENAPI, build_router, operation_route, routing_error
@@ -130,8 +131,10 @@ def create_app(data_dir: Path) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            generate_openapi()["paths"]["/devices/operation"] = OPERATION_OPENAPI
-        return app.openapi_schema or {}
+            schema = generate_openapi()
+            schema["paths"]["/devices/operation"] = OPERATION_OPENAPI
+            app.openapi_schema = openapi_doc.complete(schema)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -7,7 +7,6 @@ import re
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -16,37 +15,32 @@ DEFAULT_PORT = 10123
 DEFAULT_HOST = "127.0.0.1"
 
 
-_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?)+", re.IGNORECASE)
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME_PATTERN = rf"^({_LABEL}\.)*{_LABEL}\.?$"
+_PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+WEB_ORIGIN_PATTERN = rf"^(null|https?://(({_LABEL}\.)*{_LABEL}|\[[0-9A-Fa-f:.]+\])(:{_PORT})?/?)$"
 
 
 def _host_name(value: str) -> str:
-    """A DNS name or an IP address, as it appears in a ``Host`` header (no scheme, no port)."""
-    literal = value.strip("[]")
+    """A DNS name or an IP address (IPv6 without brackets), as in a ``Host`` header without its port."""
     try:
-        return str(ipaddress.ip_address(literal))
+        return str(ipaddress.ip_address(value))
     except ValueError:
-        if not _HOST_NAME.fullmatch(value):
+        if not re.fullmatch(HOST_NAME_PATTERN, value):
             raise ValueError(f"{value!r} is not a host name or IP address (no scheme, no port)") from None
     return value.lower().rstrip(".")
 
 
 def _web_origin(value: str) -> str:
     """``scheme://host[:port]`` as browsers send it in ``Origin``, or ``null``."""
-    if value == "null":
-        return value
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        port, parts = -1, urlsplit("")
-    if (port == -1 or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
-            or parts.path not in ("", "/") or parts.query or parts.fragment):
+    if not re.fullmatch(WEB_ORIGIN_PATTERN, value):
         raise ValueError(f"{value!r} is not a web origin like https://pos.example.com or http://host:8080 (or null)")
     return value.rstrip("/").lower()
 
 
-HostName = Annotated[StrictStr, Field(max_length=253), AfterValidator(_host_name)]
-WebOrigin = Annotated[StrictStr, Field(max_length=300), AfterValidator(_web_origin)]
+HostName = Annotated[StrictStr, Field(max_length=253, json_schema_extra={"anyOf": [
+    {"pattern": HOST_NAME_PATTERN}, {"format": "ipv6"}]}), AfterValidator(_host_name)]
+WebOrigin = Annotated[StrictStr, Field(max_length=300, pattern=WEB_ORIGIN_PATTERN), AfterValidator(_web_origin)]
 
 
 class Settings(BaseModel):

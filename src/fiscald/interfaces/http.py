@@ -97,7 +97,8 @@ OPERATION_OPENAPI: dict[str, Any] = {"post": {
     "summary": "Execute one device operation",
     "operationId": "execute_operation",
     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                    "schema": {"type": "string", "maxLength": 255}}],
+                    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                    "description": "1 to 255 printable ASCII characters without spaces (docs/http.md)"}],
     "requestBody": {"required": True,
                     "content": {"application/json": {"schema": OperationEnvelope.model_json_schema()}}},
     "responses": {
