@@ -16,6 +16,7 @@ Refusals are 403 with error 1015 Forbidden (a WebSocket handshake is refused the
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -71,20 +72,28 @@ def parse_origin(origin: str) -> tuple[str, str, int | None] | None:
 
 
 def host_allowed(host_header: str | None, arrived_on: str | None, settings: Settings) -> bool:
-    if host_header is None:
-        return True
+    return host_header is None or _host_allowed(host_header, arrived_on, tuple(settings.allowed_hosts))
+
+
+@functools.lru_cache(maxsize=256)  # a few distinct Host headers answer almost every request
+def _host_allowed(host_header: str, arrived_on: str | None, allowed_hosts: tuple[str, ...]) -> bool:
     hostport = split_host(host_header)
     if hostport is None:
         return False
     host = hostport[0]
-    if _loopback_name(host) or host in {h.lower().rstrip(".") for h in settings.allowed_hosts}:
+    if _loopback_name(host) or host in allowed_hosts:
         return True
     address = _ip_literal(host)
     return address is not None and arrived_on is not None and address == _ip_literal(arrived_on)
 
 
 def origin_allowed(origin: str, host_header: str | None, settings: Settings) -> bool:
-    if origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in settings.allowed_origins}:
+    return _origin_allowed(origin, host_header, tuple(settings.allowed_origins))
+
+
+@functools.lru_cache(maxsize=256)
+def _origin_allowed(origin: str, host_header: str | None, allowed_origins: tuple[str, ...]) -> bool:
+    if origin.rstrip("/").lower() in allowed_origins:
         return True
     parsed = parse_origin(origin)
     if parsed is None:
