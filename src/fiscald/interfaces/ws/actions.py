@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from fiscald import __version__
+from fiscald.core import events
 from fiscald.core.events import Event
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.views import device_view
@@ -100,13 +101,9 @@ async def _subscribe(conn: Connection, req_id: str, payload: dict[str, Any]) -> 
     conn.listen()
     conn.reply(req_id, "subscribe", Reply(True, conn.subscription_view()))
     if "device_status" in request.events:
-        lang = conn.language
         for handle in conn.manager.handles():
             if ids is None or handle.id in ids:
-                status = handle.status
-                conn.inject(Event("device_status", handle.id, {
-                    "device_id": handle.id, "kind": handle.kind, "status": status.status.value,
-                    "status_text": status.text(lang), "previous_status": None}))
+                conn.inject(events.device_status(handle.id, handle.kind, None, handle.status, conn.language))
 
 
 def _check_subscribable(conn: Connection, requested: list[UUID], ids: set[str]) -> None:

@@ -10,7 +10,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from fiscald import jsonfmt
-from fiscald.core.manager import Outcome
+from fiscald.core import events
+from fiscald.core.jobs import Outcome
 from fiscald.errors import Code, FiscalError
 from fiscald.operations import Operation, parse_operation
 from fiscald.operations.registry import config_error_from
@@ -151,11 +152,7 @@ def reply_message(req_id: str | None, action: str, reply: Reply) -> dict[str, An
 
 def completed_payload(op_id: str, op: Operation, outcome: Outcome) -> dict[str, Any]:
     """The payload of ``event.operation_completed`` for an operation this connection submitted."""
-    payload: dict[str, Any] = {"operation_id": op_id, "device_id": op.device_id, "operation": op.name}
-    if outcome.ok:
-        payload["result"] = outcome.body["result"]
-    else:
-        payload["error"] = outcome.body
+    payload = events.operation_completed(op.device_id, op_id, op.name, outcome.body).payload
     if outcome.replayed:
         payload["replayed"] = True
     return payload

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from fiscald.core.manager import DeviceManager, Outcome
+from fiscald.core.jobs import Outcome
+from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.ws.protocol import completed_payload
 from fiscald.operations import Operation
