@@ -20,7 +20,7 @@ from fiscald import __version__
 from fiscald.core.admin import Admin
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
-from fiscald.interfaces import export, simulate
+from fiscald.interfaces import export, simulate, web
 from fiscald.interfaces import openapi as openapi_doc
 from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.head import HeadAsGet
@@ -105,6 +105,7 @@ def create_app(data_dir: Path) -> FastAPI:
     app.include_router(simulate.build_router())
     app.include_router(export.build_router())
     app.include_router(build_ws_router())
+    web.mount(app)
     app.add_middleware(HeadAsGet)
 
     @app.exception_handler(FiscalError)
