@@ -18,7 +18,7 @@ def test_non_loopback_bind_needs_a_token(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "fiscald", "serve", "--host", "0.0.0.0", "--port", str(free_port()),
                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
-    assert "api_token" in run.stdout
+    assert "api_token" in run.stderr
 
 
 def test_with_a_token_it_listens_and_requires_it(tmp_path: Path, make_server: Any) -> None:
