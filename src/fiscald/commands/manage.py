@@ -18,7 +18,9 @@ from typing import Annotated, Any, Protocol
 
 import httpx
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fiscald.app import open_database
@@ -245,15 +247,17 @@ def list_devices(data_dir: DataDirOption = None, url: UrlOption = None, token: T
         if as_json:
             print(json.dumps({"source": where.where, "devices": devices}, indent=2, ensure_ascii=False))
             return
-        table = Table(title=f"Devices — {where.where}", title_justify="left")
-        table.add_column("ID", no_wrap=True, min_width=36)  # whole, so it can be copied
-        for column in ("Kind", "Name", "Model", "Connection", "On", "Status"):
-            table.add_column(column, overflow="fold")
+        # the id never wrapped and the rest beside it: at 80 columns each id stays whole, so it can be copied
+        table = Table(title=f"Devices — {where.where}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("ID", no_wrap=True, min_width=36)
+        table.add_column("Device (kind · model · connection · enabled · status)", overflow="fold")
         for device in devices:
             config = device["config"]
             status = device.get("status_text") or device.get("status") or "—"
-            table.add_row(config["id"], device["kind"], config["name"], f"{config['manufacturer']} / {config['model']}",
-                          _connection_text(config["connection_details"]), "yes" if config["enabled"] else "no", status)
+            details = " · ".join((device["kind"], f"{config['manufacturer']} / {config['model']}",
+                                  _connection_text(config["connection_details"]),
+                                  "enabled" if config["enabled"] else "disabled", status))
+            table.add_row(config["id"], f"[bold]{escape(config['name'])}[/bold]\n{escape(details)}")
         console.print(table)
 
 
