@@ -15,6 +15,7 @@ from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.datadir import DataDirOption, chosen, stored_settings
 from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.ports import why_not_listen
+from fiscald.commands.service import service_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import is_loopback
 from fiscald.interfaces import ws
@@ -27,6 +28,7 @@ cli.add_typer(devices_app, name="devices")
 cli.add_typer(settings_app, name="settings")
 cli.add_typer(simulate_app, name="simulate")
 cli.add_typer(journal_app, name="journal")
+cli.add_typer(service_app, name="service")
 
 
 
@@ -38,6 +40,9 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Enable simulated devices; create a Simulated register")]
     = False,
     log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "warning",
+    graceful_timeout: Annotated[int | None, typer.Option(
+        help="On SIGTERM/Ctrl+C, seconds to let requests in flight finish (default: no limit); the device "
+             "operation in progress always finishes")] = None,
 ) -> None:
     """Run the server (HTTP API on HOST:PORT)."""
     folder = chosen(data_dir)
@@ -65,7 +70,8 @@ def serve(
         console.print(f"Simulated register: [bold]{new_register}[/bold]", soft_wrap=True)
     # no proxy in front of a local driver: X-Forwarded-* headers are not trusted, and their middleware is skipped
     uvicorn.run(create_app(folder.path), host=host, port=port, log_level=log_level, access_log=False,
-                log_config=None, lifespan="on", proxy_headers=False, server_header=False, **ws.UVICORN_OPTIONS)
+                log_config=None, lifespan="on", proxy_headers=False, server_header=False,
+                timeout_graceful_shutdown=graceful_timeout, **ws.UVICORN_OPTIONS)
 
 
 @cli.command()
