@@ -18,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from fiscald.app import create_app, open_database
+from fiscald.commands.ports import why_not_listen
 from fiscald.config import is_loopback, machine_data_dir
 from fiscald.deploy import DESCRIPTION, DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S
 from fiscald.interfaces import ws
@@ -104,6 +105,13 @@ def _log_to_file(path: Path) -> None:
     logging.getLogger().handlers[:] = [handler]
 
 
+def _serve(server: uvicorn.Server) -> None:
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn's way to say it could not start
+        log.error("fiscald server could not start (exit code %s)", exc.code)
+
+
 class ServiceRunner:
     """Runs the server until ``stop()``; a stop lets requests in flight finish (``GRACEFUL_STOP_S``), then the
     device operation in progress, and calls ``while_stopping`` every ``REPORT_EVERY_S`` until done so the service
@@ -125,6 +133,9 @@ class ServiceRunner:
             db.close()
         if not is_loopback(settings.bind_address) and not settings.api_token:
             raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
+        refusal = why_not_listen(settings.bind_address, settings.api_port)
+        if refusal is not None:
+            raise RuntimeError(refusal)
         config = uvicorn.Config(create_app(self.data_dir), host=settings.bind_address, port=settings.api_port,
                                 log_config=None, access_log=False, lifespan="on", proxy_headers=False,
                                 server_header=False, timeout_graceful_shutdown=GRACEFUL_STOP_S,
@@ -137,14 +148,14 @@ class ServiceRunner:
         _log_to_file(self.log_path)
         try:
             server = self._server_for()
-        except Exception:
-            log.exception("fiscald service cannot start (data dir %s)", self.data_dir)
+        except Exception as exc:
+            log.error("fiscald service cannot start (data dir %s): %s", self.data_dir, exc)
             return 1
         with self._lock:
             self._server = server
             server.should_exit = self._stopping.is_set()
         log.info("fiscald service starting: data dir %s, pid %d", self.data_dir, os.getpid())
-        thread = threading.Thread(target=server.run, name="fiscald-server", daemon=True)
+        thread = threading.Thread(target=_serve, args=(server,), name="fiscald-server", daemon=True)
         thread.start()
         while thread.is_alive():
             thread.join(REPORT_EVERY_S)
