@@ -12,7 +12,7 @@ if ! command -v systemd-analyze >/dev/null && command -v apt-get >/dev/null && [
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd) \
     >/dev/null || echo "could not install systemd: the systemd-analyze test will be skipped" >&2
 fi
-.venv/bin/ruff check src tests bench examples
+.venv/bin/ruff check src tests bench examples scripts
 .venv/bin/mypy
 # pytest exits 5 when it collects nothing: that is a failure here too (set -e).
 .venv/bin/pytest -q "$@"

@@ -16,7 +16,7 @@ from server import Server, free_port
 
 def test_non_loopback_bind_needs_a_token(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "fiscald", "serve", "--host", "0.0.0.0", "--port", str(free_port()),
-                          "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert run.returncode == 2
     assert "api_token" in run.stderr
 
