@@ -69,6 +69,7 @@ def pywin32(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     manager = types.ModuleType("servicemanager")
     for name in ("Initialize", "PrepareToHostSingle", "StartServiceCtrlDispatcher"):
         setattr(manager, name, lambda *a, _n=name: calls.setdefault("hosted", []).append(_n))
+    manager.LogErrorMsg = lambda text: calls.setdefault("event_log", []).append(text)  # type: ignore[attr-defined]
     for module in (win32service, util, manager):
         monkeypatch.setitem(sys.modules, module.__name__, module)
     monkeypatch.delitem(sys.modules, "fiscald.deploy.winservice", raising=False)
@@ -202,4 +203,5 @@ def test_a_service_that_cannot_listen_fails_so_the_manager_restarts_it(pywin32: 
         service.SvcRun()
     status, codes = service.reported[-1]
     assert status == SERVICE_STOPPED and codes["win32ExitCode"] == 1066 and codes["svcExitCode"] == 1
+    assert "fiscald.log" in pywin32["event_log"][0]
     assert f"Port {port} on 127.0.0.1 is in use" in (data / "logs" / "fiscald.log").read_text(encoding="utf-8")

@@ -48,6 +48,8 @@ class FiscaldService(win32serviceutil.ServiceFramework):
     def SvcRun(self) -> None:
         self.ReportServiceStatus(win32service.SERVICE_RUNNING)
         code = self.runner.run(self._still_stopping)
+        if code:
+            servicemanager.LogErrorMsg(f"fiscald failed and will be restarted; see {self.runner.log_path}")
         # a non-zero exit code makes the service manager run the failure actions (restart)
         self.ReportServiceStatus(win32service.SERVICE_STOPPED, win32ExitCode=ERROR_SERVICE_SPECIFIC_ERROR if code
                                  else 0, svcExitCode=code)
