@@ -18,6 +18,7 @@ import httpx
 from rich.console import Console
 from typer.testing import CliRunner
 
+from fiscald import __version__
 from fiscald.cli import cli
 from fiscald.commands.progress import progress_bar
 from fiscald.config import DB_FILE, resolve_data_dir
@@ -102,7 +103,7 @@ def test_demo_names_only_a_register_it_creates(make_server: Any, tmp_path: Path)
     [device_id] = srv.fiscal_ids()
     srv.stop()
     srv.start()
-    assert srv.log().count("Simulated register:") == 1 and srv.log().count("fiscald ") == 2
+    assert srv.log().count("Simulated register:") == 1 and srv.log().count(f"fiscald {__version__} on") == 2
     assert srv.fiscal_ids() == [device_id]
 
 
