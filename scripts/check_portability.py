@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATHS = ("src", "tests", "bench", "examples", "scripts")
 SUBPROCESS_TEXT = {"run", "Popen", "check_output", "call", "check_call"}
 OPEN_ELSEWHERE = {"os", "webbrowser", "tarfile", "zipfile", "gzip", "bz2", "lzma"}  # other rules, or not files
+PATH_TYPES = {"Path", "PurePath", "PosixPath", "WindowsPath"}
+PATH_WORDS = ("path", "file", "folder", "dir", "log", "target", "output")
 FILE_HANDLERS = {"FileHandler", "RotatingFileHandler", "TimedRotatingFileHandler", "WatchedFileHandler"}
 # what a DirEntry's cached stat() gets right on every platform
 STAT_SAFE = {"st_size", "st_mtime", "st_mtime_ns", "st_atime", "st_atime_ns", "st_ctime", "st_ctime_ns", "st_mode"}
@@ -114,6 +116,22 @@ class Checker(ast.NodeVisitor):
                 isinstance(n.ctx, ast.Load)]
         return all(isinstance(use, ast.Attribute) and use.attr in STAT_SAFE for use in uses)
 
+    def _path_open(self, call: ast.Call) -> bool:
+        """``X.open(...)`` that is ``Path.open``: a mode is given, or X is a path (``a / b``, ``Path(...)``, a name
+        such as ``log_path``); never an awaited ``open()`` (a connection, a transport)."""
+        if isinstance(self.parents.get(call), ast.Await):
+            return False
+        if call.args or "mode" in _keywords(call):
+            return True
+        assert isinstance(call.func, ast.Attribute)
+        receiver = call.func.value
+        if isinstance(receiver, ast.BinOp) and isinstance(receiver.op, ast.Div):
+            return True
+        if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name):
+            return receiver.func.id in PATH_TYPES
+        text = ast.unparse(receiver).lower()
+        return any(word in text for word in PATH_WORDS)
+
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
@@ -128,7 +146,7 @@ class Checker(ast.NodeVisitor):
             flags = ast.unparse(node.args[1]) if len(node.args) > 1 else ""
             if "O_BINARY" not in flags:
                 self.found(node, "os.open() without O_BINARY")
-        elif name == "open" and owner not in OPEN_ELSEWHERE:
+        elif name == "open" and owner not in OPEN_ELSEWHERE and self._path_open(node):
             if _text_mode(node, 0) and not _has_encoding(node, 2):
                 self.found(node, "text Path.open() without encoding=")
         elif name == "fdopen" and owner == "os":

@@ -50,6 +50,8 @@ def test_the_tree_is_portable() -> None:
     ("open(p, 'w')", "text open() without encoding="),
     ("Path(p).open('a')", "text Path.open() without encoding="),
     ("(d / 'x').open()", "text Path.open() without encoding="),
+    ("log_path.open()", "text Path.open() without encoding="),
+    ("Path(p).open()", "text Path.open() without encoding="),
     ("os.fdopen(fd, 'r')", "text os.fdopen() without encoding="),
     ("p.read_text()", "read_text() without encoding="),
     ("p.read_text(errors='replace')", "read_text() without encoding="),
@@ -82,6 +84,8 @@ def test_each_posix_only_call_is_found(tmp_path: Path, code: str, rule: str) -> 
     "subprocess.run(a, capture_output=True)",
     "os.open(p, os.O_RDONLY | getattr(os, 'O_BINARY', 0))",
     "webbrowser.open(url)",
+    "async def f():\n    await transport.open()",
+    "asyncio.run(SerialTransport(port, 9600).open())",
 ])
 def test_portable_calls_pass(tmp_path: Path, code: str) -> None:
     source = tmp_path / "sample.py"

@@ -14,10 +14,10 @@ from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.datadir import DataDirOption, chosen, stored_settings
 from fiscald.commands.manage import devices_app, settings_app
-from fiscald.commands.ports import why_not_listen
 from fiscald.commands.service import service_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import is_loopback
+from fiscald.deploy.ports import why_not_listen
 from fiscald.interfaces import ws
 from fiscald.logs import setup_logging
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import uvicorn
 
 from fiscald.app import create_app, open_database
-from fiscald.commands.ports import why_not_listen
 from fiscald.config import is_loopback, machine_data_dir
 from fiscald.deploy import DESCRIPTION, DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S
+from fiscald.deploy.ports import why_not_listen
 from fiscald.interfaces import ws
 from fiscald.logs import JsonFormatter, setup_logging
 from fiscald.store import devices as device_repo
