@@ -48,7 +48,7 @@ def directives(unit: str) -> dict[str, list[str]]:
 def test_dry_run_prints_the_unit_and_changes_nothing() -> None:
     output = dry_run()
     unit = directives(unit_of(output))
-    assert f"# write {systemd.UNIT_PATH}" in output and "systemctl enable --now fiscald.service" in output
+    assert f"# write {systemd.UNIT_PATH}" in output and "systemctl restart fiscald.service" in output
     assert unit["User"] == ["fiscald"] and unit["Restart"] == ["always"] and unit["StateDirectory"] == ["fiscald"]
     assert unit["StandardOutput"] == ["journal"] and unit["KillSignal"] == ["SIGTERM"]
     command = shlex.split(unit["ExecStart"][0])

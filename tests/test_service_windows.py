@@ -20,6 +20,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+import fiscald.deploy
 from fiscald.cli import cli
 from fiscald.config import DB_FILE
 from fiscald.deploy import GRACEFUL_STOP_S, STOP_DEADLINE_S, windows
@@ -72,7 +73,8 @@ def pywin32(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     manager.LogErrorMsg = lambda text: calls.setdefault("event_log", []).append(text)  # type: ignore[attr-defined]
     for module in (win32service, util, manager):
         monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.delitem(sys.modules, "fiscald.deploy.winservice", raising=False)
+    monkeypatch.delitem(sys.modules, "fiscald.deploy.winservice", raising=False)  # imported again on these fakes
+    monkeypatch.delattr(fiscald.deploy, "winservice", raising=False)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield calls
@@ -205,3 +207,14 @@ def test_a_service_that_cannot_listen_fails_so_the_manager_restarts_it(pywin32: 
     assert status == SERVICE_STOPPED and codes["win32ExitCode"] == 1066 and codes["svcExitCode"] == 1
     assert "fiscald.log" in pywin32["event_log"][0]
     assert f"Port {port} on 127.0.0.1 is in use" in (data / "logs" / "fiscald.log").read_text(encoding="utf-8")
+
+
+def test_a_windows_error_is_one_plain_line(pywin32: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> None:
+        raise RuntimeError(1060, "OpenService", "The specified service does not exist as an installed service.")
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys.modules["win32serviceutil"], "QueryServiceStatus", missing)
+    result = CliRunner().invoke(cli, ["service", "status"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "service status failed" in result.output
+    assert "does not exist" in result.output and "Traceback" not in result.output

@@ -3,8 +3,11 @@ data dir (systemd on Linux, a Windows service on Windows; docs/deployment.md).""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated
@@ -37,11 +40,21 @@ def _need_admin() -> None:
 
 def _win32_glue() -> ModuleType:
     try:
-        from fiscald.deploy import winservice
+        return importlib.import_module("fiscald.deploy.winservice")
     except ImportError as exc:
         err_console.print(f"The Windows service needs pywin32 ({exc}): pip install pywin32")
         raise typer.Exit(1) from None
-    return winservice
+
+
+@contextmanager
+def _windows_errors(action: str) -> Iterator[None]:
+    """pywin32 raises pywintypes.error (not importable elsewhere): say it plainly, no traceback."""
+    try:
+        yield
+    except Exception as exc:
+        err_console.print(f"service {action} failed: {exc} (run from an elevated prompt; "
+                          "`fiscald service status` shows the state)")
+        raise typer.Exit(1) from None
 
 
 @service_app.command("install")
@@ -59,13 +72,18 @@ def install(
         console.print(service.describe())
         if dry_run:
             return
-        _win32_glue().install(service)
+        with _windows_errors("install"):
+            _win32_glue().install(service)
         console.print(f"Installed and started {service.name}.")
         return
     from fiscald.deploy import systemd
 
     plan = systemd.install_plan(systemd.options(python, user, data_dir))
     console.print(plan.describe())
+    closed = systemd.unreadable_by_others(Path(python))
+    if closed is not None:
+        err_console.print(f"Warning: the user {user} cannot enter {closed}, so it cannot run {python}: install "
+                          "fiscald in a venv under /opt (docs/deployment.md) or pass --python.")
     if dry_run:
         return
     _need_admin()
@@ -79,7 +97,8 @@ def uninstall(dry_run: DryRun = False) -> None:
     if _windows():
         console.print(f"Stop and remove Windows service {SERVICE_NAME}; keep {machine_data_dir()}")
         if not dry_run:
-            _win32_glue().uninstall(SERVICE_NAME)
+            with _windows_errors("uninstall"):
+                _win32_glue().uninstall(SERVICE_NAME)
         return
     from fiscald.deploy import systemd
 
@@ -96,7 +115,8 @@ def status() -> None:
     if _windows():
         from fiscald.deploy import windows
 
-        console.print(f"{SERVICE_NAME}: {_win32_glue().status(SERVICE_NAME)}")
+        with _windows_errors("status"):
+            console.print(f"{SERVICE_NAME}: {_win32_glue().status(SERVICE_NAME)}")
         console.print(f"data dir: {machine_data_dir()}; log: {windows.log_file(machine_data_dir())}")
         return
     from fiscald.deploy import systemd

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import pwd
 import shlex
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,21 @@ def install_plan(opts: UnitOptions, unit_path: Path = UNIT_PATH) -> Plan:
                          "--shell", "/usr/sbin/nologin", "--comment", DISPLAY_NAME, opts.user])
     if opts.data_dir != machine_data_dir(platform="linux"):
         commands.append(["install", "-d", "-o", opts.user, "-g", opts.user, "-m", "0750", str(opts.data_dir)])
-    commands += [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", unit_path.name]]
+    # restart, not just start: installing again (new options, an upgraded Python) takes effect at once
+    commands += [["systemctl", "daemon-reload"], ["systemctl", "enable", unit_path.name],
+                 ["systemctl", "restart", unit_path.name]]
     return Plan(files=[(unit_path, render_unit(opts))], commands=commands)
+
+
+def unreadable_by_others(path: Path) -> Path | None:
+    """The first folder on ``path`` that another user (the service's) cannot enter, if any."""
+    for folder in reversed(path.parents):
+        try:
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return folder
+        except OSError:
+            return folder
+    return None
 
 
 def uninstall_plan(unit_path: Path = UNIT_PATH) -> Plan:

@@ -12,7 +12,7 @@ import servicemanager
 import win32service
 import win32serviceutil
 
-from fiscald.deploy import GRACEFUL_STOP_S
+from fiscald.deploy import DESCRIPTION, DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S
 from fiscald.deploy.windows import (
     FAILURE_ACTIONS,
     REPORT_EVERY_S,
@@ -20,7 +20,6 @@ from fiscald.deploy.windows import (
     ServiceDefinition,
     ServiceRunner,
     data_dir_from,
-    definition,
 )
 
 ERROR_SERVICE_SPECIFIC_ERROR = 1066
@@ -31,9 +30,9 @@ STATES = {win32service.SERVICE_STOPPED: "stopped", win32service.SERVICE_START_PE
 
 
 class FiscaldService(win32serviceutil.ServiceFramework):
-    _svc_name_ = definition().name
-    _svc_display_name_ = definition().display_name
-    _svc_description_ = definition().description
+    _svc_name_ = SERVICE_NAME
+    _svc_display_name_ = DISPLAY_NAME
+    _svc_description_ = DESCRIPTION
     argv: ClassVar[list[str]] = []  # the registered command line's arguments (main)
 
     def __init__(self, args: list[str]) -> None:
@@ -93,7 +92,7 @@ def install(service: ServiceDefinition) -> None:
 def uninstall(name: str) -> None:
     """Stops (waiting for the graceful stop) and removes the service; the data dir and logs stay."""
     if win32serviceutil.QueryServiceStatus(name)[1] != win32service.SERVICE_STOPPED:
-        win32serviceutil.StopServiceWithDeps(name, waitSecs=definition().stop_deadline_s)
+        win32serviceutil.StopServiceWithDeps(name, waitSecs=STOP_DEADLINE_S)
     win32serviceutil.RemoveService(name)
 
 
