@@ -130,3 +130,10 @@ def test_scripts_keep_lf_endings_on_a_windows_checkout() -> None:
     run = subprocess.run(["git", "check-attr", "eol", "--", *paths], cwd=ROOT, capture_output=True, text=True,
                          encoding="utf-8", check=True)
     assert run.stdout.splitlines() == [f"{p}: eol: lf" for p in paths]
+
+
+def test_dev_entry_explains_itself() -> None:
+    """scripts/dev.py, the README's commands for PowerShell: without a command it prints its usage."""
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "dev.py")], capture_output=True, text=True,
+                         encoding="utf-8", timeout=60)
+    assert run.returncode == 1 and "dev.py serve" in run.stderr and "dev.py test" in run.stderr

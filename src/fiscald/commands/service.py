@@ -68,7 +68,9 @@ def install(
     if _windows():
         from fiscald.deploy import windows
 
-        service = windows.definition(data_dir, python=python)
+        # another interpreter given: registered as it is (the venv bootstrap is for this one)
+        in_venv = python == sys.executable and sys.prefix != sys.base_prefix
+        service = windows.definition(data_dir, python=python, in_venv=in_venv)
         console.print(service.describe())
         if dry_run:
             return
