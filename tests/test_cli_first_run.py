@@ -90,6 +90,8 @@ def test_a_busy_port_is_named_and_nothing_changes(tmp_path: Path, server: Server
         run = _serve(["--port", str(port), "--data-dir", str(data), "--demo"])
     assert run.returncode == 3 and run.stdout == ""  # no banner, no register
     assert f"Port {port} on 127.0.0.1 is in use: another program" in run.stderr.replace("\n", "")
+    if sys.platform.startswith("linux"):
+        assert f"pid {os.getpid()}: " in run.stderr.replace("\n", "")  # this test process holds it
     assert "--port" in run.stderr and "api_port" in run.stderr and "Traceback" not in run.stderr
     assert not data.exists()
     run = _serve(["--port", str(server.port), "--data-dir", str(data), "--demo"])
