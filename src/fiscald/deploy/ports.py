@@ -65,7 +65,8 @@ def listener(port: int) -> str | None:
             continue
         try:
             if any(os.readlink(fd) in sockets for fd in (proc / "fd").iterdir()):
-                command = " ".join((proc / "cmdline").read_bytes().decode("utf-8", "replace").replace("\0", " ").split())
+                argv = (proc / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+                command = " ".join(" ".join(argv).split())
                 return f"pid {proc.name}: {command[:160]}"
         except OSError:
             continue
