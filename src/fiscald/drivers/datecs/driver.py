@@ -26,7 +26,8 @@ from fiscald.drivers import journal_reads
 from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers
 from fiscald.drivers.datecs import commands as c
 from fiscald.drivers.datecs import status as bits
-from fiscald.drivers.datecs.models import VAT_LETTERS, ModelSpec, encode_text, model
+from fiscald.drivers.datecs.lines import Lines
+from fiscald.drivers.datecs.models import VAT_LETTERS, ModelSpec, model
 from fiscald.drivers.datecs.session import Session
 from fiscald.drivers.transport import ConnectionLost, Transport, open_transport
 from fiscald.errors import Code, FiscalError
@@ -67,6 +68,7 @@ class DatecsDriver(FiscalDriver):
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext) -> None:
         self.spec: ModelSpec = model(config.model)
         self.syntax = c.Syntax(self.spec.variant)
+        self.lines = Lines(self.syntax, self.spec)
         super().__init__(config, ctx)
         self._transport: Transport | None = None
         self.session: Session | None = None
@@ -259,63 +261,11 @@ class DatecsDriver(FiscalDriver):
         assert isinstance(params, m.PrintReceiptParams)
         return await self._receipt(params, pos_transactions)
 
-    def _text(self, text: str, field: str, width: int) -> list[str]:
-        """A text line encoded-checked and cut to ``width`` characters per device line."""
-        mapped = encode_text(text, self.spec, field).decode(self.spec.codepage)
-        return [mapped[i:i + width] for i in range(0, len(mapped), width)] or [""]
-
-    def _sale(self, item: m.ItemLine, letter: str, where: str) -> str:
-        name = encode_text(item.description, self.spec, f"{where}.description").decode(self.spec.codepage)
-        name = name[:self.spec.item_text]
-        qty = item.quantity_thousandths
-        price = item.unit_price_cents if qty > 0 else -item.unit_price_cents
-        d = item.discount
-        if self.syntax.x:
-            kind, value = "", ""
-            if d is not None:
-                amount = isinstance(d, m.AmountDiscount)
-                kind = c.DISCOUNT_TYPES[(d.is_surcharge, amount)]
-                value = c.money(d.amount_cents if isinstance(d, m.AmountDiscount) else d.basis_points)
-            dept = str(item.department) if item.department is not None and item.department <= 99 else "0"
-            fields = [name, str(VAT_LETTERS.index(letter) + 1), c.money(price), c.quantity(abs(qty)), kind, value,
-                      dept]
-            if item.um:
-                fields.append(encode_text(item.um, self.spec, f"{where}.um").decode(self.spec.codepage)[:6])
-            return self.syntax.args(*fields)
-        lines = name[:36] + (("\n" + name[36:]) if len(name) > 36 else "")
-        text = f"{lines}\t{letter}{c.money(price)}*{c.quantity(abs(qty))}"
-        if item.um:
-            text += "#" + encode_text(item.um, self.spec, f"{where}.um").decode(self.spec.codepage)
-        if d is not None:
-            sign = "" if d.is_surcharge else "-"
-            if isinstance(d, m.AmountDiscount):
-                text += f";{sign}{c.money(d.amount_cents)}"
-            else:
-                text += f",{sign}{c.money(d.basis_points)}"
-        return text
-
-    def _subtotal(self, discount: m.PercentDiscount | m.AmountDiscount | None) -> str:
-        if self.syntax.x:
-            if discount is None:
-                return self.syntax.args("1", "0", "", "")
-            amount = isinstance(discount, m.AmountDiscount)
-            value = discount.amount_cents if isinstance(discount, m.AmountDiscount) else discount.basis_points
-            return self.syntax.args("1", "0", c.DISCOUNT_TYPES[(discount.is_surcharge, amount)], c.money(value))
-        if discount is None:
-            return "10"
-        sign = "" if discount.is_surcharge else "-"
-        if isinstance(discount, m.AmountDiscount):
-            return f"10;{sign}{c.money(discount.amount_cents)}"
-        return f"10,{sign}{c.money(discount.basis_points)}"
-
-    def _free_text(self, text: str) -> str:
-        return self.syntax.args(text, "", "", "", "", "") if self.syntax.x else text
-
     async def _receipt(self, params: m.PrintReceiptParams, pos: list[dict[str, Any]]) -> r.ReceiptResult:
         totals = compute_receipt(params, self._rates)
         if params.flags.non_fiscal:
             return await self._non_fiscal_receipt(params, totals, pos)
-        plan = self._plan(params, totals)  # every text checked before anything is printed
+        plan = self.lines.plan(params, totals)  # every text checked before anything is printed
         voided = params.close_action == "void"
         request = params.model_dump(mode="json", by_alias=True)
         pending: dict[str, Any] = {"request": request, "total_cents": totals.total_cents, "voided": voided,
@@ -330,7 +280,7 @@ class DatecsDriver(FiscalDriver):
             recorded = self._pending_write(pending)
             for cmd, data, _ in plan:
                 await self._call(cmd, data)
-            sub = await self._call(c.SUBTOTAL, self._subtotal(params.receipt_discount))
+            sub = await self._call(c.SUBTOTAL, self.lines.subtotal(params.receipt_discount))
             device_total = c.parse_money(sub[1] if self.syntax.x else sub[0])
             if device_total != totals.total_cents:
                 await self._call(c.CANCEL_RECEIPT)
@@ -364,28 +314,6 @@ class DatecsDriver(FiscalDriver):
         if params.flags.open_drawer and "open_drawer" not in self.spec.lacking:
             await self._call(c.DRAWER)
         return result
-
-    def _plan(self, params: m.PrintReceiptParams, totals: ReceiptTotals) -> list[tuple[int, str, str]]:
-        """(command, data, journal text) of every line between opening and the final subtotal."""
-        plan: list[tuple[int, str, str]] = []
-        width = self.spec.columns - 2
-        if params.buyer is not None and params.flags.print_buyer_cif:
-            for piece in self._text(f"CIF: {params.buyer.cif}", "params.buyer.cif", width):
-                plan.append((c.FISCAL_TEXT, self._free_text(piece), piece))
-        letters = {item.index: item.vat_letter for item in totals.items}
-        for index, line in enumerate(params.lines):
-            field = f"params.lines.{index}"
-            if isinstance(line, m.ItemLine):
-                data = self._sale(line, letters[index], field)
-                qty = line.quantity_thousandths
-                plan.append((c.SALE, data, f"{line.description} {c.quantity(qty)} x "
-                                           f"{c.money(line.unit_price_cents)} {letters[index]}"))
-            elif isinstance(line, m.TextLine):
-                for piece in self._text(line.text, f"{field}.text", width):
-                    plan.append((c.FISCAL_TEXT, self._free_text(piece), piece))
-            else:
-                plan.append((c.SUBTOTAL, self._subtotal(line.discount), "SUBTOTAL"))
-        return plan
 
     async def _open_receipt(self) -> tuple[int, int]:
         """Open a fiscal receipt; (the number 76/113 report for it, its receipt number). A receipt found open
@@ -519,10 +447,10 @@ class DatecsDriver(FiscalDriver):
     async def _print_lines(self, lines: Sequence[str]) -> int:
         """A non-fiscal document; its number."""
         width = self.spec.columns - 2
-        pieces = [p for i, line in enumerate(lines) for p in self._text(line, f"params.lines.{i}.text", width)]
+        pieces = [p for i, line in enumerate(lines) for p in self.lines.wrap(line, f"params.lines.{i}.text", width)]
         await self._call(c.OPEN_NON_FISCAL, refusal=Code.RECEIPT_OPEN)
         for piece in pieces:
-            await self._call(c.NON_FISCAL_TEXT, self._free_text(piece))
+            await self._call(c.NON_FISCAL_TEXT, self.lines.free_text(piece))
         closed = await self._call(c.CLOSE_NON_FISCAL)
         return int(closed[0])
 
