@@ -129,3 +129,24 @@ def test_an_inp_file_prints_on_the_datecs_register(datecs: tuple[Sim, str, Emula
                                         "T,1,______,_,__;0;9.00;;;;"))
     assert answer["status"] == "OK" and answer["total"] == "9.00"
     assert int(answer["receipt_number"]) == before + 1 == emu.simulate()["device"]["receipt_number"]
+
+
+def test_z_required_after_24_hours(datecs: tuple[Sim, str, Emulator]) -> None:
+    """The Simulated register's 24-hour rule, on the wire: the register refuses to open a receipt (2000 with the
+    register's own code and flags: Datecs has no status bit for it), reports still work, a Z opens a new day.
+    Last in the module: the register's clock stays a day ahead."""
+    s, dev, emu = datecs
+    status = s.ok(dev, "get_status")
+    if not status["fiscal_day_open"]:
+        s.receipt(dev)
+    later = dt.datetime.fromisoformat(status["datetime"]) + dt.timedelta(hours=24, minutes=1)
+    s.ok(dev, "set_datetime", {"datetime": later.isoformat()})
+    refused = s.op(dev, "print_receipt", {"lines": [item()]}).json()
+    assert refused["status"] == 2000 and "command_not_permitted" in refused["details"]["device_status"]
+    if emu.protocol == "x":
+        assert refused["details"]["device_error"] == -202006  # the emulator's number for "Z report due"
+    assert emu.simulate()["device"]["receipt_open"] is False
+    s.ok(dev, "x_report")
+    z = s.ok(dev, "z_report")
+    nxt = s.receipt(dev).json()["result"]
+    assert nxt["fiscal_day"] == z["z_number"] + 1

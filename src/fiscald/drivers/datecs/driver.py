@@ -172,8 +172,8 @@ class DatecsDriver(FiscalDriver):
         code: Code
         if failure is not None and failure.error is not None and failure.error != Code.DEVICE:
             code = failure.error
-        elif status.has(bits.FISCAL_RECEIPT_OPEN) and refusal == Code.RECEIPT_OPEN:
-            code = Code.RECEIPT_OPEN
+        elif refusal == Code.RECEIPT_OPEN:  # refused while a document is open, or for another reason
+            code = refusal if status.has(bits.FISCAL_RECEIPT_OPEN) or status.has(bits.NON_FISCAL_OPEN) else Code.DEVICE
         else:
             code = refusal
         what = failure.name.replace("_", " ") if failure is not None else f"error {error}"
