@@ -96,6 +96,15 @@ def test_a_device_busy_for_seconds_is_no_failure(shared: tuple[Sim, str, Emulato
     assert s.device(dev)["status"] == "Connected"
 
 
+def test_a_z_report_whose_answer_was_lost_still_opens_the_next_day(shared: tuple[Sim, str, Emulator, Server]) -> None:
+    s, dev, emu, _ = shared
+    day = s.receipt(dev).json()["result"]["fiscal_day"]
+    emu.simulate(wire={"drop_replies": 7, "from_command": 0x45})  # the Z runs; no answer ever arrives
+    assert s.op(dev, "z_report").json()["status"] == 2004  # outcome unknown to fiscald: the link was lost
+    wait_for(lambda: s.device(dev)["status"] == "Connected", what="reconnected")
+    assert s.receipt(dev).json()["result"]["fiscal_day"] == day + 1  # read from the register (64)
+
+
 def test_link_drop_disconnects_this_device_only_and_it_comes_back(tmp_path: Path) -> None:
     emu = Emulator(tmp_path / "emu", "x").start()
     dev = add_datecs_register(tmp_path / "srv", emu)

@@ -463,6 +463,14 @@ class DatecsEmulator:
             return [is_open, str(number), str(items), c.money(amount), c.money(paid)]
         return [is_open, str(items), c.money(amount), c.money(paid)]
 
+    async def _last_fiscal_record(self, args: str | list[str]) -> list[str]:
+        number = self.register.state.z_number
+        sums = ["0.00"] * 8  # the emulator keeps no per-Z sums here: the journal has them
+        day = dt.date.today()
+        if self.syntax.x:
+            return [str(number), *sums, day.strftime("%d-%m-%y")]
+        return ["P", str(number), *sums, day.strftime("%d%m%y")] if number else ["F"]
+
     async def _last_document(self, args: str | list[str]) -> list[str]:
         return [str(self.register.state.document_number)]
 
@@ -583,6 +591,7 @@ class DatecsEmulator:
             c.CANCEL_RECEIPT: self._cancel, c.TRANSACTION: self._transaction, c.STATUS: self._status_read,
             c.CHECK_CONNECTION: self._check, c.DIAGNOSTIC: self._diagnostic, c.SET_DATETIME: self._set_datetime,
             c.GET_DATETIME: self._get_datetime, c.REPORT: self._report, c.CASH: self._cash,
+            c.LAST_FISCAL_RECORD: self._last_fiscal_record,
             c.OPEN_NON_FISCAL: self._open_non_fiscal, c.NON_FISCAL_TEXT: self._non_fiscal_text,
             c.CLOSE_NON_FISCAL: self._close_non_fiscal, c.DRAWER: self._drawer_open, c.DUPLICATE: self._duplicate,
         }

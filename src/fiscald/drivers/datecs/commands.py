@@ -23,6 +23,7 @@ CLOSE_RECEIPT = 0x38
 CANCEL_RECEIPT = 0x3C
 SET_DATETIME = 0x3D
 GET_DATETIME = 0x3E
+LAST_FISCAL_RECORD = 0x40  # the last Z report in the fiscal memory: its number
 REPORT = 0x45
 CASH = 0x46
 STATUS = 0x4A

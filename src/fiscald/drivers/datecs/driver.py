@@ -44,7 +44,7 @@ from fiscald.store import journal
 OPERATOR = ("1", "0000", "1")  # operator number, password, till number: the devices' factory settings
 _DAY_KINDS = ("receipt", "void", "cash_in", "cash_out")
 _READS = frozenset({c.STATUS, c.TRANSACTION, c.LAST_DOCUMENT, c.DIAGNOSTIC, c.GET_DATETIME, c.VAT_RATES_X,
-                    c.VAT_RATES_OLD, c.CHECK_CONNECTION})
+                    c.VAT_RATES_OLD, c.CHECK_CONNECTION, c.LAST_FISCAL_RECORD})
 
 
 def state_key(device_id: str) -> str:
@@ -123,8 +123,7 @@ class DatecsDriver(FiscalDriver):
         self.serial = fields[-2] if len(fields) >= 2 else ""
         self.connected_device_id = self.serial or None
         self._rates = await self._read_vat_rates()
-        last_z = await self._journal_last("z_report")
-        self._fiscal_day = (last_z.number or 0) + 1 if last_z is not None else 1
+        self._fiscal_day = await self._last_z_number() + 1
         await self._resolve_open()
         await self.poll()
 
@@ -193,6 +192,13 @@ class DatecsDriver(FiscalDriver):
             if 0 <= cents < 10_000:  # 100.00 = disabled
                 rates[letter] = cents
         return rates
+
+    async def _last_z_number(self) -> int:
+        """The register's last Z report number (64), so a Z whose answer was lost still counts."""
+        f = await self._call(c.LAST_FISCAL_RECORD, self.syntax.args("0") if self.syntax.x else "0")
+        if self.syntax.x:
+            return int(f[0])
+        return int(f[1]) if f and f[0] == "P" else 0  # old: 'F' before the first Z
 
     async def _transaction(self) -> Transaction:
         if self.syntax.x:
