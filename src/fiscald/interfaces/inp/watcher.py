@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchfiles import Change, awatch
+from watchfiles._rust_notify import WatchfilesRustInternalError
 
 log = logging.getLogger("fiscald.inp")
 
@@ -143,6 +144,9 @@ class FolderWatch:
             except FolderError as exc:
                 self._failed(str(exc))
             except Exception as exc:  # OSError from the OS watch, or anything unexpected: retried all the same
+                if _undecodable_name(exc):  # the folder is fine: watch again at once (the listing finds the file)
+                    log.debug("INP watch of %s: a file name that is not UTF-8; watching again", self.folder)
+                    continue
                 log.exception("INP watch of %s failed", self.folder)
                 self._failed(f"scan_folder {str(self.folder)!r}: {exc}")
             await asyncio.sleep(self._delay)
@@ -181,6 +185,13 @@ class FolderWatch:
                     self.touch(name)
                 if await asyncio.to_thread(check_folder, self.folder) != real:  # also every _TICK_MS when quiet
                     raise FolderError(f"scan_folder {str(self.folder)!r} now points elsewhere")
+
+
+def _undecodable_name(error: BaseException) -> bool:
+    """The watch library gave up on a change to a file whose name is not UTF-8 (it cannot report that path)."""
+    if isinstance(error, BaseExceptionGroup):
+        return any(_undecodable_name(e) for e in error.exceptions)
+    return isinstance(error, WatchfilesRustInternalError) and "decode path" in str(error)
 
 
 def _oldest_first(folder: Path, names: set[str]) -> list[str]:
