@@ -14,8 +14,8 @@ from typing import Any
 
 from fiscald.app import open_database
 from fiscald.interfaces.inp import parse_inp
-from fiscald.interfaces.inp.results import FileError, FileOutcome, JobResult, answer_text
 from fiscald.interfaces.inp.inputs import file_id
+from fiscald.interfaces.inp.results import FileError, FileOutcome, JobResult, answer_text
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.store import inp_claims
 from fiscald.store import operations as op_repo

@@ -432,7 +432,7 @@ def test_crlf_and_cr_line_ends() -> None:
 
 def test_undecodable_byte_names_its_line() -> None:
     with pytest.raises(InpError) as info:
-        decode(b"# ok\r\n# ok\r\nS" + HDR.encode() + b"\x81\xff;1").text
+        decode(b"# ok\r\n# ok\r\nS" + HDR.encode() + b"\x81\xff;1")
     assert info.value.line == 3
     assert "0x81" in (info.value.error.detail or "")
 
