@@ -125,8 +125,9 @@ def test_the_setting_reaches_the_receipt_and_is_shown_and_validated(make_server:
         wait_resolved(folder, "forced.inp")
         err = (folder / "BonERR" / "forced.inp").read_bytes()
         assert err.startswith(sample) and b"is not UTF-8 text" in err
-        assert c.post("/manage/save_fiscal_device", json={"id": device_id, "scan_encoding": "cp1250"}).status_code == 200
-        assert run(folder, "cp.inp", "S;Brânză;9.00\n".replace(";", HDR, 1).encode("cp1250"))["status"] == "OK"
+        cp1250 = c.post("/manage/save_fiscal_device", json={"id": device_id, "scan_encoding": "cp1250"})
+        assert cp1250.status_code == 200
+        assert run(folder, "cp.inp", inp("S;Brânză;9.00").encode("cp1250"))["status"] == "OK"
 
     names = [line["description"] for e in receipts(srv.url, device_id) for line in e["data"]["request"]["lines"]]
     assert names == ["CĂŞTI AUDIO JBL", "Pâine şi ţuică", "Brânză"]

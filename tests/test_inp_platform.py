@@ -348,3 +348,21 @@ def test_a_share_without_change_notifications_is_rescanned(tmp_path: Path, folde
             assert answer(folder, "share.inp")["status"] == "OK"
 
     asyncio.run(scenario())
+
+
+def test_a_stale_temp_file_still_held_open_is_left_for_a_later_sweep(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ok = results.result_dir(tmp_path, "BonOK")
+    for temp in (".a.inp.1111.tmp", ".b.inp.2222.tmp"):
+        (ok / temp).write_bytes(b"partial")
+        os.utime(ok / temp, (0, 0))
+    real_unlink = os.unlink
+
+    def unlink(path: Any, **kwargs: Any) -> None:
+        if str(path).endswith(".a.inp.1111.tmp"):
+            raise PermissionError(errno.EACCES, "being used by another process")  # WinError 32
+        real_unlink(path, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    assert results.sweep_temps(tmp_path, 600) == 1
+    assert os.listdir(ok) == [".a.inp.1111.tmp"]

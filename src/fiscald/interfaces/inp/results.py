@@ -309,12 +309,15 @@ def sweep_temps(folder: Path, older_than_s: float) -> int:
     removed = 0
     limit = time.time() - older_than_s
     for sub in (ANSWER_DIR, OK_DIR, ERR_DIR):
+        names: list[str] = []
         with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(folder / sub) as entries:
-            for entry in entries:
-                if temp_name(entry.name) and os.lstat(entry.path).st_mtime < limit:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
-                        removed += 1
+            names = [entry.name for entry in entries if temp_name(entry.name)]
+        for name in names:
+            # gone meanwhile, or still held open by its writer (Windows): left for a later sweep
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                if os.lstat(folder / sub / name).st_mtime < limit:
+                    os.unlink(folder / sub / name)
+                    removed += 1
     return removed
 
 
