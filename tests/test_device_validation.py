@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from fiscald.config import Settings
-from fiscald.core.validation import check_settings, check_unshared, connection
+from fiscald.core.validation import check_settings, check_unshared
 from fiscald.errors import FiscalError
 from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig, PosConfig
+from fiscald.models.connection import connection
 
 
 def fiscal(kind: Any, scan_folder: str | None = None, **details: Any) -> FiscalDeviceConfig:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fiscald.core.manager import QUEUE_DEPTH, DeviceManager
+from fiscald.core.jobs import QUEUE_DEPTH
+from fiscald.core.manager import DeviceManager
 from fiscald.models.simulate import SimulateRequest
 from fiscald.operations import parse_operation
 from fiscald.store import Database

@@ -1,4 +1,4 @@
-"""The one error table (shared/spec/errors.md) and the one exception type.
+"""The one error table (docs/errors.md) and the one exception type.
 
 Every interface renders a :class:`FiscalError` in its own wire form; the code, name and
 HTTP status come from :data:`ERRORS` and nowhere else.

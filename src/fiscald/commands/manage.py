@@ -30,9 +30,9 @@ from fiscald.core.admin import (
     save_settings_tx,
     save_target,
 )
-from fiscald.core.validation import kind_of
 from fiscald.errors import FiscalError, Language
 from fiscald.interfaces.http import ROOT_TEXT
+from fiscald.models.config import kind_of
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 

@@ -20,10 +20,10 @@ from pydantic import ValidationError
 
 from fiscald.config import Settings
 from fiscald.core.manager import DeviceManager
-from fiscald.core.validation import check_device, check_settings, kind_of, prepare_scan_folder
+from fiscald.core.validation import check_device, check_settings, prepare_scan_folder
 from fiscald.drivers.registry import SUPPORTED
 from fiscald.errors import Code, FiscalError
-from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, PosConfig
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, PosConfig, kind_of
 from fiscald.operations.registry import config_error_from
 from fiscald.store import devices as device_repo
 

@@ -23,24 +23,42 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from fiscald.config import Settings
+from fiscald.core.jobs import DeviceHandle, Job, Outcome
 from fiscald.drivers.base import FiscalDriver
 from fiscald.drivers.registry import find
+from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations.models import PosSaleParams, PosVoidParams, PrintReceiptParams
 from fiscald.operations.totals import compute_receipt
-from fiscald.store import archive
+from fiscald.store import Database, archive
 from fiscald.store import journal as journal_repo
 from fiscald.store import operations as op_repo
 
-if TYPE_CHECKING:
-    from fiscald.core.manager import DeviceHandle, DeviceManager, Job
-
 log = logging.getLogger("fiscald.card_payments")
+
+
+class Manager(Protocol):
+    """What a card payment needs of the DeviceManager: the terminal's queue, key rules and operation log."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def handle(self, device_id: str) -> DeviceHandle: ...
+
+    async def execute(self, op: Operation, idem_key: str | None = None, source: str = "http",
+                      record: bool | None = None,
+                      on_queued: Callable[[str], Awaitable[None]] | None = None) -> Outcome: ...
+
 
 # register errors after which the receipt may exist: the card approvals are kept, not voided
 UNKNOWN_OUTCOME = frozenset({Code.DEVICE_TIMEOUT, Code.DEVICE_DISCONNECTED})
@@ -64,7 +82,7 @@ def card_key(base: str, step: str) -> str:
     return f"card-{base}-{step}"
 
 
-async def execute(manager: DeviceManager, handle: DeviceHandle, job: Job) -> dict[str, Any]:
+async def execute(manager: Manager, handle: DeviceHandle, job: Job) -> Mapping[str, Any]:
     """Run ``job`` on its device; card receipts go through the linked terminal first."""
     if not needs_pos(handle, job.op):
         return await handle.driver.execute(job.op)
@@ -72,7 +90,7 @@ async def execute(manager: DeviceManager, handle: DeviceHandle, job: Job) -> dic
 
 
 class _CardReceipt:
-    def __init__(self, manager: DeviceManager, handle: DeviceHandle, job: Job) -> None:
+    def __init__(self, manager: Manager, handle: DeviceHandle, job: Job) -> None:
         assert isinstance(job.op.params, PrintReceiptParams) and isinstance(handle.driver, FiscalDriver)
         assert isinstance(handle.config, FiscalDeviceConfig)
         self.manager = manager
@@ -98,7 +116,7 @@ class _CardReceipt:
             raise FiscalError(Code.POS_NOT_LINKED, f"linked_pos_device_id: {pos_id} is not a POS terminal")
         return pos_id
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> Mapping[str, Any]:
         compute_receipt(self.params, self.driver.vat_rates)
         pos_id = self._terminal()
         approved: list[dict[str, Any]] = []
@@ -158,10 +176,10 @@ def _authoritative(config: FiscalDeviceConfig) -> bool:
         driver = find("fiscal", config.manufacturer, config.model).driver
     except FiscalError:
         return False
-    return issubclass(driver, FiscalDriver) and driver.journal_authoritative
+    return issubclass(driver, SimulatedDevice)
 
 
-async def recover(manager: DeviceManager, rec: op_repo.OperationRecord) -> bool:
+async def recover(manager: Manager, rec: op_repo.OperationRecord) -> bool:
     """Resolve an interrupted card receipt (see the module text). False: not a card receipt with approvals."""
     if rec.operation != "print_receipt" or rec.idem_key is None:
         return False

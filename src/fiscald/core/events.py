@@ -1,4 +1,5 @@
-"""In-process publish/subscribe for device status, operation and journal events.
+"""In-process publish/subscribe for device status, operation and journal events, and the one place their
+payloads are built (the WebSocket API and the INP interface read them as they are).
 
 Publishing never blocks: each subscriber has a bounded queue; a subscriber that falls behind has
 its queue marked overflowed and is expected to close (the WebSocket layer closes with 1013).
@@ -10,6 +11,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from fiscald.errors import Language
+from fiscald.models.status import StatusInfo
+from fiscald.store.journal import JournalEntry
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,30 @@ class EventBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+
+def device_status(device_id: str, kind: str, previous: StatusInfo | None, current: StatusInfo,
+                  language: Language) -> Event:
+    """A status change; ``previous`` None for a snapshot of the current status (e.g. on subscribe)."""
+    return Event("device_status", device_id, {
+        "device_id": device_id, "kind": kind, "status": current.status.value, "status_text": current.text(language),
+        "previous_status": None if previous is None else previous.status.value})
+
+
+def operation_started(device_id: str, operation_id: str, operation: str) -> Event:
+    return Event("operation_started", device_id,
+                 {"operation_id": operation_id, "device_id": device_id, "operation": operation})
+
+
+def operation_completed(device_id: str, operation_id: str, operation: str, body: dict[str, Any]) -> Event:
+    """``body`` is the answer: its ``result`` on success, else the whole error body under ``error``."""
+    payload: dict[str, Any] = {"operation_id": operation_id, "device_id": device_id, "operation": operation}
+    if body.get("status") == 200:
+        payload["result"] = body["result"]
+    else:
+        payload["error"] = body
+    return Event("operation_completed", device_id, payload)
+
+
+def journal(device_id: str, entry: JournalEntry) -> Event:
+    return Event("journal", device_id, {"device_id": device_id, "entry": entry.to_json()})

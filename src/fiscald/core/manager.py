@@ -16,21 +16,23 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from fiscald.config import Settings
-from fiscald.core import card_payments
-from fiscald.core.events import Event, EventBus
-from fiscald.drivers.base import Driver, DriverContext, FiscalDriver, UnavailableDriver
-from fiscald.drivers.registry import create_driver
+from fiscald.core import card_payments, events
+from fiscald.core.events import EventBus
+from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, success
+from fiscald.drivers.base import Driver, DriverContext, UnavailableDriver
+from fiscald.drivers.registry import create_driver, find
+from fiscald.drivers.simulated.base import SimulatedDevice
+from fiscald.drivers.transport import ConnectionLost
 from fiscald.errors import Code, FiscalError
 from fiscald.metrics import Metrics
-from fiscald.models.config import DeviceConfig, FiscalDeviceConfig
+from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.models.simulate import SimulateRequest
 from fiscald.models.status import DeviceStatus, StatusInfo
-from fiscald.operations import Operation
+from fiscald.operations import OPERATIONS, Operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 from fiscald.store import journal as journal_repo
@@ -39,69 +41,9 @@ from fiscald.store.journal import JournalEntry
 
 log = logging.getLogger("fiscald.manager")
 
-QUEUE_DEPTH = 100
 DEFAULT_WAIT_S = 60.0
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the caller is answered: HTTP-style status and the JSON body (success or error shape)."""
-
-    http_status: int
-    body: dict[str, Any]
-    replayed: bool = False
-    operation_id: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.http_status == 200
-
-
-def success(result: dict[str, Any]) -> dict[str, Any]:
-    return {"status": 200, "result": result}
-
-
-@dataclass(eq=False)
-class Job:
-    op: Operation
-    operation_id: str
-    idem_key: str | None
-    source: str
-    record: bool
-    deadline: float | None
-    future: asyncio.Future[Outcome]
-    started: bool = False
-    dropped: bool = False
-
-
-@dataclass(eq=False)
-class DeviceHandle:
-    config: DeviceConfig
-    driver: Driver
-    queue: asyncio.Queue[Job] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_DEPTH))
-    worker: asyncio.Task[None] | None = None
-    running: Job | None = None
-    removed: bool = False  # set when the device is deleted: nothing more may run on it
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while an operation runs or during a restart
-    extras: dict[str, Any] = field(default_factory=dict)  # more view fields, set by interfaces (e.g. "inp")
-
-    @property
-    def id(self) -> str:
-        return self.config.id
-
-    @property
-    def kind(self) -> str:
-        return "fiscal" if isinstance(self.config, FiscalDeviceConfig) else "pos"
-
-    @property
-    def status(self) -> StatusInfo:
-        if not self.config.enabled:
-            return StatusInfo(DeviceStatus.DISABLED)
-        return self.driver.status
-
-    @property
-    def vat_rates(self) -> dict[str, int]:
-        return self.driver.vat_rates if isinstance(self.driver, FiscalDriver) else {}
+RECONNECT_FIRST_S = 0.5  # the first reconnect attempt after a link drop; doubles up to RECONNECT_MAX_S
+RECONNECT_MAX_S = 30.0
 
 
 def _valid_key(key: str) -> bool:
@@ -158,33 +100,77 @@ class DeviceManager:
 
     def _context(self, device_id: str, kind: str) -> DriverContext:
         def on_status(previous: StatusInfo, current: StatusInfo) -> None:
-            lang = self.settings.language
-            self.events.publish(Event("device_status", device_id, {
-                "device_id": device_id, "kind": kind, "status": current.status.value,
-                "status_text": current.text(lang), "previous_status": previous.status.value}))
+            self.events.publish(events.device_status(device_id, kind, previous, current, self.settings.language))
 
         def on_journal(entry: JournalEntry) -> None:
             if self.events.subscriber_count:  # the entry's JSON is only built for someone listening
-                self.events.publish(Event("journal", device_id, {"device_id": device_id, "entry": entry.to_json()}))
+                self.events.publish(events.journal(device_id, entry))
 
         return DriverContext(self.db, on_status, on_journal, lambda: self.settings.language)
 
     def _driver(self, config: DeviceConfig) -> Driver:
-        kind = "fiscal" if isinstance(config, FiscalDeviceConfig) else "pos"
-        ctx = self._context(config.id, kind)
+        ctx = self._context(config.id, kind_of(config))
         try:
             return create_driver(config, ctx)
         except FiscalError as exc:  # e.g. a stored model this version no longer supports
             return UnavailableDriver(config, ctx, exc)
 
+    @staticmethod
+    def _operations(config: DeviceConfig) -> frozenset[str]:
+        """What the device's model offers, from the registry (an unsupported model: its driver says why)."""
+        try:
+            return find(kind_of(config), config.manufacturer, config.model).operations(config.model)
+        except FiscalError:
+            return frozenset(name for name, spec in OPERATIONS.items() if spec.kind == kind_of(config))
+
     async def _start_driver(self, handle: DeviceHandle) -> None:
         try:
             await handle.driver.start()
+        except ConnectionLost as exc:
+            self._lost(handle, exc)
         except FiscalError as exc:
             handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
         except Exception as exc:
             log.exception("device %s failed to start", handle.id)
             handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL, type(exc).__name__)))
+
+    def _lost(self, handle: DeviceHandle, exc: ConnectionLost) -> None:
+        """The link to the device dropped: Disconnected, and reconnect this device alone, with back-off."""
+        log.warning("device %s: connection lost (%s)", handle.id, exc.detail)
+        handle.driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED, FiscalError(Code.CONNECTION, exc.detail)))
+        if handle.reconnect is None or handle.reconnect.done():
+            handle.reconnect = asyncio.create_task(self._reconnect(handle, handle.driver),
+                                                   name=f"reconnect-{handle.id}")
+
+    async def _reconnect(self, handle: DeviceHandle, driver: Driver) -> None:
+        delay = RECONNECT_FIRST_S
+        while True:
+            await asyncio.sleep(delay)
+            async with handle.lock:
+                if handle.removed or handle.driver is not driver or not handle.config.enabled:
+                    return
+                with contextlib.suppress(Exception):
+                    await driver.stop()
+                driver.set_status(StatusInfo(DeviceStatus.CONNECTING))
+                try:
+                    await driver.start()
+                    return
+                except ConnectionLost as exc:
+                    driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED, FiscalError(Code.CONNECTION, exc.detail)))
+                except FiscalError as exc:
+                    driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
+                    return
+                except Exception as exc:
+                    log.exception("device %s failed to reconnect", handle.id)
+                    driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL, type(exc).__name__)))
+                    return
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    @staticmethod
+    def _stop_reconnecting(handle: DeviceHandle) -> None:
+        if handle.reconnect is not None:
+            handle.reconnect.cancel()
+            handle.reconnect = None
 
     def _drain(self, handle: DeviceHandle) -> None:
         """Answer every queued (not started) operation 404: the device went away."""
@@ -194,7 +180,7 @@ class DeviceManager:
                 job.future.set_result(self._gone(handle))
 
     async def _add(self, config: DeviceConfig) -> DeviceHandle:
-        handle = DeviceHandle(config, self._driver(config))
+        handle = DeviceHandle(config, self._driver(config), operations=self._operations(config))
         self._handles[config.id] = handle
         if config.enabled:
             await self._start_driver(handle)
@@ -205,6 +191,7 @@ class DeviceManager:
         """Stop a device after the operation in progress finished; queued work is answered 404."""
         self._handles.pop(handle.id, None)
         handle.removed = True
+        self._stop_reconnecting(handle)
         async with handle.lock:
             self._drain(handle)
             handle.queue.put_nowait(_STOP)
@@ -224,9 +211,11 @@ class DeviceManager:
             handle = await self._add(config)
         else:
             async with handle.lock:  # the worker holds it while an operation runs
+                self._stop_reconnecting(handle)
                 if handle.config.enabled:
                     await handle.driver.stop()
                 handle.config = config
+                handle.operations = self._operations(config)
                 if config.enabled:
                     previous = handle.driver.status
                     handle.driver = self._driver(config)
@@ -266,7 +255,11 @@ class DeviceManager:
 
     async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
         """Fault injection on a simulated device; applies at once, not queued behind its operations."""
-        return await self.handle(request.device_id).driver.simulate(request)
+        handle = self.handle(request.device_id)
+        if not isinstance(handle.driver, SimulatedDevice):
+            raise FiscalError(Code.NOT_SUPPORTED, f"device_id: {handle.config.manufacturer} {handle.config.model} "
+                                                  "is not a simulated device")
+        return await handle.driver.simulate(request)
 
     # -- execution --------------------------------------------------------------------------------
     def _gone(self, handle: DeviceHandle) -> Outcome:
@@ -290,6 +283,9 @@ class DeviceManager:
         if handle.kind != op.spec.kind:
             raise FiscalError(Code.CONFIG, f"operation: {op.name} is a {op.spec.kind} operation but device "
                                            f"{op.device_id} is a {handle.kind} device")
+        if op.name not in handle.operations:
+            raise FiscalError(Code.NOT_SUPPORTED, f"operation: {op.name} is not offered by "
+                                                  f"{handle.config.manufacturer} {handle.config.model}")
         if idem_key is None:
             return await self._enqueue(handle, op, None, source, record, on_queued)
         if not _valid_key(idem_key):
@@ -377,7 +373,12 @@ class DeviceManager:
     async def _work(self, handle: DeviceHandle) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            job = await handle.queue.get()
+            interval = handle.driver.poll_interval_s
+            try:
+                job = await (asyncio.wait_for(handle.queue.get(), interval) if interval else handle.queue.get())
+            except TimeoutError:  # idle: the driver's keep-alive
+                await self._poll(handle)
+                continue
             if job is _STOP:
                 return
             async with handle.lock:
@@ -406,6 +407,21 @@ class DeviceManager:
             if not job.future.done():
                 job.future.set_result(outcome)
 
+    async def _poll(self, handle: DeviceHandle) -> None:
+        async with handle.lock:
+            driver = handle.driver
+            if (handle.removed or not handle.config.enabled or driver.status.status == DeviceStatus.DISCONNECTED
+                    or (handle.reconnect is not None and not handle.reconnect.done())):
+                return
+            try:
+                await driver.poll()
+            except ConnectionLost as exc:
+                self._lost(handle, exc)
+            except FiscalError as exc:
+                driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
+            except Exception:
+                log.exception("device %s: keep-alive failed", handle.id)
+
     async def _run(self, handle: DeviceHandle, job: Job) -> Outcome:
         op = job.op
         started_write: asyncio.Future[None] | None = None
@@ -413,11 +429,10 @@ class DeviceManager:
             started_write = self.db.write_future(lambda c: op_repo.insert_running(
                 c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, op.request_hash(),
                 op.canonical()))
-            if not (handle.driver.effects_in_store and not card_payments.needs_pos(handle, op)):
+            if not (isinstance(handle.driver, SimulatedDevice) and not card_payments.needs_pos(handle, op)):
                 await started_write  # durable before a real device is touched
             # else: the device's effects are writes to this store, which the FIFO writer commits after it
-        self.events.publish(Event("operation_started", op.device_id, {
-            "operation_id": job.operation_id, "device_id": op.device_id, "operation": op.name}))
+        self.events.publish(events.operation_started(op.device_id, job.operation_id, op.name))
         started = time.perf_counter()
         try:
             outcome = Outcome(200, success(await card_payments.execute(self, handle, job)),
@@ -426,6 +441,9 @@ class DeviceManager:
         except FiscalError as err:
             outcome = self._error(err, job.operation_id)
             keep = not err.caused_by_request
+            lost = err if isinstance(err, ConnectionLost) else err.__cause__
+            if isinstance(lost, ConnectionLost):
+                self._lost(handle, lost)
         except Exception as exc:
             log.exception("driver failure in %s on %s", op.name, op.device_id)
             outcome = self._error(FiscalError(Code.INTERNAL, f"{type(exc).__name__} in the driver"),
@@ -439,13 +457,7 @@ class DeviceManager:
                 await self.db.write(lambda c: op_repo.finish(c, job.operation_id, outcome.http_status, outcome.body))
             else:
                 await self.db.write(lambda c: op_repo.forget(c, job.operation_id))
-        completed: dict[str, Any] = {"operation_id": job.operation_id, "device_id": op.device_id,
-                                     "operation": op.name}
-        if outcome.ok:
-            completed["result"] = outcome.body["result"]
-        else:
-            completed["error"] = outcome.body
-        self.events.publish(Event("operation_completed", op.device_id, completed))
+        self.events.publish(events.operation_completed(op.device_id, job.operation_id, op.name, outcome.body))
         return outcome
 
 

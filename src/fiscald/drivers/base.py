@@ -1,24 +1,34 @@
-"""The driver protocol: what a fiscal register or POS terminal driver provides to the DeviceManager.
+"""The driver contract: what a fiscal register or POS terminal driver provides to the DeviceManager.
 
-Drivers know nothing about HTTP, WebSocket or files. They receive typed operations and return
-JSON-able results, raise :class:`~fiscald.errors.FiscalError` for every failure, and report status
-changes and new journal entries through the callbacks in :class:`DriverContext`.
+Drivers know nothing about HTTP, WebSocket or files. A driver declares one handler per operation it implements
+(:class:`Handlers`, checked by mypy against the operation's params model and result shape), raises
+:class:`~fiscald.errors.FiscalError` for every failure, and reports status changes and new journal entries
+through the callbacks in :class:`DriverContext`. Which operations a *model* offers is the registry's to say
+(``drivers/registry.py``); the manager answers the others 1005 before they reach the driver.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
+
+from pydantic import BaseModel
 
 from fiscald.errors import Code, FiscalError, Language
 from fiscald.models.config import DeviceConfig
-from fiscald.models.simulate import SimulateRequest
 from fiscald.models.status import DeviceStatus, StatusInfo
-from fiscald.operations import Operation
+from fiscald.operations import Operation, OperationSpec
+from fiscald.operations.registry import DeviceKind
+from fiscald.operations.results import ReceiptResult
 from fiscald.store import Database
 from fiscald.store.journal import JournalEntry
+
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=Mapping[str, Any])
+Result = Mapping[str, Any]
+Handler = Callable[[BaseModel], Awaitable[Result]]
 
 
 @dataclass(frozen=True)
@@ -29,20 +39,38 @@ class DriverContext:
     language: Callable[[], Language]  # the current `language` setting, for texts a device reports
 
 
-class Driver(abc.ABC):
-    """Base of every driver. Subclasses implement ``start``, ``stop`` and ``execute``."""
+class Handlers:
+    """The operations a driver implements, one typed handler each."""
 
-    kind: str
-    # True when everything the device does is a write to this process's store (the simulators): the manager
-    # may then queue the operation's *started* record without waiting for it, because the single FIFO writer
-    # commits it before (or with) the device's own records. Real devices are touched only after it is durable.
-    effects_in_store: bool = False
+    def __init__(self) -> None:
+        self._table: dict[str, Handler] = {}
+
+    def on(self, spec: OperationSpec[P, R], handler: Callable[[P], Awaitable[R]]) -> Handlers:
+        """Register ``handler`` for ``spec``: mypy checks it takes the spec's params and returns its result."""
+        self._table[spec.name] = cast(Handler, handler)
+        return self
+
+    def get(self, name: str) -> Handler | None:
+        return self._table.get(name)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._table)
+
+
+class Driver(abc.ABC):
+    """Base of every driver. Subclasses implement ``start``, ``stop`` and ``handlers``."""
+
+    kind: ClassVar[DeviceKind]
+    #: seconds of idle queue after which the manager calls :meth:`poll` (None: never)
+    poll_interval_s: ClassVar[float | None] = None
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         self.config = config
         self.ctx = ctx
         self._status = StatusInfo(DeviceStatus.CONNECTING)
         self.connected_device_id: str | None = None
+        self.handlers = self.build_handlers()
 
     @property
     def status(self) -> StatusInfo:
@@ -67,14 +95,26 @@ class Driver(abc.ABC):
     async def stop(self) -> None:
         """Release the connection. Called after the last operation finished."""
 
-    @abc.abstractmethod
-    async def execute(self, op: Operation) -> dict[str, Any]:
-        """Run one operation on the device; the manager guarantees one at a time per device."""
+    async def poll(self) -> None:
+        """Keep-alive: check the device while idle and update the status. Runs under the device's lock, like
+        an operation; raises ConnectionLost when the link is gone. Drivers without a keep-alive do nothing."""
+        return None
 
-    async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
-        """Change the injected faults of a simulated device; returns the simulation state. Applies at once."""
-        raise FiscalError(Code.NOT_SUPPORTED, f"device_id: {self.config.manufacturer} {self.config.model} "
-                                              "is not a simulated device")
+    @abc.abstractmethod
+    def build_handlers(self) -> Handlers:
+        """The handler of every operation this driver implements."""
+
+    async def execute(self, op: Operation) -> Result:
+        """Run one operation on the device; the manager guarantees one at a time per device."""
+        handler = self.handlers.get(op.name)
+        if handler is None:
+            raise FiscalError(Code.NOT_SUPPORTED, f"operation: {op.name} is not supported by "
+                                                  f"{self.config.manufacturer} {self.config.model}")
+        return await self.perform(op.name, lambda: handler(op.params))
+
+    async def perform(self, name: str, run: Callable[[], Awaitable[Result]]) -> Result:
+        """Around every handler call (the simulators inject their faults here)."""
+        return await run()
 
 
 class UnavailableDriver(Driver):
@@ -86,26 +126,26 @@ class UnavailableDriver(Driver):
         self.reason = reason
         self._status = StatusInfo(DeviceStatus.ERROR, reason)
 
+    def build_handlers(self) -> Handlers:
+        return Handlers()
+
     async def start(self) -> None:
         self.set_status(StatusInfo(DeviceStatus.ERROR, self.reason))
 
     async def stop(self) -> None:
         return None
 
-    async def execute(self, op: Operation) -> dict[str, Any]:
+    async def execute(self, op: Operation) -> Result:
         raise self.reason
 
 
 class FiscalDriver(Driver):
     kind = "fiscal"
-    #: True when every document is written to the store journal in the same transaction that makes it exist
-    #: (the Simulated register): then the journal proves whether an interrupted receipt was printed.
-    journal_authoritative: ClassVar[bool] = False
 
-    async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> dict[str, Any]:
+    async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> ReceiptResult:
         """Print a receipt whose card payments the linked POS terminal already answered (``pos_transactions``).
         Drivers that journal in the store override this to journal the POS results with the receipt."""
-        result = await self.execute(op)
+        result = cast(ReceiptResult, dict(await self.execute(op)))
         result["pos_transactions"] = pos_transactions
         return result
 
@@ -113,3 +153,7 @@ class FiscalDriver(Driver):
     @abc.abstractmethod
     def vat_rates(self) -> dict[str, int]:
         """VAT letter -> rate in basis points, as programmed in the device."""
+
+
+class PosDriver(Driver):
+    kind = "pos"

@@ -1,29 +1,42 @@
-"""Supported manufacturers/models and the driver class behind each."""
+"""Supported manufacturers and models: the driver class behind each, its connection types, and per-model
+facts as tables (the operations a model lacks), not code paths."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from fiscald.drivers.base import Driver, DriverContext
 from fiscald.drivers.simulated.pos import SimulatedPos
 from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.errors import Code, FiscalError
-from fiscald.models.config import DeviceConfig, FiscalDeviceConfig
+from fiscald.models.config import DeviceConfig, kind_of
+from fiscald.operations import OPERATIONS
+from fiscald.operations.registry import DeviceKind
 
 
 @dataclass(frozen=True)
 class Supported:
-    kind: str  # "fiscal" | "pos"
     manufacturer: str
     models: tuple[str, ...]
     connection_types: tuple[str, ...]
     driver: type[Driver]
     simulated: bool = False
+    lacking: Mapping[str, frozenset[str]] = field(default_factory=dict)  # model -> operations it does not offer
+
+    @property
+    def kind(self) -> DeviceKind:
+        return self.driver.kind
+
+    def operations(self, model: str) -> frozenset[str]:
+        """The operations ``model`` offers: every operation of its kind but those it lacks."""
+        return frozenset(name for name, spec in OPERATIONS.items()
+                         if spec.kind == self.kind and name not in self.lacking.get(model, ()))
 
 
 SUPPORTED: tuple[Supported, ...] = (
-    Supported("fiscal", "Simulated", ("Simulated",), ("Virtual",), SimulatedRegister, simulated=True),
-    Supported("pos", "Simulated", ("Simulated",), ("Virtual",), SimulatedPos, simulated=True),
+    Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedRegister, simulated=True),
+    Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedPos, simulated=True),
 )
 
 
@@ -35,5 +48,4 @@ def find(kind: str, manufacturer: str, model: str) -> Supported:
 
 
 def create_driver(config: DeviceConfig, ctx: DriverContext) -> Driver:
-    kind = "fiscal" if isinstance(config, FiscalDeviceConfig) else "pos"
-    return find(kind, config.manufacturer, config.model).driver(config, ctx)
+    return find(kind_of(config), config.manufacturer, config.model).driver(config, ctx)

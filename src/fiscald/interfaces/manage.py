@@ -1,4 +1,4 @@
-"""The Headless API: ``/manage/*`` (docs/manage.md). Translation only; the rules live in devices/admin.py."""
+"""The Headless API: ``/manage/*`` (docs/manage.md). Translation only; the rules live in core/admin.py."""
 
 from __future__ import annotations
 

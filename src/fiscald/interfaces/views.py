@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fiscald.core.manager import DeviceHandle
+from fiscald.core.jobs import DeviceHandle
 from fiscald.errors import Language
 
 

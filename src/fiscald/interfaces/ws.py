@@ -34,7 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from fiscald import __version__
 from fiscald.config import Settings
 from fiscald.core.events import Event
-from fiscald.core.manager import DeviceManager, Outcome
+from fiscald.core.jobs import Outcome
+from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.views import device_view
 from fiscald.operations import Operation, parse_operation

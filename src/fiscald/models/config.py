@@ -47,3 +47,7 @@ class PosConfig(BaseModel):
 
 
 DeviceConfig = FiscalDeviceConfig | PosConfig
+
+
+def kind_of(config: DeviceConfig) -> Literal["fiscal", "pos"]:
+    return "fiscal" if isinstance(config, FiscalDeviceConfig) else "pos"

@@ -1,4 +1,4 @@
-"""Pydantic models of the unified Device Operations (shared/spec/operations.md).
+"""Pydantic models of the unified Device Operations (docs/http.md, "POST /devices/operation").
 
 Numbers are strict integers (cents, thousandths, basis points); strings are strict; unknown
 fields are rejected. Dates and datetimes are ISO 8601 strings on the wire.

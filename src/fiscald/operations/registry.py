@@ -4,51 +4,64 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from fiscald import jsonfmt
 from fiscald.errors import Code, FiscalError
 from fiscald.operations import models as m
+from fiscald.operations import results as r
 
 DeviceKind = Literal["fiscal", "pos"]
 
 
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
 @dataclass(frozen=True)
-class OperationSpec:
+class OperationSpec(Generic[P, R]):
+    """One operation: its name, the kind of device it runs on, its params model and its result shape."""
+
     name: str
     kind: DeviceKind
-    params: type[BaseModel]
+    params: type[P]
+    result: type[R]
     mutating: bool  # changes device state: journaled in the operation log
 
 
-_SPECS = (
-    OperationSpec("print_receipt", "fiscal", m.PrintReceiptParams, True),
-    OperationSpec("print_non_fiscal", "fiscal", m.PrintNonFiscalParams, True),
-    OperationSpec("cash_in", "fiscal", m.CashParams, True),
-    OperationSpec("cash_out", "fiscal", m.CashParams, True),
-    OperationSpec("x_report", "fiscal", m.NoParams, True),
-    OperationSpec("z_report", "fiscal", m.NoParams, True),
-    OperationSpec("periodic_report", "fiscal", m.PeriodicReportParams, True),
-    OperationSpec("print_duplicate", "fiscal", m.NoParams, True),
-    OperationSpec("cancel_receipt", "fiscal", m.NoParams, True),
-    OperationSpec("open_drawer", "fiscal", m.NoParams, True),
-    OperationSpec("get_status", "fiscal", m.NoParams, False),
-    OperationSpec("get_datetime", "fiscal", m.NoParams, False),
-    OperationSpec("set_datetime", "fiscal", m.SetDatetimeParams, True),
-    OperationSpec("get_vat_rates", "fiscal", m.NoParams, False),
-    OperationSpec("read_journal", "fiscal", m.ReadJournalParams, False),
-    OperationSpec("pos_sale", "pos", m.PosSaleParams, True),
-    OperationSpec("pos_refund", "pos", m.PosRefundParams, True),
-    OperationSpec("pos_void", "pos", m.PosVoidParams, True),
-    OperationSpec("pos_settlement", "pos", m.NoParams, True),
-    OperationSpec("pos_status", "pos", m.NoParams, False),
+PRINT_RECEIPT = OperationSpec("print_receipt", "fiscal", m.PrintReceiptParams, r.ReceiptResult, True)
+PRINT_NON_FISCAL = OperationSpec("print_non_fiscal", "fiscal", m.PrintNonFiscalParams, r.DocumentResult, True)
+CASH_IN = OperationSpec("cash_in", "fiscal", m.CashParams, r.DrawerResult, True)
+CASH_OUT = OperationSpec("cash_out", "fiscal", m.CashParams, r.DrawerResult, True)
+X_REPORT = OperationSpec("x_report", "fiscal", m.NoParams, r.ReportResult, True)
+Z_REPORT = OperationSpec("z_report", "fiscal", m.NoParams, r.ReportResult, True)
+PERIODIC_REPORT = OperationSpec("periodic_report", "fiscal", m.PeriodicReportParams, r.PeriodicReportResult, True)
+PRINT_DUPLICATE = OperationSpec("print_duplicate", "fiscal", m.NoParams, r.DuplicateResult, True)
+CANCEL_RECEIPT = OperationSpec("cancel_receipt", "fiscal", m.NoParams, r.CancelResult, True)
+OPEN_DRAWER = OperationSpec("open_drawer", "fiscal", m.NoParams, r.EmptyResult, True)
+GET_STATUS = OperationSpec("get_status", "fiscal", m.NoParams, r.StatusResult, False)
+GET_DATETIME = OperationSpec("get_datetime", "fiscal", m.NoParams, r.DatetimeResult, False)
+SET_DATETIME = OperationSpec("set_datetime", "fiscal", m.SetDatetimeParams, r.DatetimeResult, True)
+GET_VAT_RATES = OperationSpec("get_vat_rates", "fiscal", m.NoParams, dict[str, int], False)
+READ_JOURNAL = OperationSpec("read_journal", "fiscal", m.ReadJournalParams, r.JournalResult, False)
+POS_SALE = OperationSpec("pos_sale", "pos", m.PosSaleParams, r.CardResult, True)
+POS_REFUND = OperationSpec("pos_refund", "pos", m.PosRefundParams, r.CardResult, True)
+POS_VOID = OperationSpec("pos_void", "pos", m.PosVoidParams, r.CardResult, True)
+POS_SETTLEMENT = OperationSpec("pos_settlement", "pos", m.NoParams, r.SettlementResult, True)
+POS_STATUS = OperationSpec("pos_status", "pos", m.NoParams, r.PosStatusResult, False)
+
+_SPECS: tuple[OperationSpec[Any, Any], ...] = (
+    PRINT_RECEIPT, PRINT_NON_FISCAL, CASH_IN, CASH_OUT, X_REPORT, Z_REPORT, PERIODIC_REPORT, PRINT_DUPLICATE,
+    CANCEL_RECEIPT, OPEN_DRAWER, GET_STATUS, GET_DATETIME, SET_DATETIME, GET_VAT_RATES, READ_JOURNAL,
+    POS_SALE, POS_REFUND, POS_VOID, POS_SETTLEMENT, POS_STATUS,
 )
 
-OPERATIONS: dict[str, OperationSpec] = {spec.name: spec for spec in _SPECS}
+OPERATIONS: dict[str, OperationSpec[Any, Any]] = {spec.name: spec for spec in _SPECS}
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ class Operation:
     """One typed device operation, whichever interface it came from."""
 
     device_id: str
-    spec: OperationSpec
+    spec: OperationSpec[Any, Any]
     params: BaseModel
     timeout_ms: int | None = None
 

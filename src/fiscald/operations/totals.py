@@ -1,7 +1,7 @@
 """The one totals function: receipt arithmetic in integers (cents, thousandths, basis points).
 
 Every driver computes a receipt's values here, so the same request gives the same numbers on every
-device. Rules (shared/spec/operations.md): line value = round_half_up(qty × price / 1000); a percent
+device. Rules (docs/http.md, "print_receipt"): line value = round_half_up(qty × price / 1000); a percent
 discount = round_half_up(value × bp / 10000); a subtotal or receipt discount is spread over the VAT
 groups in proportion to their values (largest remainder, so the parts add up exactly); VAT per group
 is computed on the group's (VAT-inclusive) total.
@@ -23,6 +23,7 @@ from fiscald.operations.models import (
     SubtotalLine,
     TextLine,
 )
+from fiscald.operations.results import VatGroupResult
 
 Discount = PercentDiscount | AmountDiscount
 
@@ -132,7 +133,7 @@ class ReceiptTotals:
     change_cents: int
     payments_by_type: dict[str, int] = field(default_factory=dict)
 
-    def vat_totals_json(self) -> dict[str, dict[str, int]]:
+    def vat_totals_json(self) -> dict[str, VatGroupResult]:
         return {
             letter: {"rate_basis_points": v.rate_basis_points, "base_cents": v.base_cents, "vat_cents": v.vat_cents}
             for letter, v in sorted(self.vat_totals.items())

@@ -12,20 +12,20 @@ import copy
 import datetime as dt
 import hashlib
 import sqlite3
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fiscald.drivers.base import Driver, DriverContext
-from fiscald.drivers.simulated.faults import FaultSpec, Simulator
+from fiscald.drivers.base import DriverContext, Handlers, PosDriver
+from fiscald.drivers.simulated.base import SimulatedDevice
+from fiscald.drivers.simulated.faults import FaultSpec
 from fiscald.drivers.simulated.printout import Printout, money
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import PosConfig
-from fiscald.models.simulate import SimulateRequest
-from fiscald.models.status import DeviceStatus, StatusInfo
-from fiscald.operations import OPERATIONS, Operation
+from fiscald.models.status import DeviceStatus
+from fiscald.operations import OPERATIONS
 from fiscald.operations import models as m
-from fiscald.store import devices as device_repo
+from fiscald.operations import registry as ops
+from fiscald.operations import results as r
 from fiscald.store import journal
 
 _CARD_OPS = frozenset({"pos_sale", "pos_refund"})
@@ -59,60 +59,38 @@ def _digits(seed: str, count: int) -> str:
     return f"{int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 10**count:0{count}d}"
 
 
-class SimulatedPos(Driver):
-    kind = "pos"
-    effects_in_store = True
+class SimulatedPos(SimulatedDevice[PosState], PosDriver):
     config: PosConfig
+    faults = FAULTS
+    fail_codes = FAIL_CODES
 
     def __init__(self, config: PosConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
         self.state = PosState(terminal_id=terminal_id_for(config.id))
-        self.simulation = Simulator(config.id, "pos", ctx.db, FAULTS, FAIL_CODES, self.set_status)
+
+    def build_handlers(self) -> Handlers:
+        return (Handlers()
+                .on(ops.POS_SALE, self.pos_sale)
+                .on(ops.POS_REFUND, self.pos_refund)
+                .on(ops.POS_VOID, self.pos_void)
+                .on(ops.POS_SETTLEMENT, self.pos_settlement)
+                .on(ops.POS_STATUS, self.pos_status))
 
     # -- lifecycle --------------------------------------------------------------------------------
-    async def start(self) -> None:
-        device_id = self.config.id
-        stored = await self.ctx.db.read(lambda c: device_repo.load_state(c, device_id))
+    async def load(self, stored: dict[str, Any] | None) -> None:
         if stored is None:
-            await self._commit(copy.deepcopy(self.state))
+            await self.commit(copy.deepcopy(self.state))
         else:
             self.state = PosState(**stored)
         self.connected_device_id = self.state.terminal_id
-        await self.simulation.load()
-        self.set_status(self.simulation.status())
 
-    async def stop(self) -> None:
-        self.set_status(StatusInfo(DeviceStatus.DISCONNECTED))
-
-    async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
-        return await self.simulation.update(request)
+    def state_json(self, state: PosState, written: journal.JournalEntry | None) -> dict[str, Any]:
+        return asdict(state)
 
     def now(self) -> str:
         return dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
 
-    async def _commit(self, new: PosState, entry: dict[str, Any] | None = None) -> None:
-        device_id = self.config.id
-
-        def write(conn: sqlite3.Connection) -> journal.JournalEntry | None:
-            written = journal.append(conn, device_id, **entry) if entry is not None else None
-            device_repo.save_state(conn, device_id, asdict(new))
-            return written
-
-        written = await self.ctx.db.write(write)
-        self.state = new
-        if written is not None:
-            self.ctx.on_journal(written)
-
     # -- operations -------------------------------------------------------------------------------
-    async def execute(self, op: Operation) -> dict[str, Any]:
-        handler: Callable[[Any], Awaitable[dict[str, Any]]] | None = getattr(self, f"_op_{op.name}", None)
-        if handler is None:
-            raise FiscalError(Code.NOT_SUPPORTED, f"{op.name} is not a POS terminal operation")
-        await self.simulation.before(op.name)
-        result = await handler(op.params)
-        await self.simulation.after(op.name)
-        return result
-
     def _transaction(self, new: PosState, kind: str, amount: int, currency: str, card: dict[str, str] | None,
                      **extra: Any) -> dict[str, Any]:
         """A new transaction; ``card`` None reads a new (fake, deterministic) card."""
@@ -127,18 +105,19 @@ class SimulatedPos(Driver):
                 "rrn": _digits(seed + ":rrn", 12), **card, "terminal_id": new.terminal_id,
                 "datetime": self.now(), **extra}
 
-    async def _record(self, new: PosState, tx: dict[str, Any]) -> dict[str, Any]:
+    async def _record(self, new: PosState, tx: dict[str, Any]) -> r.CardResult:
         text = self._slip(TITLES[tx["type"]], [
             ("CARD", f"{tx['card_brand']} {tx['card_masked'][-4:]}"),
             ("SUMA", f"{money(tx['amount_cents'])} {tx['currency']}"),
             ("AUTORIZARE", tx["auth_code"]), ("RRN", tx["rrn"]), ("TRANZACTIE", tx["transaction_id"]),
         ], tx["datetime"], "APROBAT")
         new.batch.append({**tx, "voided": False})  # the batch tracks voids; the journal entry stays as approved
-        await self._commit(new, {"kind": f"pos_{tx['type']}", "number": tx["number"],
+        await self.commit(new, {"kind": f"pos_{tx['type']}", "number": tx["number"],
                                  "fiscal_day": new.batch_number, "datetime": tx["datetime"],
                                  "total_cents": tx["amount_cents"], "text": text, "data": tx})
-        return {"approved": True, **{k: tx[k] for k in ("transaction_id", "auth_code", "rrn", "card_masked",
-                                                         "card_brand", "amount_cents", "terminal_id", "datetime")}}
+        return {"approved": True, "transaction_id": tx["transaction_id"], "auth_code": tx["auth_code"],
+                "rrn": tx["rrn"], "card_masked": tx["card_masked"], "card_brand": tx["card_brand"],
+                "amount_cents": tx["amount_cents"], "terminal_id": tx["terminal_id"], "datetime": tx["datetime"]}
 
     def _slip(self, title: str, pairs: list[tuple[str, str]], when: str, closing: str) -> str:
         p = Printout()
@@ -153,7 +132,7 @@ class SimulatedPos(Driver):
         p.center(closing)
         return p.text()
 
-    async def _op_pos_sale(self, params: m.PosSaleParams) -> dict[str, Any]:
+    async def pos_sale(self, params: m.PosSaleParams) -> r.CardResult:
         new = copy.deepcopy(self.state)
         tx = self._transaction(new, "sale", params.amount_cents, params.currency, None,
                                reference=params.reference)
@@ -166,7 +145,7 @@ class SimulatedPos(Driver):
                                            f"terminal {self.state.terminal_id}")
         return int(number)
 
-    async def _op_pos_refund(self, params: m.PosRefundParams) -> dict[str, Any]:
+    async def pos_refund(self, params: m.PosRefundParams) -> r.CardResult:
         number = self._number_of(params.original_transaction_id, "original_transaction_id")
         device_id = self.config.id
 
@@ -190,7 +169,7 @@ class SimulatedPos(Driver):
                                original_transaction_id=params.original_transaction_id)
         return await self._record(new, tx)
 
-    async def _op_pos_void(self, params: m.PosVoidParams) -> dict[str, Any]:
+    async def pos_void(self, params: m.PosVoidParams) -> r.CardResult:
         self._number_of(params.transaction_id, "transaction_id")
         new = copy.deepcopy(self.state)
         targets = [t for t in new.batch if t["transaction_id"] == params.transaction_id and t["type"] != "void"]
@@ -209,10 +188,10 @@ class SimulatedPos(Driver):
         total = sum(t["amount_cents"] if t["type"] == "sale" else -t["amount_cents"] for t in live)
         return len(live), total
 
-    async def _op_pos_settlement(self, params: m.NoParams) -> dict[str, Any]:
+    async def pos_settlement(self, params: m.NoParams) -> r.SettlementResult:
         count, total = self._batch_totals()
         new = copy.deepcopy(self.state)
-        result = {"batch_number": new.batch_number, "count": count, "total_cents": total}
+        result: r.SettlementResult = {"batch_number": new.batch_number, "count": count, "total_cents": total}
         when = self.now()
         text = self._slip(f"INCHIDERE LOT {new.batch_number}",
                           [("TRANZACTII", str(count)), ("TOTAL", money(total))], when, "LOT INCHIS")
@@ -220,9 +199,9 @@ class SimulatedPos(Driver):
                  "datetime": when, "total_cents": total, "text": text, "data": result}
         new.batch_number += 1
         new.batch = []
-        await self._commit(new, entry)
+        await self.commit(new, entry)
         return result
 
-    async def _op_pos_status(self, params: m.NoParams) -> dict[str, Any]:
+    async def pos_status(self, params: m.NoParams) -> r.PosStatusResult:
         return {"status": self.status.status.value, "status_text": self.status.text("en"),
                 "terminal_id": self.state.terminal_id, "batch_open_count": self._batch_totals()[0]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fiscald.operations.models import AmountDiscount, ItemLine, PrintReceiptParams, TextLine
+from fiscald.operations.results import ReportResult
 from fiscald.operations.totals import ReceiptTotals
 
 WIDTH = 42
@@ -156,7 +157,7 @@ def simple_document(title: str, body: list[str], *, shop: str, serial: str, numb
     return p.text()
 
 
-def report(title: str, totals: dict[str, Any], *, shop: str, serial: str, number: int, fiscal_day: int,
+def report(title: str, totals: ReportResult, *, shop: str, serial: str, number: int, fiscal_day: int,
            when: str) -> str:
     p = Printout()
     header(p, shop, serial)

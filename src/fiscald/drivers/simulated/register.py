@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import sqlite3
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, cast
 
-from fiscald.drivers.base import DriverContext, FiscalDriver
+from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers
 from fiscald.drivers.simulated import printout
-from fiscald.drivers.simulated.faults import FaultSpec, Simulator
+from fiscald.drivers.simulated.base import SimulatedDevice
+from fiscald.drivers.simulated.faults import FaultSpec
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
-from fiscald.models.simulate import SimulateRequest
-from fiscald.models.status import DeviceStatus, StatusInfo
+from fiscald.models.status import DeviceStatus
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations import models as m
+from fiscald.operations import registry as ops
+from fiscald.operations import results as r
 from fiscald.operations.totals import compute_receipt, vat_of
-from fiscald.store import devices as device_repo
 from fiscald.store import journal
 
 DEFAULT_VAT_RATES = {"A": 2100, "B": 1100, "C": 0, "D": 0}
@@ -85,34 +84,49 @@ def serial_for(device_id: str) -> str:
     return f"SIM{digits:07d}"
 
 
-class SimulatedRegister(FiscalDriver):
+class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
     config: FiscalDeviceConfig
-    journal_authoritative = True
-    effects_in_store = True
+    faults = FAULTS
+    fail_codes = FAIL_CODES
 
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
         self.state = RegisterState(serial=serial_for(config.id),
                                    vat_rates=dict(config.vat_rates or DEFAULT_VAT_RATES))
-        self.simulation = Simulator(config.id, "fiscal", ctx.db, FAULTS, FAIL_CODES, self.set_status)
+
+    def build_handlers(self) -> Handlers:
+        return (Handlers()
+                .on(ops.PRINT_RECEIPT, self.print_receipt)
+                .on(ops.PRINT_NON_FISCAL, self.print_non_fiscal)
+                .on(ops.CASH_IN, self.cash_in)
+                .on(ops.CASH_OUT, self.cash_out)
+                .on(ops.X_REPORT, self.x_report)
+                .on(ops.Z_REPORT, self.z_report)
+                .on(ops.PERIODIC_REPORT, self.periodic_report)
+                .on(ops.PRINT_DUPLICATE, self.print_duplicate)
+                .on(ops.CANCEL_RECEIPT, self.cancel_receipt)
+                .on(ops.OPEN_DRAWER, self.open_drawer)
+                .on(ops.GET_STATUS, self.get_status)
+                .on(ops.GET_DATETIME, self.get_datetime)
+                .on(ops.SET_DATETIME, self.set_datetime)
+                .on(ops.GET_VAT_RATES, self.get_vat_rates)
+                .on(ops.READ_JOURNAL, self.read_journal))
 
     # -- lifecycle --------------------------------------------------------------------------------
-    async def start(self) -> None:
-        device_id = self.config.id
-        stored = await self.ctx.db.read(lambda c: device_repo.load_state(c, device_id))
+    async def load(self, stored: dict[str, Any] | None) -> None:
         if stored is not None:
             self.state = RegisterState(**stored)
         # like a real register, new VAT rates are taken only while no fiscal day is open (else at the next Z)
         if stored is None or (self.state.day_opened_at is None and self._configured_rates() != self.state.vat_rates):
             new = self.state.copy()
             new.vat_rates = self._configured_rates()
-            await self._commit(new)
+            await self.commit(new)
         self.connected_device_id = self.state.serial
-        await self.simulation.load()
-        self.set_status(self.simulation.status())
 
-    async def stop(self) -> None:
-        self.set_status(StatusInfo(DeviceStatus.DISCONNECTED))
+    def state_json(self, state: RegisterState, written: journal.JournalEntry | None) -> dict[str, Any]:
+        if written is not None and written.kind in ("receipt", "void"):
+            state.last_receipt_entry_id = written.id
+        return state.to_json()
 
     def _configured_rates(self) -> dict[str, int]:
         return dict(self.config.vat_rates or self.state.vat_rates)
@@ -126,44 +140,11 @@ class SimulatedRegister(FiscalDriver):
         return (dt.datetime.now().astimezone() + dt.timedelta(seconds=self.state.clock_offset_s)).replace(
             microsecond=0)
 
-    # -- persistence ------------------------------------------------------------------------------
-    async def _commit(self, new: RegisterState, entry: dict[str, Any] | None = None) -> journal.JournalEntry | None:
-        """Durably write the new state (and a journal entry) in one transaction, then adopt it."""
-        device_id = self.config.id
-
-        def write(conn: sqlite3.Connection) -> journal.JournalEntry | None:
-            written = journal.append(conn, device_id, **entry) if entry is not None else None
-            if written is not None and entry is not None and entry["kind"] in ("receipt", "void"):
-                new.last_receipt_entry_id = written.id
-            device_repo.save_state(conn, device_id, new.to_json())
-            return written
-
-        written = await self.ctx.db.write(write)
-        self.state = new
-        if written is not None:
-            self.ctx.on_journal(written)
-        return written
-
     # -- operations -------------------------------------------------------------------------------
-    async def execute(self, op: Operation) -> dict[str, Any]:
-        handler = getattr(self, f"_op_{op.name}", None)
-        if handler is None:
-            raise FiscalError(Code.NOT_SUPPORTED, f"{op.name} is not a fiscal register operation")
-        return await self._perform(op.name, lambda: handler(op.params))
-
-    async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> dict[str, Any]:
+    async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> r.ReceiptResult:
         params = op.params
         assert isinstance(params, m.PrintReceiptParams)
-        return await self._perform(op.name, lambda: self._print_receipt(params, pos_transactions))
-
-    async def _perform(self, name: str, run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        await self.simulation.before(name)
-        result = await run()
-        await self.simulation.after(name)
-        return result
-
-    async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
-        return await self.simulation.update(request)
+        return cast(r.ReceiptResult, await self.perform(op.name, lambda: self._print_receipt(params, pos_transactions)))
 
     def _guard_fiscal(self, now: dt.datetime) -> None:
         """What a real register checks before any fiscal document."""
@@ -179,11 +160,11 @@ class SimulatedRegister(FiscalDriver):
     def _shop(self) -> str:
         return self.config.name
 
-    async def _op_print_receipt(self, params: m.PrintReceiptParams) -> dict[str, Any]:
+    async def print_receipt(self, params: m.PrintReceiptParams) -> r.ReceiptResult:
         return await self._print_receipt(params, [])
 
     async def _print_receipt(self, params: m.PrintReceiptParams,
-                             pos_transactions: list[dict[str, Any]]) -> dict[str, Any]:
+                             pos_transactions: list[dict[str, Any]]) -> r.ReceiptResult:
         now = self.now()
         self._guard_fiscal(now)
         totals = compute_receipt(params, self.state.vat_rates)
@@ -216,7 +197,7 @@ class SimulatedRegister(FiscalDriver):
         text = printout.receipt(params, totals, shop=self._shop, serial=new.serial, number=number,
                                 fiscal_day=new.fiscal_day, when=when, voided=voided, non_fiscal=non_fiscal,
                                 pos_transactions=pos_transactions)
-        result: dict[str, Any] = {
+        result: r.ReceiptResult = {
             "receipt_number": number,
             "fiscal_day": new.fiscal_day,
             "datetime": when,
@@ -231,14 +212,14 @@ class SimulatedRegister(FiscalDriver):
         }
         data = {"request": params.model_dump(mode="json", by_alias=True), "result": result,
                 "payments": totals.payments_by_type, "open_drawer": params.flags.open_drawer}
-        entry = await self._commit(new, {"kind": kind, "number": number, "fiscal_day": new.fiscal_day,
+        entry = await self.commit(new, {"kind": kind, "number": number, "fiscal_day": new.fiscal_day,
                                          "datetime": when, "total_cents": totals.total_cents, "text": text,
                                          "data": data})
         assert entry is not None
         result["journal_id"] = entry.id
         return result
 
-    async def _op_print_non_fiscal(self, params: m.PrintNonFiscalParams) -> dict[str, Any]:
+    async def print_non_fiscal(self, params: m.PrintNonFiscalParams) -> r.DocumentResult:
         now = self.now()
         if self.state.open_receipt is not None:
             raise FiscalError(Code.RECEIPT_OPEN, "cancel the open receipt first")
@@ -248,12 +229,12 @@ class SimulatedRegister(FiscalDriver):
         text = printout.simple_document("DOCUMENT NEFISCAL", [line.text for line in params.lines], shop=self._shop,
                                         serial=new.serial, number=new.document_number, fiscal_day=new.fiscal_day,
                                         when=when)
-        await self._commit(new, {"kind": "non_fiscal", "number": new.document_number, "fiscal_day": new.fiscal_day,
+        await self.commit(new, {"kind": "non_fiscal", "number": new.document_number, "fiscal_day": new.fiscal_day,
                                  "datetime": when, "total_cents": None, "text": text,
                                  "data": {"lines": [line.text for line in params.lines]}})
         return {"document_number": new.document_number}
 
-    async def _cash(self, params: m.CashParams, direction: int) -> dict[str, Any]:
+    async def _cash(self, params: m.CashParams, direction: int) -> r.DrawerResult:
         now = self.now()
         self._guard_fiscal(now)
         if direction < 0 and params.amount_cents > self.state.cash_in_drawer_cents:
@@ -272,19 +253,19 @@ class SimulatedRegister(FiscalDriver):
         text = printout.simple_document(title, [f"SUMA: {printout.money(params.amount_cents)}"], shop=self._shop,
                                         serial=new.serial, number=new.document_number, fiscal_day=new.fiscal_day,
                                         when=when)
-        await self._commit(new, {"kind": "cash_in" if direction > 0 else "cash_out", "number": new.document_number,
+        await self.commit(new, {"kind": "cash_in" if direction > 0 else "cash_out", "number": new.document_number,
                                  "fiscal_day": new.fiscal_day, "datetime": when, "total_cents": params.amount_cents,
                                  "text": text, "data": {"amount_cents": params.amount_cents,
                                                         "cash_in_drawer_cents": new.cash_in_drawer_cents}})
         return {"cash_in_drawer_cents": new.cash_in_drawer_cents}
 
-    async def _op_cash_in(self, params: m.CashParams) -> dict[str, Any]:
+    async def cash_in(self, params: m.CashParams) -> r.DrawerResult:
         return await self._cash(params, +1)
 
-    async def _op_cash_out(self, params: m.CashParams) -> dict[str, Any]:
+    async def cash_out(self, params: m.CashParams) -> r.DrawerResult:
         return await self._cash(params, -1)
 
-    def _day_totals(self, state: RegisterState, when: str) -> dict[str, Any]:
+    def _day_totals(self, state: RegisterState, when: str) -> r.ReportResult:
         day = state.day
         return {
             "fiscal_day": state.fiscal_day,
@@ -303,7 +284,7 @@ class SimulatedRegister(FiscalDriver):
             "datetime": when,
         }
 
-    async def _op_x_report(self, params: m.NoParams) -> dict[str, Any]:
+    async def x_report(self, params: m.NoParams) -> r.ReportResult:
         if self.state.open_receipt is not None:
             raise FiscalError(Code.RECEIPT_OPEN, "cancel the open receipt first")
         when = self.now().isoformat()
@@ -312,12 +293,12 @@ class SimulatedRegister(FiscalDriver):
         totals = self._day_totals(new, when)
         text = printout.report("RAPORT X", totals, shop=self._shop, serial=new.serial, number=new.document_number,
                                fiscal_day=new.fiscal_day, when=when)
-        await self._commit(new, {"kind": "x_report", "number": new.document_number, "fiscal_day": new.fiscal_day,
+        await self.commit(new, {"kind": "x_report", "number": new.document_number, "fiscal_day": new.fiscal_day,
                                  "datetime": when, "total_cents": totals["total_cents"], "text": text,
                                  "data": totals})
         return totals
 
-    async def _op_z_report(self, params: m.NoParams) -> dict[str, Any]:
+    async def z_report(self, params: m.NoParams) -> r.ReportResult:
         if self.state.open_receipt is not None:
             raise FiscalError(Code.RECEIPT_OPEN, "cancel the open receipt first")
         if self.state.z_number >= self.state.fm_capacity:
@@ -337,10 +318,10 @@ class SimulatedRegister(FiscalDriver):
         new.day_opened_at = None
         new.last_z_datetime = when
         new.vat_rates = self._configured_rates()
-        await self._commit(new, entry)
+        await self.commit(new, entry)
         return totals
 
-    async def _op_periodic_report(self, params: m.PeriodicReportParams) -> dict[str, Any]:
+    async def periodic_report(self, params: m.PeriodicReportParams) -> r.PeriodicReportResult:
         device_id = self.config.id
         from_dt = params.from_date.isoformat() if params.from_date else None
         to_dt = (params.to_date + dt.timedelta(days=1)).isoformat() if params.to_date else None
@@ -348,27 +329,28 @@ class SimulatedRegister(FiscalDriver):
             c, device_id, kinds=("z_report",), from_datetime=from_dt, to_datetime=to_dt,
             from_number=params.from_z, to_number=params.to_z, limit=100_000))
         reports = [e.data for e in entries]
-        summary = {
+        result: r.PeriodicReportResult = {
             "reports_count": len(reports),
-            "receipts_count": sum(r["receipts_count"] for r in reports),
-            "total_cents": sum(r["total_cents"] for r in reports),
+            "receipts_count": sum(z["receipts_count"] for z in reports),
+            "total_cents": sum(z["total_cents"] for z in reports),
+            "reports": reports,
         }
         when = self.now().isoformat()
         new = self.state.copy()
         new.document_number += 1
-        body = [f"Z {r['z_number']}: {printout.money(r['total_cents'])}" for r in reports] if params.detailed else []
-        body.append(f"RAPOARTE Z: {summary['reports_count']}")
-        body.append(f"TOTAL: {printout.money(summary['total_cents'])}")
+        body = [f"Z {z['z_number']}: {printout.money(z['total_cents'])}" for z in reports] if params.detailed else []
+        body.append(f"RAPOARTE Z: {result['reports_count']}")
+        body.append(f"TOTAL: {printout.money(result['total_cents'])}")
         text = printout.simple_document("RAPORT PERIODIC", body, shop=self._shop, serial=new.serial,
                                         number=new.document_number, fiscal_day=new.fiscal_day, when=when)
-        result = {**summary, "reports": reports}
-        await self._commit(new, {"kind": "periodic_report", "number": new.document_number,
-                                 "fiscal_day": new.fiscal_day, "datetime": when,
-                                 "total_cents": summary["total_cents"], "text": text,
-                                 "data": {"params": params.model_dump(mode="json", by_alias=True), **summary}})
+        summary = {k: result[k] for k in ("reports_count", "receipts_count", "total_cents")}
+        await self.commit(new, {"kind": "periodic_report", "number": new.document_number,
+                                "fiscal_day": new.fiscal_day, "datetime": when,
+                                "total_cents": result["total_cents"], "text": text,
+                                "data": {"params": params.model_dump(mode="json", by_alias=True), **summary}})
         return result
 
-    async def _op_print_duplicate(self, params: m.NoParams) -> dict[str, Any]:
+    async def print_duplicate(self, params: m.NoParams) -> r.DuplicateResult:
         entry_id = self.state.last_receipt_entry_id
         if entry_id is None:
             raise FiscalError(Code.NO_RECEIPT_TO_DUPLICATE)
@@ -379,24 +361,24 @@ class SimulatedRegister(FiscalDriver):
         new = self.state.copy()
         new.document_number += 1
         text = "DUPLICAT\n" + original.text
-        await self._commit(new, {"kind": "duplicate", "number": new.document_number, "fiscal_day": new.fiscal_day,
+        await self.commit(new, {"kind": "duplicate", "number": new.document_number, "fiscal_day": new.fiscal_day,
                                  "datetime": when, "total_cents": original.total_cents, "text": text,
                                  "data": {"original_journal_id": original.id, "receipt_number": original.number}})
         return {"receipt_number": original.number, "document_number": new.document_number,
                 "original_journal_id": original.id, "text": text}
 
-    async def _op_cancel_receipt(self, params: m.NoParams) -> dict[str, Any]:
+    async def cancel_receipt(self, params: m.NoParams) -> r.CancelResult:
         if self.state.open_receipt is None:
             return {"cancelled": False}
         new = self.state.copy()
         new.open_receipt = None
-        await self._commit(new)
+        await self.commit(new)
         return {"cancelled": True}
 
-    async def _op_open_drawer(self, params: m.NoParams) -> dict[str, Any]:
+    async def open_drawer(self, params: m.NoParams) -> r.EmptyResult:
         return {}
 
-    async def _op_get_status(self, params: m.NoParams) -> dict[str, Any]:
+    async def get_status(self, params: m.NoParams) -> r.StatusResult:
         s = self.state
         return {
             "status": self.status.status.value,
@@ -413,10 +395,10 @@ class SimulatedRegister(FiscalDriver):
             "serial": s.serial,
         }
 
-    async def _op_get_datetime(self, params: m.NoParams) -> dict[str, Any]:
+    async def get_datetime(self, params: m.NoParams) -> r.DatetimeResult:
         return {"datetime": self.now().isoformat()}
 
-    async def _op_set_datetime(self, params: m.SetDatetimeParams) -> dict[str, Any]:
+    async def set_datetime(self, params: m.SetDatetimeParams) -> r.DatetimeResult:
         target = params.datetime
         if target.tzinfo is None:
             target = target.astimezone()
@@ -428,13 +410,13 @@ class SimulatedRegister(FiscalDriver):
             raise FiscalError(Code.RECEIPT_OPEN, "cancel the open receipt first")
         new = self.state.copy()
         new.clock_offset_s = (target - dt.datetime.now().astimezone()).total_seconds()
-        await self._commit(new)
+        await self.commit(new)
         return {"datetime": self.now().isoformat()}
 
-    async def _op_get_vat_rates(self, params: m.NoParams) -> dict[str, Any]:
+    async def get_vat_rates(self, params: m.NoParams) -> dict[str, int]:
         return dict(sorted(self.state.vat_rates.items()))
 
-    async def _op_read_journal(self, params: m.ReadJournalParams) -> dict[str, Any]:
+    async def read_journal(self, params: m.ReadJournalParams) -> r.JournalResult:
         device_id = self.config.id
         by_receipt = params.from_receipt is not None or params.to_receipt is not None
         entries = await self.ctx.db.read(lambda c: journal.query(

@@ -1,0 +1,78 @@
+"""What the manager queues and answers: a device's handle, a queued job and its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fiscald.drivers.base import Driver, FiscalDriver
+from fiscald.models.config import DeviceConfig, kind_of
+from fiscald.models.status import DeviceStatus, StatusInfo
+from fiscald.operations import Operation
+
+QUEUE_DEPTH = 100
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the caller is answered: HTTP-style status and the JSON body (success or error shape)."""
+
+    http_status: int
+    body: dict[str, Any]
+    replayed: bool = False
+    operation_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.http_status == 200
+
+
+def success(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {"status": 200, "result": result}
+
+
+@dataclass(eq=False)
+class Job:
+    op: Operation
+    operation_id: str
+    idem_key: str | None
+    source: str
+    record: bool
+    deadline: float | None
+    future: asyncio.Future[Outcome]
+    started: bool = False
+    dropped: bool = False
+
+
+@dataclass(eq=False)
+class DeviceHandle:
+    config: DeviceConfig
+    driver: Driver
+    queue: asyncio.Queue[Job] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_DEPTH))
+    worker: asyncio.Task[None] | None = None
+    running: Job | None = None
+    removed: bool = False  # set when the device is deleted: nothing more may run on it
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while an operation runs or during a restart
+    extras: dict[str, Any] = field(default_factory=dict)  # more view fields, set by interfaces (e.g. "inp")
+    operations: frozenset[str] = frozenset()  # what its model offers (the registry's table)
+    reconnect: asyncio.Task[None] | None = None  # while reconnecting after a link drop
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.config)
+
+    @property
+    def status(self) -> StatusInfo:
+        if not self.config.enabled:
+            return StatusInfo(DeviceStatus.DISABLED)
+        return self.driver.status
+
+    @property
+    def vat_rates(self) -> dict[str, int]:
+        return self.driver.vat_rates if isinstance(self.driver, FiscalDriver) else {}

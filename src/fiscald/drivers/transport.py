@@ -1,0 +1,225 @@
+"""Byte streams below the drivers: a serial port, a TCP connection, or an in-memory pair for tests.
+
+Framing and command layers above see only :class:`Transport` and never know which one they have. Blocking
+serial I/O runs in a worker thread, never on the event loop. Whatever breaks the link (the port vanished, the
+socket was reset or closed) is raised as :class:`ConnectionLost`; the manager turns it into status
+Disconnected and reconnects that device alone, with back-off.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+from typing import Any
+
+import serial
+
+from fiscald.errors import Code, FiscalError
+from fiscald.models.config import ConnectionDetails
+from fiscald.models.connection import NetworkDetails, SerialDetails, connection
+
+CONNECT_TIMEOUT_S = 5.0
+READ_CHUNK = 4096
+
+
+class ConnectionLost(FiscalError):
+    """The link to the device is gone (2004): whatever was in flight has an unknown outcome. The manager sets
+    the device Disconnected and reconnects it."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(Code.DEVICE_DISCONNECTED, detail)
+
+
+class Transport(abc.ABC):
+    """An ordered, reliable-or-not byte stream to one device. One user at a time (the device's worker)."""
+
+    @property
+    @abc.abstractmethod
+    def description(self) -> str:
+        """Where it goes, for logs and messages (never a secret)."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect; raises ConnectionLost when the device cannot be reached."""
+
+    @abc.abstractmethod
+    async def write(self, data: bytes) -> None:
+        """Send all of ``data``."""
+
+    @abc.abstractmethod
+    async def read(self, timeout_s: float) -> bytes:
+        """The bytes that arrive next (at least one); raises TimeoutError if none arrive within ``timeout_s``."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the link; safe to call twice."""
+
+
+class TcpTransport(Transport):
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    @property
+    def description(self) -> str:
+        return f"tcp {self.host}:{self.port}"
+
+    async def open(self) -> None:
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionLost(f"{self.description}: {exc or type(exc).__name__}") from exc
+
+    def _stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._reader is None or self._writer is None:
+            raise ConnectionLost(f"{self.description}: not open")
+        return self._reader, self._writer
+
+    async def write(self, data: bytes) -> None:
+        _, writer = self._stream()
+        try:
+            writer.write(data)
+            await writer.drain()
+        except OSError as exc:
+            raise ConnectionLost(f"{self.description}: {exc}") from exc
+
+    async def read(self, timeout_s: float) -> bytes:
+        reader, _ = self._stream()
+        try:
+            data = await asyncio.wait_for(reader.read(READ_CHUNK), timeout_s)
+        except TimeoutError:  # a subclass of OSError, but the link is fine: nothing came in time
+            raise
+        except OSError as exc:
+            raise ConnectionLost(f"{self.description}: {exc}") from exc
+        if not data:
+            raise ConnectionLost(f"{self.description}: closed by the device")
+        return data
+
+    async def close(self) -> None:
+        writer, self._writer, self._reader = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+class SerialTransport(Transport):
+    """A serial port through pyserial (``/dev/ttyUSB0`` on Linux, ``COM3`` on Windows)."""
+
+    def __init__(self, port: str, baud_rate: int) -> None:
+        self.port = port
+        self.baud_rate = baud_rate
+        self._serial: Any = None  # serial.Serial once open
+
+    @property
+    def description(self) -> str:
+        return f"serial {self.port} at {self.baud_rate} baud"
+
+    async def open(self) -> None:
+        def opening() -> Any:
+            return serial.Serial(self.port, self.baud_rate, bytesize=8, parity="N", stopbits=1, timeout=0,
+                                 write_timeout=CONNECT_TIMEOUT_S)
+
+        try:
+            self._serial = await asyncio.to_thread(opening)
+        except (OSError, ValueError, serial.SerialException) as exc:
+            raise ConnectionLost(f"{self.description}: {exc}") from exc
+
+    def _port(self) -> Any:
+        if self._serial is None:
+            raise ConnectionLost(f"{self.description}: not open")
+        return self._serial
+
+    async def write(self, data: bytes) -> None:
+        port = self._port()
+
+        def writing() -> None:
+            port.write(data)
+            port.flush()
+
+        try:
+            await asyncio.to_thread(writing)
+        except (OSError, serial.SerialException) as exc:
+            raise ConnectionLost(f"{self.description}: {exc}") from exc
+
+    async def read(self, timeout_s: float) -> bytes:
+        port = self._port()
+
+        def reading() -> bytes:
+            port.timeout = timeout_s
+            first = bytes(port.read(1))  # waits up to the timeout for the first byte
+            if not first:
+                return b""
+            waiting = port.in_waiting
+            return first + (bytes(port.read(waiting)) if waiting else b"")
+
+        try:
+            data = await asyncio.to_thread(reading)
+        except (OSError, serial.SerialException) as exc:
+            raise ConnectionLost(f"{self.description}: {exc}") from exc
+        if not data:
+            raise TimeoutError(f"{self.description}: no answer within {timeout_s} s")
+        return data
+
+    async def close(self) -> None:
+        port, self._serial = self._serial, None
+        if port is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(port.close)
+
+
+class MemoryTransport(Transport):
+    """One end of an in-memory pair (:func:`memory_pair`): what one end writes, the other reads."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.peer: MemoryTransport | None = None
+        self._inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.closed = True
+
+    @property
+    def description(self) -> str:
+        return f"memory {self.name}"
+
+    async def open(self) -> None:
+        self.closed = False
+
+    async def write(self, data: bytes) -> None:
+        if self.closed or self.peer is None or self.peer.closed:
+            raise ConnectionLost(f"{self.description}: the other end is closed")
+        self.peer._inbox.put_nowait(bytes(data))
+
+    async def read(self, timeout_s: float) -> bytes:
+        if self.closed:
+            raise ConnectionLost(f"{self.description}: not open")
+        data: bytes | None = await asyncio.wait_for(self._inbox.get(), timeout_s)
+        if data is None:
+            raise ConnectionLost(f"{self.description}: the other end closed")
+        return data
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.peer is not None:
+                self.peer._inbox.put_nowait(None)
+
+
+def memory_pair() -> tuple[MemoryTransport, MemoryTransport]:
+    """Two connected ends (the driver's and the device's), both to be opened before use."""
+    a, b = MemoryTransport("a"), MemoryTransport("b")
+    a.peer, b.peer = b, a
+    return a, b
+
+
+def open_transport(details: ConnectionDetails) -> Transport:
+    """The transport for a device's validated ``connection_details`` (Serial or Network); not yet opened."""
+    parsed = connection(details)
+    if isinstance(parsed, SerialDetails):
+        return SerialTransport(parsed.port, parsed.baud_rate)
+    if isinstance(parsed, NetworkDetails):
+        return TcpTransport(parsed.ip_address, parsed.port)
+    raise ValueError(f"connection type {details.type} has no byte-stream transport")

@@ -1,0 +1,84 @@
+"""The connection details of each connection type, validated (``connection_details.details``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from fiscald.models.config import ConnectionDetails
+from fiscald.operations.registry import config_error_from
+
+STANDARD_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+WINDOWS_PORT = re.compile(r"^COM[1-9][0-9]{0,2}$", re.IGNORECASE)
+_USB_SELECTOR = re.compile(r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$")
+DETAILS_FIELD = "connection_details.details"
+
+
+def _baud_rate(value: int) -> int:
+    if value not in STANDARD_BAUD_RATES:
+        raise ValueError(f"{value} is not a standard rate ({', '.join(map(str, STANDARD_BAUD_RATES))})")
+    return value
+
+
+def _serial_port(value: str) -> str:
+    if not (WINDOWS_PORT.match(value) or (value.startswith("/") and value.isprintable() and " " not in value)):
+        raise ValueError(f"{value!r} is not a port name like COM3 or a device path like /dev/ttyUSB0")
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+    return value
+
+
+def _usb_selector(value: str) -> str:
+    if not _USB_SELECTOR.match(value):
+        raise ValueError(f"{value!r} is not vid:pid in hexadecimal (e.g. 0403:6001)")
+    return value
+
+
+BaudRate = Annotated[StrictInt, AfterValidator(_baud_rate)]
+
+
+class Details(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SerialDetails(Details):
+    port: Annotated[StrictStr, AfterValidator(_serial_port)]
+    baud_rate: BaudRate
+
+
+class NetworkDetails(Details):
+    ip_address: Annotated[StrictStr, AfterValidator(_ip_address)]
+    port: Annotated[StrictInt, Field(ge=1, le=65535)]
+
+
+class UsbDetails(Details):
+    device_selector: Annotated[StrictStr, AfterValidator(_usb_selector)]
+    baud_rate: BaudRate | None = None
+
+
+class VirtualDetails(Details):
+    pass
+
+
+DETAILS: dict[str, type[Details]] = {
+    "Serial": SerialDetails, "Network": NetworkDetails, "Usb": UsbDetails, "Virtual": VirtualDetails,
+}
+
+
+def connection(details: ConnectionDetails) -> Details:
+    """The connection details of ``details.type``, validated (field names under connection_details.details)."""
+    try:
+        return DETAILS[details.type].model_validate(details.details)
+    except ValidationError as exc:
+        raise config_error_from(exc, DETAILS_FIELD) from None
+
+
