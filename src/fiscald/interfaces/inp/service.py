@@ -51,7 +51,7 @@ from fiscald.core.events import Event
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError, Language
 from fiscald.interfaces.inp import results as res
-from fiscald.interfaces.inp.encoding import decode
+from fiscald.interfaces.inp.encoding import BOM, decode
 from fiscald.interfaces.inp.inputs import (
     MAX_NAME_BYTES,
     Refused,
@@ -143,8 +143,11 @@ def _error_line(job: InpJob, body: dict[str, Any]) -> int:
 
 def _text_form(data: bytes, setting: ScanEncoding) -> tuple[str, str]:
     """Encoding and line end for the error comment of a file that was not decoded (too big, not text): the
-    setting's encoding, or under ``auto`` UTF-8 if the bytes read are (the start of) UTF-8, else Windows-1250."""
+    setting's encoding (UTF-8 when the file has a BOM), or under ``auto`` UTF-8 if the bytes read are (the start
+    of) UTF-8, else Windows-1250."""
     newline = "\r\n" if b"\r\n" in data else "\n"
+    if data.startswith(BOM):
+        return "utf-8", newline
     if setting != "auto":
         return setting, newline
     try:
@@ -297,7 +300,6 @@ class DeviceInp:
         if isinstance(looked, _Aside):
             self._note(name, looked.why, "INP: %s %s", shown(str(path)), looked.text)
             return
-        self._noted.discard((name, "waiting"))
         refused = None
         if problem is not None:
             self._note(name, "name", "INP: %s: %s; answered as %s", shown(str(path)), problem, claim_name)
@@ -320,7 +322,7 @@ class DeviceInp:
                            exc.strerror or exc)
                 return
             raise  # shown as INP error, retried by the next recovery
-        self._noted.discard((name, "held"))
+        self._noted -= {(name, why) for why in ("waiting", "held", "name")}  # a later file of that name is new
         if refused is not None:
             claim = replace(claim, state="done", outcome=refused.to_json())
         await self._run(claim, claimed, redo=False)
