@@ -52,7 +52,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any
         assert set(view) == {"config", "status", "status_text", "vat_rates", "connected_device_id", "inp"}
         assert view["inp"]["state"] == "watching" and view["inp"]["folder"] == str(inp)
         assert view["config"] == {"id": dev, "name": "Casa 1", **SIMULATED, "notes": "bar", "enabled": True,
-                                  "scan_folder": str(inp), "auto_send_card_to_pos": False,
+                                  "scan_folder": str(inp), "scan_encoding": "auto", "auto_send_card_to_pos": False,
                                   "linked_pos_device_id": None}
         assert (view["status"], view["status_text"]) == ("Connected", "Conectat")
         assert view["vat_rates"] == {"A": 1900, "B": 900, "C": 0}
