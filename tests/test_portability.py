@@ -47,7 +47,7 @@ def test_the_tree_is_portable() -> None:
     ("subprocess.Popen(a, universal_newlines=True)", "subprocess text=True without encoding="),
     ("os.open(p, os.O_RDONLY)", "os.open() without O_BINARY"),
     ("os.open(p, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))", "os.open() without O_BINARY"),
-    ("def flags():\n    return os.O_RDONLY\nos.open(p, flags())", "os.open() without O_BINARY"),
+    ("os.open(p, flags())\ndef flags():\n    return os.O_RDONLY", "os.open() without O_BINARY"),
 ])
 def test_each_posix_only_call_is_found(tmp_path: Path, code: str, rule: str) -> None:
     source = tmp_path / "sample.py"
