@@ -318,7 +318,8 @@ class DatecsDriver(FiscalDriver):
             raise
         result = await self._journal_receipt(pending, number, voided)
         if params.flags.open_drawer and "open_drawer" not in self.spec.lacking:
-            await self._call(c.DRAWER)
+            with contextlib.suppress(FiscalError):  # the receipt is printed: a stuck drawer does not undo that
+                await self._call(c.DRAWER)
         return result
 
     async def _open_receipt(self) -> tuple[int, int]:
