@@ -205,8 +205,6 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
                                 operator=operator, pos_transactions=pos_transactions)
         result: r.ReceiptResult = {
             "receipt_number": receipt_number,
-            "day_receipt_number": day_number,
-            "document_number": new.document_number,
             "fiscal_day": new.fiscal_day,
             "datetime": when,
             "total_cents": totals.total_cents,
@@ -217,6 +215,8 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
             "journal_id": 0,  # the entry's id, known in the transaction that writes it (below)
             "voided": voided,
             "pos_transactions": pos_transactions,
+            "day_receipt_number": day_number,  # new fields go last: INP answer files keep their order
+            "document_number": new.document_number,
         }
         request = params.model_dump(mode="json", by_alias=True)
 
