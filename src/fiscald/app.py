@@ -19,7 +19,7 @@ from fiscald import __version__
 from fiscald.core.admin import Admin
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
-from fiscald.interfaces import export, simulate
+from fiscald.interfaces import export, simulate, web
 from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.http import OPERATION_OPENAPI, build_router, operation_route
 from fiscald.interfaces.inp.service import InpService
@@ -98,6 +98,7 @@ def create_app(data_dir: Path) -> FastAPI:
     app.include_router(simulate.build_router())
     app.include_router(export.build_router())
     app.include_router(build_ws_router())
+    web.mount(app)
 
     @app.exception_handler(FiscalError)
     async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:

@@ -1,9 +1,10 @@
 """API token enforcement for every HTTP and WebSocket request (docs/manage.md, "API token").
 
 A no-op while no ``api_token`` is set. With one, a request must carry ``Authorization: Bearer <token>``;
-a WebSocket handshake may pass it as ``?token=`` instead (browsers cannot set headers there). Only
-``GET /`` (the FisCool liveness text used by health checks) stays open. The token is read from the live
-settings on every request, so saving a new one takes effect at once.
+a WebSocket handshake may pass it as ``?token=`` instead (browsers cannot set headers there). Open without it:
+``GET /`` (the FisCool liveness text used by health checks) and the dashboard's static files under ``/ui`` (the
+same for every installation, no data in them: the pages ask for the token and send it with each API call). The
+token is read from the live settings on every request, so saving a new one takes effect at once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from fiscald.config import Settings
 from fiscald.errors import Code, FiscalError
 
 OPEN_PATHS = frozenset({("GET", "/"), ("HEAD", "/")})
+OPEN_PREFIX = "/ui"
+
+
+def _open(scope: Scope) -> bool:
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        return False
+    path: str = scope["path"]
+    return (scope["method"], path) in OPEN_PATHS or path == OPEN_PREFIX or path.startswith(OPEN_PREFIX + "/")
 
 
 def _live_settings(scope: Scope) -> Settings | None:
@@ -48,7 +57,7 @@ class TokenAuth:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         settings = _live_settings(scope) if scope["type"] in ("http", "websocket") else None
         token = settings.api_token if settings is not None else None
-        if token is None or (scope["type"] == "http" and (scope["method"], scope["path"]) in OPEN_PATHS):
+        if token is None or _open(scope):
             await self.app(scope, receive, send)
             return
         presented = _presented(scope)

@@ -1,0 +1,3 @@
+from fiscald.cli import main
+
+main()

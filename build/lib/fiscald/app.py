@@ -1,0 +1,133 @@
+"""Composition root: store, settings, device manager and the interfaces, wired into one ASGI app."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fiscald import __version__
+from fiscald.core.admin import Admin
+from fiscald.core.manager import DeviceManager
+from fiscald.errors import Code, FiscalError
+from fiscald.interfaces import export, simulate, web
+from fiscald.interfaces.auth import TokenAuth
+from fiscald.interfaces.http import OPERATION_OPENAPI, build_router, operation_route
+from fiscald.interfaces.inp.service import InpService
+from fiscald.interfaces.manage import build_manage_router
+from fiscald.interfaces.timing import ServerTimingMiddleware
+from fiscald.interfaces.ws import build_ws_router
+from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
+from fiscald.store import Database
+from fiscald.store import devices as device_repo
+
+log = logging.getLogger("fiscald")
+
+DB_FILE = "fiscald.db"
+DEMO_DEVICE_NAME = "Simulated 1"
+
+
+def open_database(data_dir: Path) -> Database:
+    return Database(data_dir / DB_FILE)
+
+
+def prepare_demo(db: Database) -> list[str]:
+    """Demo mode: simulated devices on, and one Simulated register if no fiscal device exists.
+
+    Returns the ids of the fiscal devices."""
+
+    def setup(conn: sqlite3.Connection) -> list[str]:
+        settings = device_repo.load_settings(conn)
+        if not settings.enable_simulated_devices:
+            settings.enable_simulated_devices = True
+            device_repo.save_settings(conn, settings)
+        fiscal = [d for d in device_repo.list_devices(conn) if isinstance(d, FiscalDeviceConfig)]
+        if not fiscal:
+            device = FiscalDeviceConfig(
+                id=str(uuid.uuid4()), name=DEMO_DEVICE_NAME, manufacturer="Simulated", model="Simulated",
+                connection_details=ConnectionDetails(type="Virtual", details={}),
+                notes="Created by fiscald serve --demo",
+            )
+            device_repo.save_device(conn, device)
+            fiscal = [device]
+        return [d.id for d in fiscal]
+
+    return db.write_sync(setup)
+
+
+def _error_response(request: Request, err: FiscalError) -> JSONResponse:
+    manager: DeviceManager | None = getattr(request.app.state, "manager", None)
+    language = manager.settings.language if manager is not None else "ro"
+    return JSONResponse(err.body(language), status_code=err.http_status)
+
+
+def create_app(data_dir: Path) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = open_database(data_dir)
+        settings = await db.read(device_repo.load_settings)
+        manager = DeviceManager(db, settings)
+        await manager.start()
+        app.state.manager = manager
+        app.state.admin = Admin(manager)
+        inp = InpService(manager)
+        await inp.start()
+        try:
+            yield
+        finally:
+            await inp.stop()
+            await manager.stop()
+            db.close()
+
+    app = FastAPI(title="fiscald", version=__version__, lifespan=lifespan,
+                  description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
+    app.add_middleware(ServerTimingMiddleware)
+    app.router.routes.insert(0, operation_route())
+    app.include_router(build_router())
+    app.include_router(build_manage_router())
+    app.add_middleware(TokenAuth)
+    app.include_router(simulate.build_router())
+    app.include_router(export.build_router())
+    app.include_router(build_ws_router())
+    web.mount(app)
+
+    @app.exception_handler(FiscalError)
+    async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:
+        return _error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
+        field = ".".join(str(p) for p in first["loc"])
+        return _error_response(request, FiscalError(Code.CONFIG, f"{field}: {first['msg']}"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        err = FiscalError(Code.CONFIG, f"{request.method} {request.url.path}: {exc.detail}")
+        response = _error_response(request, err)
+        response.status_code = exc.status_code
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_response(request, FiscalError(Code.INTERNAL, type(exc).__name__))
+
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate_openapi()["paths"]["/devices/operation"] = OPERATION_OPENAPI
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

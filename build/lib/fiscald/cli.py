@@ -1,0 +1,72 @@
+"""The ``fiscald`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from fiscald import __version__
+from fiscald.app import create_app, open_database, prepare_demo
+from fiscald.commands.manage import devices_app, settings_app
+from fiscald.commands.simulator import journal_app, simulate_app
+from fiscald.config import default_data_dir, is_loopback
+from fiscald.interfaces import ws
+from fiscald.logs import setup_logging
+from fiscald.store import devices as device_repo
+
+cli = typer.Typer(help="fiscald — open fiscal device driver (FisCool-compatible).", no_args_is_help=True)
+console = Console()
+cli.add_typer(devices_app, name="devices")
+cli.add_typer(settings_app, name="settings")
+cli.add_typer(simulate_app, name="simulate")
+cli.add_typer(journal_app, name="journal")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database (default: user data dir)")]
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: setting bind_address)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: setting api_port)")] = None,
+    data_dir: DataDir = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Enable simulated devices; create a Simulated register")]
+    = False,
+    log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "warning",
+) -> None:
+    """Run the server (HTTP API on HOST:PORT)."""
+    folder = data_dir or default_data_dir()
+    db = open_database(folder)
+    try:
+        settings = db.read_sync(device_repo.load_settings)
+        host = host or settings.bind_address
+        port = port or settings.api_port
+        if not is_loopback(host) and not settings.api_token:
+            console.print(f"[red]Refusing to bind to {host}: set an api_token first "
+                          "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
+            raise typer.Exit(2)
+        device_ids = prepare_demo(db) if demo else []
+    finally:
+        db.close()
+    setup_logging(log_level)
+    shown = f"[{host}]" if ":" in host else host
+    # one line each, never wrapped: scripts read the URL and the register id from this output
+    console.print(f"fiscald {__version__} on [bold]http://{shown}:{port}[/bold]  (data: {folder})", soft_wrap=True)
+    for device_id in device_ids:
+        console.print(f"Simulated register: [bold]{device_id}[/bold]", soft_wrap=True)
+    # no proxy in front of a local driver: X-Forwarded-* headers are not trusted, and their middleware is skipped
+    uvicorn.run(create_app(folder), host=host, port=port, log_level=log_level, access_log=False,
+                log_config=None, lifespan="on", proxy_headers=False, server_header=False, **ws.UVICORN_OPTIONS)
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,204 @@
+"""Card payments through the linked POS terminal (``auto_send_card_to_pos``), coordinated by the manager.
+
+A ``print_receipt`` that closes with ``card`` payments on a register with ``auto_send_card_to_pos``:
+1. is computed first, so a receipt the register would refuse (unknown VAT, payments short, ...) never charges a
+   card;
+2. runs ``pos_sale`` for each card payment on the linked terminal, through the manager (the terminal's queue,
+   operation log and journal). When the receipt has an Idempotency-Key, each sale gets a key derived from it:
+   the terminal's stored answer is the durable record of the approval, so a retry of the receipt replays the
+   approval instead of charging the card again;
+3. prints the receipt with the terminal's answers (``pos_transactions`` in the result and the journal).
+
+A refusal or any terminal error voids (``pos_void``) the approvals this receipt already got, prints the receipt
+as voided and answers the terminal's error. A register error after the approvals voids them too, except when
+the register's outcome is unknown (2003/2004): the receipt may exist, so the approvals stay, listed in the error.
+
+Crash recovery (:func:`recover`, at start-up): an interrupted card receipt whose sales were all approved is
+resolved from the register's journal. Printed: its journaled result becomes the stored answer. Not printed, on a
+register whose journal is authoritative: its operation record is dropped, so the client's retry with the same key
+prints it, reusing the approvals. Anything else stays 1010 OutcomeUnknown, with the approvals in ``details``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from fiscald.drivers.base import FiscalDriver
+from fiscald.drivers.registry import find
+from fiscald.errors import Code, FiscalError
+from fiscald.models.config import FiscalDeviceConfig
+from fiscald.operations import OPERATIONS, Operation
+from fiscald.operations.models import PosSaleParams, PosVoidParams, PrintReceiptParams
+from fiscald.operations.totals import compute_receipt
+from fiscald.store import archive
+from fiscald.store import journal as journal_repo
+from fiscald.store import operations as op_repo
+
+if TYPE_CHECKING:
+    from fiscald.core.manager import DeviceHandle, DeviceManager, Job
+
+log = logging.getLogger("fiscald.card_payments")
+
+# register errors after which the receipt may exist: the card approvals are kept, not voided
+UNKNOWN_OUTCOME = frozenset({Code.DEVICE_TIMEOUT, Code.DEVICE_DISCONNECTED})
+
+
+def needs_pos(handle: DeviceHandle, op: Operation) -> bool:
+    config = handle.config
+    params = op.params
+    return (isinstance(config, FiscalDeviceConfig) and config.auto_send_card_to_pos
+            and isinstance(params, PrintReceiptParams) and params.close_action == "close"
+            and any(p.type == "card" for p in params.payments or ()))
+
+
+def key_base(register_id: str, idem_key: str) -> str:
+    """The stem of the terminal-side keys of one receipt (register + the receipt's Idempotency-Key)."""
+    return hashlib.sha256(f"{register_id}\n{idem_key}".encode()).hexdigest()[:40]
+
+
+def card_key(base: str, step: str) -> str:
+    """The terminal-side key of one step of a receipt's card payment: ``sale-<n>`` or ``void-<n>``."""
+    return f"card-{base}-{step}"
+
+
+async def execute(manager: DeviceManager, handle: DeviceHandle, job: Job) -> dict[str, Any]:
+    """Run ``job`` on its device; card receipts go through the linked terminal first."""
+    if not needs_pos(handle, job.op):
+        return await handle.driver.execute(job.op)
+    return await _CardReceipt(manager, handle, job).run()
+
+
+class _CardReceipt:
+    def __init__(self, manager: DeviceManager, handle: DeviceHandle, job: Job) -> None:
+        assert isinstance(job.op.params, PrintReceiptParams) and isinstance(handle.driver, FiscalDriver)
+        assert isinstance(handle.config, FiscalDeviceConfig)
+        self.manager = manager
+        self.config = handle.config
+        self.driver = handle.driver
+        self.op = job.op
+        self.params = job.op.params
+        self.base = key_base(handle.id, job.idem_key) if job.idem_key is not None else None
+        self.reference = f"rcpt-{self.base[:32]}" if self.base else f"op-{job.operation_id}"
+
+    def _key(self, what: str) -> str | None:
+        return card_key(self.base, what) if self.base else None
+
+    def _terminal(self) -> str:
+        pos_id = self.config.linked_pos_device_id
+        if not pos_id:
+            raise FiscalError(Code.POS_NOT_LINKED, "linked_pos_device_id: not set on this register")
+        try:
+            linked = self.manager.handle(pos_id)
+        except FiscalError:
+            raise FiscalError(Code.POS_NOT_LINKED, f"linked_pos_device_id: no enabled POS terminal {pos_id}") from None
+        if linked.kind != "pos":
+            raise FiscalError(Code.POS_NOT_LINKED, f"linked_pos_device_id: {pos_id} is not a POS terminal")
+        return pos_id
+
+    async def run(self) -> dict[str, Any]:
+        compute_receipt(self.params, self.driver.vat_rates)
+        pos_id = self._terminal()
+        approved: list[dict[str, Any]] = []
+        cards = [p for p in self.params.payments or () if p.type == "card"]
+        for index, payment in enumerate(cards):
+            sale = Operation(pos_id, OPERATIONS["pos_sale"],
+                             PosSaleParams(amount_cents=payment.amount_cents, reference=self.reference))
+            outcome = await self.manager.execute(sale, self._key(f"sale-{index}"), source="card")
+            if not outcome.ok:
+                raise await self._refused(pos_id, approved, outcome.body, payment.amount_cents)
+            approved.append(outcome.body["result"])
+        try:
+            return await self.driver.print_card_receipt(self.op, approved)
+        except Exception as exc:  # whatever failed, the answer must say what the card was charged
+            err = exc if isinstance(exc, FiscalError) else FiscalError(Code.INTERNAL, type(exc).__name__)
+            details: dict[str, Any] = {**(err.details or {}), "pos_device_id": pos_id, "pos_transactions": approved}
+            if err.code not in UNKNOWN_OUTCOME:
+                details["pos_reversals"] = await self._reverse(pos_id, approved)
+            raise FiscalError(err.code, err.detail, details) from exc
+
+    async def _reverse(self, pos_id: str, approved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Void this receipt's approvals on the terminal; returns each answer."""
+        answers = []
+        for index, tx in enumerate(approved):
+            void = Operation(pos_id, OPERATIONS["pos_void"], PosVoidParams(transaction_id=tx["transaction_id"]))
+            outcome = await self.manager.execute(void, self._key(f"void-{index}"), source="card")
+            answers.append({"transaction_id": tx["transaction_id"], **outcome.body})
+        return answers
+
+    async def _refused(self, pos_id: str, approved: list[dict[str, Any]], pos_error: dict[str, Any],
+                       amount_cents: int) -> FiscalError:
+        """The terminal did not approve: reverse earlier approvals, void the receipt, answer the POS error."""
+        code = Code(pos_error["status"])
+        if code == Code.DEVICE_NOT_FOUND:  # the terminal went away meanwhile
+            code = Code.POS_NOT_LINKED
+        elif FiscalError(code).caused_by_request:
+            # a voided receipt was printed: the answer must be stored and replayed, so never a request error
+            code = Code.POS
+        refused = {"approved": False, "amount_cents": amount_cents, "error": pos_error}
+        details: dict[str, Any] = {"pos_device_id": pos_id, "pos_error": pos_error,
+                                   "pos_transactions": [*approved, refused]}
+        if approved:
+            details["pos_reversals"] = await self._reverse(pos_id, approved)
+        void = Operation(self.op.device_id, self.op.spec, self.params.model_copy(update={"close_action": "void"}),
+                         self.op.timeout_ms)
+        try:
+            voided = await self.driver.print_card_receipt(void, [*approved, refused])
+            details["voided_receipt"] = {"receipt_number": voided["receipt_number"],
+                                         "journal_id": voided["journal_id"]}
+        except FiscalError as err:
+            details["void_error"] = err.body(self.manager.settings.language)
+        return FiscalError(code, f"card payment of {amount_cents} cents on POS terminal {pos_id}", details)
+
+
+def _authoritative(config: FiscalDeviceConfig) -> bool:
+    try:
+        driver = find("fiscal", config.manufacturer, config.model).driver
+    except FiscalError:
+        return False
+    return issubclass(driver, FiscalDriver) and driver.journal_authoritative
+
+
+async def recover(manager: DeviceManager, rec: op_repo.OperationRecord) -> bool:
+    """Resolve an interrupted card receipt (see the module text). False: not a card receipt with approvals."""
+    if rec.operation != "print_receipt" or rec.idem_key is None:
+        return False
+    db = manager.db
+    record = await db.read(lambda c: archive.device_record(c, rec.device_id))
+    if record is None or not isinstance(record.config, FiscalDeviceConfig) or not record.config.linked_pos_device_id:
+        return False
+    pos_id = record.config.linked_pos_device_id
+    base = key_base(rec.device_id, rec.idem_key)
+    sales: list[op_repo.OperationRecord] = []
+    while True:
+        found = await db.read(partial(op_repo.by_key, device_id=pos_id, idem_key=card_key(base, f"sale-{len(sales)}")))
+        if found is None:
+            break
+        sales.append(found)
+    if not sales:
+        return False
+    approved = [s.response["result"] for s in sales if s.http_status == 200 and s.response is not None]
+    reversing = await db.read(partial(op_repo.by_key, device_id=pos_id, idem_key=card_key(base, "void-0")))
+    if len(approved) == len(sales) and reversing is None:  # all approved, none being voided
+        last = await db.read(lambda c: journal_repo.last_entry(c, rec.device_id))
+        ids = {tx["transaction_id"] for tx in approved}
+        if last is not None and last.kind == "receipt" and ids <= {
+                tx.get("transaction_id") for tx in last.data["result"]["pos_transactions"]}:
+            body = {"status": 200, "result": {**last.data["result"], "journal_id": last.id}}
+            await db.write(lambda c: op_repo.finish(c, rec.id, 200, body))
+            log.warning("card receipt %s on %s was printed before the crash: answer restored from the journal",
+                        rec.id, rec.device_id)
+            return True
+        if _authoritative(record.config):
+            await db.write(lambda c: op_repo.forget(c, rec.id))
+            log.warning("card receipt %s on %s was approved on terminal %s but not printed: a retry with key %r "
+                        "prints it and reuses the approval", rec.id, rec.device_id, pos_id, rec.idem_key)
+            return True
+    err = FiscalError(Code.OUTCOME_UNKNOWN, "print_receipt was interrupted during its card payment", {
+        "operation_id": rec.id, "operation": rec.operation, "device_id": rec.device_id,
+        "started_at": rec.created_at, "pos_device_id": pos_id, "pos_transactions": approved})
+    body = err.body(manager.settings.language)
+    await db.write(lambda c: op_repo.finish(c, rec.id, err.http_status, body, "unknown"))
+    return True

@@ -1,0 +1,235 @@
+"""Rules a device configuration must satisfy before it is saved (docs/manage.md, "Validation").
+
+Every failure is a 400 Config error whose message starts with the field it is about. Nothing here
+writes anything except :func:`prepare_scan_folder`, which may create the folder on request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from fiscald.config import Settings, is_loopback
+from fiscald.drivers.registry import SUPPORTED, Supported
+from fiscald.errors import Code, FiscalError
+from fiscald.models.config import ConnectionDetails, DeviceConfig, FiscalDeviceConfig
+from fiscald.operations.registry import config_error_from
+
+STANDARD_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+_WINDOWS_PORT = re.compile(r"^COM[1-9][0-9]{0,2}$", re.IGNORECASE)
+_USB_SELECTOR = re.compile(r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$")
+DETAILS_FIELD = "connection_details.details"
+
+
+def kind_of(config: DeviceConfig) -> str:
+    return "fiscal" if isinstance(config, FiscalDeviceConfig) else "pos"
+
+
+def _baud_rate(value: int) -> int:
+    if value not in STANDARD_BAUD_RATES:
+        raise ValueError(f"{value} is not a standard rate ({', '.join(map(str, STANDARD_BAUD_RATES))})")
+    return value
+
+
+def _serial_port(value: str) -> str:
+    if not (_WINDOWS_PORT.match(value) or (value.startswith("/") and value.isprintable() and " " not in value)):
+        raise ValueError(f"{value!r} is not a port name like COM3 or a device path like /dev/ttyUSB0")
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+    return value
+
+
+def _usb_selector(value: str) -> str:
+    if not _USB_SELECTOR.match(value):
+        raise ValueError(f"{value!r} is not vid:pid in hexadecimal (e.g. 0403:6001)")
+    return value
+
+
+BaudRate = Annotated[StrictInt, AfterValidator(_baud_rate)]
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SerialDetails(_Details):
+    port: Annotated[StrictStr, AfterValidator(_serial_port)]
+    baud_rate: BaudRate
+
+
+class NetworkDetails(_Details):
+    ip_address: Annotated[StrictStr, AfterValidator(_ip_address)]
+    port: Annotated[StrictInt, Field(ge=1, le=65535)]
+
+
+class UsbDetails(_Details):
+    device_selector: Annotated[StrictStr, AfterValidator(_usb_selector)]
+    baud_rate: BaudRate | None = None
+
+
+class VirtualDetails(_Details):
+    pass
+
+
+DETAILS: dict[str, type[_Details]] = {
+    "Serial": SerialDetails, "Network": NetworkDetails, "Usb": UsbDetails, "Virtual": VirtualDetails,
+}
+
+
+def connection(details: ConnectionDetails) -> _Details:
+    """The connection details of ``details.type``, validated (field names under connection_details.details)."""
+    try:
+        return DETAILS[details.type].model_validate(details.details)
+    except ValidationError as exc:
+        raise config_error_from(exc, DETAILS_FIELD) from None
+
+
+def supported_entry(kind: str, manufacturer: str, model: str, settings: Settings) -> Supported:
+    """The registry entry for an exact manufacturer/model, honouring the simulated-devices gate."""
+    entries = [e for e in SUPPORTED if e.kind == kind and (settings.enable_simulated_devices or not e.simulated)]
+    by_maker = [e for e in entries if e.manufacturer == manufacturer]
+    if not by_maker:
+        gated = any(e.kind == kind and e.simulated and e.manufacturer == manufacturer for e in SUPPORTED)
+        if gated:
+            raise FiscalError(Code.CONFIG, f"manufacturer: {manufacturer} devices are disabled; enable them with "
+                                           "POST /manage/save_settings {\"enable_simulated_devices\": true} or "
+                                           "`fiscald settings set enable_simulated_devices true`")
+        known = ", ".join(sorted({e.manufacturer for e in entries})) or "none"
+        raise FiscalError(Code.CONFIG, f"manufacturer: {manufacturer!r} is not a supported {kind} manufacturer "
+                                       f"(supported: {known}; see GET /manage/get_supported_devices)")
+    for entry in by_maker:
+        if model in entry.models:
+            return entry
+    models = ", ".join(m for e in by_maker for m in e.models)
+    raise FiscalError(Code.CONFIG, f"model: {model!r} is not a {manufacturer} {kind} model (models: {models})")
+
+
+def _folder_key(path: str) -> Path:
+    try:
+        return Path(os.path.normcase(os.path.realpath(path)))
+    except OSError:  # not resolvable (no permission): compare it as written
+        return Path(os.path.normcase(os.path.normpath(os.path.abspath(path))))
+
+
+def _endpoint(details: _Details) -> tuple[str, str] | None:
+    """What two devices cannot share: (field, normalized endpoint)."""
+    if isinstance(details, SerialDetails):
+        port = details.port.upper() if _WINDOWS_PORT.match(details.port) else os.path.realpath(details.port)
+        return f"{DETAILS_FIELD}.port", f"serial port {port}"
+    if isinstance(details, NetworkDetails):
+        return f"{DETAILS_FIELD}.port", f"address {ipaddress.ip_address(details.ip_address)} port {details.port}"
+    return None
+
+
+def _stored_endpoint(config: DeviceConfig) -> tuple[str, str] | None:
+    """The endpoint of an already stored device; one saved before a rule existed may not pass it."""
+    try:
+        return _endpoint(connection(config.connection_details))
+    except FiscalError:
+        return None
+
+
+def _who(config: DeviceConfig) -> str:
+    return f"{kind_of(config)} device {config.name!r} ({config.id})"
+
+
+def check_device(config: DeviceConfig, others: Sequence[DeviceConfig], settings: Settings) -> None:
+    """Everything but the scan folder's existence: connection, model, links and what devices cannot share.
+
+    ``others`` are the other configured (not deleted) devices of both kinds."""
+    kind = kind_of(config)
+    connection(config.connection_details)
+    entry = supported_entry(kind, config.manufacturer, config.model, settings)
+    if config.connection_details.type not in entry.connection_types:
+        raise FiscalError(Code.CONFIG, f"connection_details.type: {config.manufacturer} {config.model} connects "
+                                       f"through {', '.join(entry.connection_types)}, not "
+                                       f"{config.connection_details.type}")
+    if isinstance(config, FiscalDeviceConfig):
+        _check_fiscal(config, entry, others)
+    check_unshared(config, others)
+
+
+def check_unshared(config: DeviceConfig, others: Sequence[DeviceConfig]) -> None:
+    """Two devices cannot share a serial port, a network address and port, or (overlapping) scan folders."""
+    endpoint = _endpoint(connection(config.connection_details))
+    if endpoint is not None:
+        field, key = endpoint
+        for other in others:
+            other_endpoint = _stored_endpoint(other)
+            if other_endpoint is not None and other_endpoint[1] == key:
+                raise FiscalError(Code.CONFIG, f"{field}: {key} is already used by {_who(other)}")
+    if not isinstance(config, FiscalDeviceConfig) or config.scan_folder is None:
+        return
+    mine = _folder_key(config.scan_folder)
+    for other in others:
+        if not isinstance(other, FiscalDeviceConfig) or other.scan_folder is None:
+            continue
+        theirs = _folder_key(other.scan_folder)
+        if mine == theirs or mine in theirs.parents or theirs in mine.parents:
+            relation = "is" if mine == theirs else "overlaps"
+            raise FiscalError(Code.CONFIG, f"scan_folder: {config.scan_folder} {relation} the scan folder of "
+                                           f"{_who(other)}")
+
+
+def _check_fiscal(config: FiscalDeviceConfig, entry: Supported, others: Sequence[DeviceConfig]) -> None:
+    if config.vat_rates is not None and not entry.simulated:
+        raise FiscalError(Code.CONFIG, "vat_rates: only Simulated registers take VAT rates from the configuration; "
+                                       "a real register uses the rates programmed in it")
+    if config.linked_pos_device_id is not None:
+        if not any(kind_of(o) == "pos" and o.id == config.linked_pos_device_id for o in others):
+            raise FiscalError(Code.CONFIG, f"linked_pos_device_id: no POS terminal {config.linked_pos_device_id}")
+    elif config.auto_send_card_to_pos:
+        raise FiscalError(Code.CONFIG, "auto_send_card_to_pos: needs linked_pos_device_id (the POS terminal to use)")
+    folder = config.scan_folder
+    if folder is not None and not (folder.isprintable() and os.path.isabs(folder)):
+        raise FiscalError(Code.CONFIG, f"scan_folder: {config.scan_folder!r} is not an absolute path")
+
+
+def prepare_scan_folder(path: str, create: bool) -> None:
+    """The scan folder must be an existing, readable and writable directory; ``create`` makes it first."""
+    folder = Path(path)
+    try:
+        exists = folder.exists()
+    except OSError as exc:
+        raise FiscalError(Code.CONFIG, f"scan_folder: cannot access {path}: {exc.strerror}") from None
+    if not exists:
+        if not create:
+            raise FiscalError(Code.CONFIG, f"scan_folder: {path} does not exist (send \"create_scan_folder\": true "
+                                           "to create it)")
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise FiscalError(Code.CONFIG, f"scan_folder: cannot create {path}: {exc.strerror}") from None
+    if not folder.is_dir():
+        raise FiscalError(Code.CONFIG, f"scan_folder: {path} is not a directory")
+    if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+        raise FiscalError(Code.CONFIG, f"scan_folder: {path} is not readable and writable by fiscald")
+
+
+def check_settings(settings: Settings, changed: set[str]) -> None:
+    """Cross-field rules of the settings (the single fields are checked by the Settings model)."""
+    address = settings.bind_address
+    if address != "localhost":
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise FiscalError(Code.CONFIG, f"bind_address: {address!r} is not an IP address or localhost") from None
+    token = settings.api_token
+    if token is not None and not all(0x20 < ord(ch) < 0x7F for ch in token):
+        raise FiscalError(Code.CONFIG, "api_token: only printable ASCII characters without spaces")
+    if token is None and not is_loopback(address):
+        field = "api_token" if "api_token" in changed and "bind_address" not in changed else "bind_address"
+        raise FiscalError(Code.CONFIG, f"{field}: binding to {address} (not loopback) requires an api_token "
+                                       "of 16 or more characters")

@@ -1,0 +1,1 @@
+"""Simulated devices: a fiscal register and a POS terminal that behave like real ones."""

@@ -1,0 +1,1 @@
+"""Interfaces: thin adapters from a wire format onto Device Operations."""

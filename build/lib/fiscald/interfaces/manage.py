@@ -1,0 +1,67 @@
+"""The Headless API: ``/manage/*`` (docs/manage.md). Translation only; the rules live in devices/admin.py."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from fiscald import __version__
+from fiscald.core.admin import Admin, deleted_message, supported_devices
+from fiscald.errors import Code, FiscalError
+from fiscald.interfaces.http import manager_of, read_json
+
+
+def admin_of(request: Request) -> Admin:
+    admin: Admin = request.app.state.admin
+    return admin
+
+
+def build_manage_router() -> APIRouter:
+    router = APIRouter(prefix="/manage", tags=["manage"])
+
+    @router.post("/save_fiscal_device", summary="Create (no id) or update a fiscal device")
+    async def save_fiscal_device(request: Request) -> dict[str, Any]:
+        saved = await admin_of(request).save_device("fiscal", await read_json(request))
+        return {"success": True, "message": saved.message, "id": saved.config.id}
+
+    @router.post("/delete_fiscal_device", summary="Delete a fiscal device (its journal stays archived)")
+    async def delete_fiscal_device(request: Request) -> dict[str, Any]:
+        config = await admin_of(request).delete_device("fiscal", await read_json(request))
+        return {"success": True, "message": deleted_message("fiscal"), "id": config.id}
+
+    @router.post("/save_pos_terminal", summary="Create (no id) or update a POS terminal")
+    async def save_pos_terminal(request: Request) -> dict[str, Any]:
+        saved = await admin_of(request).save_device("pos", await read_json(request))
+        return {"success": True, "message": saved.message, "id": saved.config.id}
+
+    @router.post("/delete_pos_terminal", summary="Delete a POS terminal")
+    async def delete_pos_terminal(request: Request) -> dict[str, Any]:
+        config = await admin_of(request).delete_device("pos", await read_json(request))
+        return {"success": True, "message": deleted_message("pos"), "id": config.id}
+
+    @router.get("/get_supported_devices", summary="Manufacturers, models and connection types")
+    async def get_supported_devices(request: Request) -> dict[str, Any]:
+        return supported_devices(manager_of(request).settings)
+
+    @router.get("/get_settings", summary="Current settings")
+    async def get_settings(request: Request) -> dict[str, Any]:
+        return manager_of(request).settings.model_dump(mode="json")
+
+    @router.post("/save_settings", summary="Change some settings")
+    async def save_settings(request: Request) -> dict[str, Any]:
+        saved = await admin_of(request).save_settings(await read_json(request))
+        return {"success": True, "message": saved.message, "restart_required": list(saved.restart_required),
+                "settings": saved.settings.model_dump(mode="json")}
+
+    @router.get("/get_version", summary="fiscald, Python and platform versions")
+    async def get_version() -> dict[str, str]:
+        return {"version": __version__, "python": platform.python_version(), "platform": platform.platform()}
+
+    @router.post("/check_update", summary="Updates are not fetched by fiscald (always 1006)")
+    async def check_update() -> dict[str, Any]:
+        raise FiscalError(Code.UPDATE, f"check_update: fiscald {__version__} has no update channel (it never "
+                                       "connects to the internet); upgrade with pip install --upgrade fiscald")
+
+    return router

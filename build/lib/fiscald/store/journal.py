@@ -1,0 +1,133 @@
+"""The electronic journal: append-only, hash-chained entries per device.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's own canonical content,
+so changing, removing or reordering any entry breaks the chain from that point on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from fiscald import jsonfmt
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: int
+    device_id: str
+    seq: int
+    kind: str
+    number: int | None
+    fiscal_day: int
+    datetime: str
+    total_cents: int | None
+    text: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "number": self.number,
+            "fiscal_day": self.fiscal_day,
+            "datetime": self.datetime,
+            "total_cents": self.total_cents,
+            "text": self.text,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def entry_hash(prev_hash: str, seq: int, kind: str, number: int | None, fiscal_day: int, datetime: str,
+               total_cents: int | None, text: str, data: dict[str, Any]) -> str:
+    content = jsonfmt.canonical([prev_hash, seq, kind, number, fiscal_day, datetime, total_cents, text, data])
+    return hashlib.sha256(content).hexdigest()
+
+
+def append(conn: sqlite3.Connection, device_id: str, kind: str, number: int | None, fiscal_day: int,
+           datetime: str, total_cents: int | None, text: str, data: dict[str, Any]) -> JournalEntry:
+    last = conn.execute(
+        "SELECT seq, hash FROM journal WHERE device_id = ? ORDER BY seq DESC LIMIT 1", (device_id,)
+    ).fetchone()
+    seq = 1 if last is None else int(last["seq"]) + 1
+    prev = GENESIS if last is None else str(last["hash"])
+    digest = entry_hash(prev, seq, kind, number, fiscal_day, datetime, total_cents, text, data)
+    cur = conn.execute(
+        """INSERT INTO journal (device_id, seq, kind, number, fiscal_day, datetime, total_cents, text, data,
+           prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
+         jsonfmt.dumps(data), prev, digest),
+    )
+    assert cur.lastrowid is not None
+    return JournalEntry(cur.lastrowid, device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
+                        data, prev, digest)
+
+
+def _row(row: sqlite3.Row) -> JournalEntry:
+    return JournalEntry(
+        row["id"], row["device_id"], row["seq"], row["kind"], row["number"], row["fiscal_day"], row["datetime"],
+        row["total_cents"], row["text"], jsonfmt.loads(row["data"]), row["prev_hash"], row["hash"],
+    )
+
+
+def query(conn: sqlite3.Connection, device_id: str, *, kinds: tuple[str, ...] | None = None,
+          from_datetime: str | None = None, to_datetime: str | None = None,
+          from_number: int | None = None, to_number: int | None = None,
+          after_seq: int = 0, limit: int = 1000) -> list[JournalEntry]:
+    """Entries in journal order. ``from_number``/``to_number`` filter on the document number."""
+    sql = ["SELECT * FROM journal WHERE device_id = ? AND seq > ?"]
+    args: list[Any] = [device_id, after_seq]
+    if kinds:
+        sql.append(f"AND kind IN ({','.join('?' * len(kinds))})")
+        args.extend(kinds)
+    bounds = (("datetime >= ?", from_datetime), ("datetime <= ?", to_datetime),
+              ("number >= ?", from_number), ("number <= ?", to_number))
+    for clause, value in bounds:
+        if value is not None:
+            sql.append(f"AND {clause}")
+            args.append(value)
+    sql.append("ORDER BY seq LIMIT ?")
+    args.append(limit)
+    return [_row(r) for r in conn.execute(" ".join(sql), args)]
+
+
+def get(conn: sqlite3.Connection, entry_id: int) -> JournalEntry | None:
+    row = conn.execute("SELECT * FROM journal WHERE id = ?", (entry_id,)).fetchone()
+    return None if row is None else _row(row)
+
+
+def last_entry(conn: sqlite3.Connection, device_id: str) -> JournalEntry | None:
+    row = conn.execute("SELECT * FROM journal WHERE device_id = ? ORDER BY seq DESC LIMIT 1", (device_id,)).fetchone()
+    return None if row is None else _row(row)
+
+
+def latest_datetime(conn: sqlite3.Connection, device_id: str) -> str | None:
+    row = conn.execute("SELECT MAX(datetime) FROM journal WHERE device_id = ?", (device_id,)).fetchone()
+    return None if row[0] is None else str(row[0])
+
+
+def verify(conn: sqlite3.Connection, device_id: str) -> tuple[int, JournalEntry | None]:
+    """Walk the chain; returns (entries checked, first broken entry or None)."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    for row in conn.execute("SELECT * FROM journal WHERE device_id = ? ORDER BY seq", (device_id,)):
+        entry = _row(row)
+        digest = entry_hash(prev, entry.seq, entry.kind, entry.number, entry.fiscal_day, entry.datetime,
+                            entry.total_cents, entry.text, entry.data)
+        if entry.seq != expected_seq or entry.prev_hash != prev or entry.hash != digest:
+            return checked, entry
+        prev = entry.hash
+        expected_seq += 1
+        checked += 1
+    return checked, None

@@ -1,0 +1,82 @@
+"""The operation log: every state-changing operation (and every one with an idempotency key) is
+recorded as *running* before the device is touched and as *done* (with its response) before the
+caller is answered. Idempotency keys are looked up here; rows outlive a crash."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fiscald import jsonfmt
+
+State = Literal["running", "done", "unknown"]
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    id: str
+    device_id: str
+    operation: str
+    source: str
+    idem_key: str | None
+    request_hash: str
+    state: State
+    http_status: int | None
+    response: dict[str, Any] | None
+    created_at: float
+    finished_at: float | None
+
+
+def _row(row: sqlite3.Row) -> OperationRecord:
+    return OperationRecord(
+        row["id"], row["device_id"], row["operation"], row["source"], row["idem_key"], row["request_hash"],
+        row["state"], row["http_status"], None if row["response"] is None else jsonfmt.loads(row["response"]),
+        row["created_at"], row["finished_at"],
+    )
+
+
+def insert_running(conn: sqlite3.Connection, op_id: str, device_id: str, operation: str, source: str,
+                   idem_key: str | None, request_hash: str, request: dict[str, Any]) -> None:
+    conn.execute(
+        """INSERT INTO operations (id, device_id, operation, source, idem_key, request_hash, request, state,
+           created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)""",
+        (op_id, device_id, operation, source, idem_key, request_hash,
+         jsonfmt.dumps(request), time.time()),
+    )
+
+
+def finish(conn: sqlite3.Connection, op_id: str, http_status: int, response: dict[str, Any],
+           state: State = "done") -> None:
+    conn.execute(
+        "UPDATE operations SET state = ?, http_status = ?, response = ?, finished_at = ? WHERE id = ?",
+        (state, http_status, jsonfmt.dumps(response), time.time(), op_id),
+    )
+
+
+def forget(conn: sqlite3.Connection, op_id: str) -> None:
+    """Drop a record whose error the request itself caused (such answers are not replayed)."""
+    conn.execute("DELETE FROM operations WHERE id = ?", (op_id,))
+
+
+def by_key(conn: sqlite3.Connection, device_id: str, idem_key: str) -> OperationRecord | None:
+    row = conn.execute(
+        "SELECT * FROM operations WHERE device_id = ? AND idem_key = ?", (device_id, idem_key)
+    ).fetchone()
+    return None if row is None else _row(row)
+
+
+def get(conn: sqlite3.Connection, op_id: str) -> OperationRecord | None:
+    row = conn.execute("SELECT * FROM operations WHERE id = ?", (op_id,)).fetchone()
+    return None if row is None else _row(row)
+
+
+def interrupted(conn: sqlite3.Connection) -> list[OperationRecord]:
+    """Operations that were on a device when the process stopped."""
+    return [_row(r) for r in conn.execute("SELECT * FROM operations WHERE state = 'running' ORDER BY created_at")]
+
+
+def purge(conn: sqlite3.Connection, older_than: float) -> int:
+    return conn.execute("DELETE FROM operations WHERE created_at < ? AND state != 'running'",
+                        (older_than,)).rowcount

@@ -1,0 +1,77 @@
+"""Schema migrations: MIGRATIONS[n-1] brings the database from version n-1 to n (PRAGMA user_version).
+
+Never edit a released migration; append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('fiscal', 'pos')),
+            config TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted_at TEXT
+        )""",
+        """CREATE TABLE operations (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            source TEXT NOT NULL,
+            idem_key TEXT,
+            request_hash TEXT NOT NULL,
+            request TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('running', 'done', 'unknown')),
+            http_status INTEGER,
+            response TEXT,
+            created_at REAL NOT NULL,
+            finished_at REAL
+        )""",
+        "CREATE UNIQUE INDEX operations_idem ON operations (device_id, idem_key) WHERE idem_key IS NOT NULL",
+        "CREATE INDEX operations_created ON operations (created_at)",
+        "CREATE INDEX operations_state ON operations (state)",
+        """CREATE TABLE device_state (
+            device_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL
+        )""",
+        """CREATE TABLE journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            number INTEGER,
+            fiscal_day INTEGER NOT NULL,
+            datetime TEXT NOT NULL,
+            total_cents INTEGER,
+            text TEXT NOT NULL,
+            data TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            UNIQUE (device_id, seq)
+        )""",
+        "CREATE INDEX journal_kind ON journal (device_id, kind, number)",
+        "CREATE INDEX journal_time ON journal (device_id, datetime)",
+    ],
+    [  # INP file claims (interfaces/inp): one row per claimed command file, see store/inp_claims.py
+        """CREATE TABLE inp_claims (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            name TEXT NOT NULL,
+            file_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('claimed', 'done', 'resolved')),
+            sha256 TEXT,
+            outcome TEXT,
+            created_at REAL NOT NULL,
+            finished_at REAL
+        )""",
+        "CREATE INDEX inp_claims_file ON inp_claims (device_id, folder, name, state)",
+    ],
+]
