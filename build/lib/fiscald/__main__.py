@@ -1,3 +1,0 @@
-from fiscald.cli import main
-
-main()

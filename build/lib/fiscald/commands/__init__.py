@@ -1,1 +1,0 @@
-"""Command groups of the ``fiscald`` command line."""

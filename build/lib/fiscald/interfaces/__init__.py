@@ -1,1 +1,0 @@
-"""Interfaces: thin adapters from a wire format onto Device Operations."""
