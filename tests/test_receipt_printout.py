@@ -44,11 +44,14 @@ def last_entry(s: Sim, device_id: str) -> dict[str, Any]:
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sim, str]]:
     srv = Server(tmp_path_factory.mktemp("printout")).start()
     s = Sim(srv)
-    r = save(s.http, name="Casa 1", header_lines=HEADER, footer_lines=FOOTER, operator=7, exempt_vat_groups=["D"])
-    assert r.status_code == 200, r.text
-    yield s, r.json()["id"]
-    s.close()
-    srv.stop()
+    try:
+        r = save(s.http, name="Casa 1", header_lines=HEADER, footer_lines=FOOTER, operator=7,
+                 exempt_vat_groups=["D"])
+        assert r.status_code == 200, r.text
+        yield s, r.json()["id"]
+    finally:
+        s.close()
+        srv.stop()
 
 
 def test_header_footer_and_operator_on_every_document(shop: tuple[Sim, str]) -> None:
