@@ -22,6 +22,7 @@ FORBIDDEN = {
     "drivers": {"core", "interfaces", "commands", "app", "cli"},
     "core": {"interfaces", "commands", "app", "cli"},
     "interfaces": {"drivers", "commands", "cli"},
+    "deploy": {"commands", "cli"},
 }
 
 

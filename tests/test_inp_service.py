@@ -62,9 +62,9 @@ def test_write_new_never_overwrites_and_redo_keeps_an_identical_file(tmp_path: P
 
 def test_move_is_safe_to_repeat_after_a_crash(tmp_path: Path) -> None:
     ok = result_dir(tmp_path, "BonOK")
-    (ok / "x.inp").write_text("older")
+    (ok / "x.inp").write_text("older", encoding="utf-8")
     source = tmp_path / "x.inp.processing"
-    source.write_text("mine")
+    source.write_text("mine", encoding="utf-8")
     os.link(source, ok / "x.1.inp")  # the crash came between the link and the unlink
     assert move(source, ok, "x.inp").name == "x.1.inp"
     assert not source.exists() and sorted(os.listdir(ok)) == ["x.1.inp", "x.inp"]
@@ -125,7 +125,7 @@ def test_live_device_changes_start_move_and_stop_the_watch(tmp_path: Path) -> No
             await manager.apply(config)
             handle = manager.handle(config.id)
             assert handle.extras["inp"] == {"state": "watching", "folder": str(first), "error": None}
-            (first / "one.inp").write_text(inp("S;Live;1.00"))
+            (first / "one.inp").write_text(inp("S;Live;1.00"), encoding="utf-8")
             await _until(lambda: resolved(first, "one.inp"))
 
             await manager.apply(config.model_copy(update={"name": "Live renamed"}))  # same folder: kept
@@ -133,13 +133,13 @@ def test_live_device_changes_start_move_and_stop_the_watch(tmp_path: Path) -> No
             assert service.devices[config.id].folder == str(first)
 
             await manager.apply(config.model_copy(update={"scan_folder": str(second)}))
-            (first / "old.inp").write_text(inp("S;Vechi;1.00"))
-            (second / "two.inp").write_text(inp("S;Mutat;1.00"))
+            (first / "old.inp").write_text(inp("S;Vechi;1.00"), encoding="utf-8")
+            (second / "two.inp").write_text(inp("S;Mutat;1.00"), encoding="utf-8")
             await _until(lambda: resolved(second, "two.inp"))
 
             await manager.apply(config.model_copy(update={"scan_folder": None}))
             assert manager.handle(config.id).extras["inp"] == {"state": "off", "folder": None, "error": None}
-            (second / "three.inp").write_text(inp("S;Oprit;1.00"))
+            (second / "three.inp").write_text(inp("S;Oprit;1.00"), encoding="utf-8")
 
             await manager.apply(config.model_copy(update={"scan_folder": str(tmp_path / "nowhere")}))
             await _until(lambda: manager.handle(config.id).extras["inp"]["state"] == "error")

@@ -108,7 +108,7 @@ def test_invalid_saves_name_the_field_and_change_nothing(make_server: Any, tmp_p
     taken = tmp_path / "taken"
     taken.mkdir()
     a_file = tmp_path / "file.txt"
-    a_file.write_text("x")
+    a_file.write_text("x", encoding="utf-8")
     never = tmp_path / "never-created"
     unknown = str(uuid.uuid4())
     new = {"name": "Casa 2", **SIMULATED}
