@@ -3,7 +3,9 @@
 
 - text I/O without ``encoding=``: ``open``/``Path.open``/``os.fdopen`` in text mode, ``read_text``, ``write_text``,
   ``io.TextIOWrapper``, logging file handlers, ``subprocess`` with ``text=True``: Windows uses the ANSI code page;
-- ``os.open`` without ``O_BINARY``: Windows opens in text mode (CRLF becomes LF, 0x1A ends the file);
+- ``os.open`` without ``O_BINARY``: Windows opens in text mode (CRLF becomes LF, 0x1A ends the file); flags
+  built by a function of the same module that names ``O_BINARY`` count, and a folder opened on a POSIX-only path
+  says so with ``# portable: posix only`` on its line;
 - file ids from ``os.DirEntry.stat()``: on Windows its ``st_dev``/``st_ino`` are 0 (use ``os.stat``/``os.lstat``).
 
 Usage: python scripts/check_portability.py [FOLDER_OR_FILE ...]   (default: src tests bench examples scripts)
@@ -73,6 +75,9 @@ class Checker(ast.NodeVisitor):
         self.parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         self.scandirs: set[str] = set()  # names bound to os.scandir(...)
         self.entries: set[str] = set()  # names bound to its DirEntry objects
+        # module functions whose body names O_BINARY: their result is a binary open's flags
+        self.binary_flags = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                             and "O_BINARY" in ast.unparse(node)}
 
     def found(self, node: ast.AST, rule: str) -> None:
         line = getattr(node, "lineno", 0)
@@ -143,8 +148,11 @@ class Checker(ast.NodeVisitor):
             if _text_mode(node, 1) and not _has_encoding(node, 3):
                 self.found(node, "text io.open() without encoding=")
         elif name == "open" and owner == "os":
-            flags = ast.unparse(node.args[1]) if len(node.args) > 1 else ""
-            if "O_BINARY" not in flags:
+            flags = node.args[1] if len(node.args) > 1 else None
+            built = (isinstance(flags, ast.Call) and isinstance(flags.func, ast.Name)
+                     and flags.func.id in self.binary_flags)
+            waived = "# portable: posix only" in self.lines[node.lineno - 1]
+            if not (built or waived or (flags is not None and "O_BINARY" in ast.unparse(flags))):
                 self.found(node, "os.open() without O_BINARY")
         elif name == "open" and owner not in OPEN_ELSEWHERE and self._path_open(node):
             if _text_mode(node, 0) and not _has_encoding(node, 2):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from inproc import InProcessServer
 from sim_client import Sim, item
 
 from fiscald.app import open_database
@@ -18,10 +19,10 @@ from fiscald.store import operations as op_repo
 from server import Server, add_simulated_pos, add_simulated_register
 
 
-def test_settlement_totals_per_currency(tmp_path: Path, make_server: Any) -> None:
+def test_settlement_totals_per_currency(tmp_path: Path, make_app: Any) -> None:
     data = tmp_path / "pos"
     pos = add_simulated_pos(data)
-    s = Sim(make_server(data, demo=False))
+    s = Sim(make_app(data, demo=False))
     try:
         sale = s.ok(pos, "pos_sale", {"amount_cents": 5000})
         s.ok(pos, "pos_sale", {"amount_cents": 100, "currency": "EUR"})
@@ -40,10 +41,10 @@ def test_settlement_totals_per_currency(tmp_path: Path, make_server: Any) -> Non
         s.close()
 
 
-def test_pos_status_text_follows_the_language(tmp_path: Path, make_server: Any) -> None:
+def test_pos_status_text_follows_the_language(tmp_path: Path, make_app: Any) -> None:
     data = tmp_path / "lang"
     pos = add_simulated_pos(data)
-    s = Sim(make_server(data, demo=False))
+    s = Sim(make_app(data, demo=False))
     try:
         assert s.ok(pos, "pos_status")["status_text"] == "Conectat"
         s.http.post("/manage/save_settings", json={"language": "en"}).raise_for_status()
@@ -65,20 +66,20 @@ def _interrupted(data: Path, key: str, body: dict[str, Any]) -> str:
     return op_id
 
 
-def test_outcome_unknown_details(tmp_path: Path, make_server: Any) -> None:
+def test_outcome_unknown_details(tmp_path: Path, make_app: Any) -> None:
     data = tmp_path / "crash"
     dev = add_simulated_register(data)
     body = {"device_id": dev, "operation": "print_receipt", "params": {"lines": [item()]}}
-    srv: Server = make_server(data, demo=False)
-    with httpx.Client(base_url=srv.url) as c:
+    srv: InProcessServer = make_app(data, demo=False)
+    with srv.client() as c:
         printed = c.post("/devices/operation", json=body, headers={"Idempotency-Key": "k-1"}).json()["result"]
         c.post("/devices/operation", json={"device_id": dev, "operation": "cash_in",
                                            "params": {"amount_cents": 100}}).raise_for_status()
     srv.stop()
     before = time.time()
     op_id = _interrupted(data, "k-2", body)
-    srv2: Server = make_server(data, demo=False)
-    with httpx.Client(base_url=srv2.url) as c:
+    srv2: InProcessServer = make_app(data, demo=False)
+    with srv2.client() as c:
         r = c.post("/devices/operation", json=body, headers={"Idempotency-Key": "k-2"})
         assert r.status_code == 409 and r.json()["status"] == 1010, r.text
         details = r.json()["details"]
@@ -90,12 +91,12 @@ def test_outcome_unknown_details(tmp_path: Path, make_server: Any) -> None:
         assert last["kind"] == "cash_in" and last["id"] == printed["journal_id"] + 1
 
 
-def test_outcome_unknown_on_a_device_without_journal(tmp_path: Path, make_server: Any) -> None:
+def test_outcome_unknown_on_a_device_without_journal(tmp_path: Path, make_app: Any) -> None:
     data = tmp_path / "empty"
     dev = add_simulated_register(data)
     body = {"device_id": dev, "operation": "x_report"}
     _interrupted(data, "k", body)
-    with httpx.Client(base_url=make_server(data, demo=False).url) as c:
+    with make_app(data, demo=False).client() as c:
         r = c.post("/devices/operation", json=body, headers={"Idempotency-Key": "k"})
         details = r.json()["details"]
         # printed before the journal had any entry, or not at all: the fields are there, and say so

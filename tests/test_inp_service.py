@@ -20,7 +20,6 @@ from fiscald.interfaces.inp.results import (
     FileOutcome,
     JobResult,
     answer_text,
-    append_comment,
     move,
     numbered,
     result_dir,
@@ -76,26 +75,6 @@ def test_a_result_folder_that_is_a_link_is_refused(tmp_path: Path) -> None:
     (tmp_path / "scan" / "BonOK").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(Exception, match="BonOK: not a folder inside the scan folder"):
         result_dir(tmp_path / "scan", "BonOK")
-
-
-def test_append_comment_once_in_the_files_encoding(tmp_path: Path) -> None:
-    path = tmp_path / "f.inp"
-    path.write_bytes("S;Pâine\r\nT;".encode("cp1250"))
-    append_comment(path, "# ERROR line 2: [400] invalidă")
-    append_comment(path, "# ERROR line 2: [400] invalidă")
-    assert path.read_bytes() == "S;Pâine\r\nT;\r\n# ERROR line 2: [400] invalidă\r\n".encode("cp1250")
-    cut = tmp_path / "c.inp"  # ends in half a UTF-8 sequence: not UTF-8, so Windows-1250 like the parser decided
-    cut.write_bytes(b"S;P\xc3")
-    append_comment(cut, "# ERROR line 1: ă")
-    assert cut.read_bytes() == b"S;P\xc3\n" + "# ERROR line 1: ă\n".encode("cp1250")
-    utf8 = tmp_path / "u.inp"
-    utf8.write_bytes("S;Pâine\n".encode())
-    append_comment(utf8, "# ERROR line 1: ă")
-    assert utf8.read_bytes() == "S;Pâine\n# ERROR line 1: ă\n".encode()
-    empty = tmp_path / "e.inp"
-    empty.write_bytes(b"")
-    append_comment(empty, "# ERROR line 0: [400] gol")
-    assert empty.read_bytes() == b"# ERROR line 0: [400] gol\n"
 
 
 async def _until(check: object, timeout: float = 10.0) -> None:

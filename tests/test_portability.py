@@ -25,24 +25,9 @@ def _checker() -> ModuleType:
 
 checker = _checker()
 
-# Findings in the INP package, which another change is fixing at the same time (issue 13): listed here so this
-# check passes meanwhile; whoever merges both removes each line its fix makes obsolete. Nothing else may appear.
-KNOWN_INP = {
-    ("src/fiscald/interfaces/inp/results.py", "os.open() without O_BINARY", "fd = os.open(path, os.O_RDONLY)"),
-    ("src/fiscald/interfaces/inp/results.py", "os.open() without O_BINARY",
-     'fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))'),
-    ("src/fiscald/interfaces/inp/service.py", "os.open() without O_BINARY",
-     'fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))'),
-    ("src/fiscald/interfaces/inp/service.py",
-     "file id from DirEntry.stat() (st_dev/st_ino are 0 on Windows; use os.lstat)",
-     "found.append((entry.name, file_id(entry.stat(follow_symlinks=False))))"),
-}
-
-
 def test_the_tree_is_portable() -> None:
     findings = checker.check([ROOT / p for p in checker.DEFAULT_PATHS])
-    unexpected = [str(f) for f in findings if (f.path, f.rule, f.code) not in KNOWN_INP]
-    assert unexpected == []
+    assert [str(f) for f in findings] == []
 
 
 @pytest.mark.parametrize(("code", "rule"), [
@@ -62,6 +47,7 @@ def test_the_tree_is_portable() -> None:
     ("subprocess.Popen(a, universal_newlines=True)", "subprocess text=True without encoding="),
     ("os.open(p, os.O_RDONLY)", "os.open() without O_BINARY"),
     ("os.open(p, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))", "os.open() without O_BINARY"),
+    ("os.open(p, flags())\ndef flags():\n    return os.O_RDONLY", "os.open() without O_BINARY"),
 ])
 def test_each_posix_only_call_is_found(tmp_path: Path, code: str, rule: str) -> None:
     source = tmp_path / "sample.py"
@@ -83,6 +69,8 @@ def test_each_posix_only_call_is_found(tmp_path: Path, code: str, rule: str) -> 
     "subprocess.run(a, capture_output=True, text=True, encoding='utf-8')",
     "subprocess.run(a, capture_output=True)",
     "os.open(p, os.O_RDONLY | getattr(os, 'O_BINARY', 0))",
+    "def flags():\n    return os.O_RDONLY | getattr(os, 'O_BINARY', 0)\nos.open(p, flags())",
+    "os.open(folder, os.O_RDONLY)  # portable: posix only",
     "webbrowser.open(url)",
     "async def f():\n    await transport.open()",
     "asyncio.run(SerialTransport(port, 9600).open())",

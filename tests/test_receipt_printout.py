@@ -13,13 +13,13 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from inproc import InProcessServer
 from sim_client import Sim, item
 
 from fiscald.app import open_database
 from fiscald.drivers.simulated.printout import WIDTH, Printout
 from fiscald.operations.models import PrintReceiptParams
 from fiscald.store import journal
-from server import Server
 
 HEADER = ["SC EXEMPLU SRL", "Str. Lungă 1, Cluj-Napoca", "CIF: RO18547290"]
 FOOTER = ["VĂ MULȚUMIM!"]
@@ -42,7 +42,7 @@ def last_entry(s: Sim, device_id: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sim, str]]:
-    srv = Server(tmp_path_factory.mktemp("printout")).start()
+    srv = InProcessServer(tmp_path_factory.mktemp("printout")).start()
     s = Sim(srv)
     try:
         r = save(s.http, name="Casa 1", header_lines=HEADER, footer_lines=FOOTER, operator=7,
@@ -102,8 +102,8 @@ def test_exempt_group_and_vat_totals(shop: tuple[Sim, str]) -> None:
     assert lines[lines.index("Carte") + 1] == row("  1.000 x 50.00", "50.00 D")  # item lines keep the letter
 
 
-def test_z_report_has_seller_header_total_vat_and_exempt_total(tmp_path: Path, make_server: Any) -> None:
-    srv: Server = make_server(tmp_path / "z")
+def test_z_report_has_seller_header_total_vat_and_exempt_total(tmp_path: Path, make_app: Any) -> None:
+    srv: InProcessServer = make_app(tmp_path / "z")
     s = Sim(srv)
     try:
         dev = save(s.http, name="Z", header_lines=HEADER, exempt_vat_groups=["D"]).json()["id"]
@@ -122,8 +122,8 @@ def test_z_report_has_seller_header_total_vat_and_exempt_total(tmp_path: Path, m
         s.close()
 
 
-def test_receipt_number_within_the_fiscal_day(tmp_path: Path, make_server: Any) -> None:
-    srv: Server = make_server(tmp_path / "day")
+def test_receipt_number_within_the_fiscal_day(tmp_path: Path, make_app: Any) -> None:
+    srv: InProcessServer = make_app(tmp_path / "day")
     s = Sim(srv)
     try:
         dev = srv.fiscal_ids()[0]
@@ -142,8 +142,8 @@ def test_receipt_number_within_the_fiscal_day(tmp_path: Path, make_server: Any) 
         s.close()
 
 
-def test_non_fiscal_receipt_uses_no_receipt_number(tmp_path: Path, make_server: Any) -> None:
-    srv: Server = make_server(tmp_path / "nf")
+def test_non_fiscal_receipt_uses_no_receipt_number(tmp_path: Path, make_app: Any) -> None:
+    srv: InProcessServer = make_app(tmp_path / "nf")
     s = Sim(srv)
     try:
         dev = srv.fiscal_ids()[0]
@@ -164,9 +164,9 @@ def test_non_fiscal_receipt_uses_no_receipt_number(tmp_path: Path, make_server: 
         s.close()
 
 
-def test_journal_keeps_the_receipt_result_with_its_journal_id(tmp_path: Path, make_server: Any) -> None:
+def test_journal_keeps_the_receipt_result_with_its_journal_id(tmp_path: Path, make_app: Any) -> None:
     data = tmp_path / "jid"
-    srv: Server = make_server(data)
+    srv: InProcessServer = make_app(data)
     s = Sim(srv)
     try:
         dev = srv.fiscal_ids()[0]
@@ -207,15 +207,15 @@ def test_wrapping_keeps_every_word_and_the_width(words: list[str]) -> None:
     assert " ".join(p.lines).split() == words
 
 
-def test_header_and_footer_are_saved_and_survive_a_restart(tmp_path: Path, make_server: Any) -> None:
+def test_header_and_footer_are_saved_and_survive_a_restart(tmp_path: Path, make_app: Any) -> None:
     data = tmp_path / "keep"
-    srv: Server = make_server(data)
-    with httpx.Client(base_url=srv.url) as c:
+    srv: InProcessServer = make_app(data)
+    with srv.client() as c:
         dev = save(c, name="Casa", header_lines=HEADER).json()["id"]
         updated = c.post("/manage/save_fiscal_device", json={"id": dev, "footer_lines": FOOTER, "operator": 3})
         assert updated.status_code == 200, updated.text
     srv.stop()
-    srv2: Server = make_server(data)
+    srv2: InProcessServer = make_app(data)
     s = Sim(srv2)
     try:
         config = s.device(dev)["config"]

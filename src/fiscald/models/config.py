@@ -20,6 +20,7 @@ from pydantic import (
 from fiscald.operations.cif import validate_cif
 
 ConnectionType = Literal["Serial", "Network", "Usb", "Virtual"]
+ScanEncoding = Literal["auto", "cp1250", "utf-8"]  # how INP files in the scan folder are read (docs/inp.md)
 
 
 class ConnectionDetails(BaseModel):
@@ -67,6 +68,7 @@ class FiscalDeviceConfig(BaseModel):
     notes: StrictStr | None = None
     enabled: StrictBool = True
     scan_folder: StrictStr | None = None
+    scan_encoding: ScanEncoding = "auto"
     auto_send_card_to_pos: StrictBool = False
     linked_pos_device_id: StrictStr | None = None
     vat_rates: VatRates | None = None
