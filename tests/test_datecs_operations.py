@@ -54,6 +54,8 @@ def test_a_day_of_operations(datecs: tuple[Sim, str, Emulator]) -> None:
     replay = s.op(dev, "print_receipt", rich, key="rich-1")  # a retry with the key: answered, not printed
     assert replay.json()["result"] == second and replay.headers.get("Idempotent-Replayed") == "true"
     assert second["receipt_number"] == first["receipt_number"] + 1
+    assert second["day_receipt_number"] == first["day_receipt_number"] + 1
+    assert second["document_number"] > first["document_number"]
     voided = s.ok(dev, "print_receipt", {"lines": [item(price=700)], "close_action": "void"})
     assert voided["voided"] is True and voided["paid_cents"] == 0
     assert s.ok(dev, "cancel_receipt") == {"cancelled": False}
@@ -85,6 +87,7 @@ def test_a_day_of_operations(datecs: tuple[Sim, str, Emulator]) -> None:
     assert z["z_number"] == 1 and z["total_cents"] == x["total_cents"]
     nxt = s.receipt(dev).json()["result"]
     assert nxt["fiscal_day"] == 2 and nxt["receipt_number"] == voided["receipt_number"] + 1
+    assert nxt["day_receipt_number"] == 1  # a new day after the Z
     periodic = s.ok(dev, "periodic_report", {"from_z": 1, "to_z": 1})
     assert periodic["reports_count"] == 1 and periodic["total_cents"] == z["total_cents"]
     device = emu.simulate()["device"]  # what the emulated register itself recorded

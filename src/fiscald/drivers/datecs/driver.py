@@ -353,6 +353,7 @@ class DatecsDriver(FiscalDriver):
     async def _journal_receipt(self, pending: dict[str, Any], number: int, voided: bool) -> r.ReceiptResult:
         params = m.PrintReceiptParams.model_validate(pending["request"])
         totals = compute_receipt(params, self._rates)
+        day_number = 1 + sum(1 for e in await self._day_entries() if e.kind in ("receipt", "void"))
         result: r.ReceiptResult = {
             "receipt_number": number,
             "fiscal_day": self._fiscal_day,
@@ -365,6 +366,8 @@ class DatecsDriver(FiscalDriver):
             "journal_id": 0,
             "voided": voided,
             "pos_transactions": pending.get("pos_transactions", []),
+            "day_receipt_number": day_number,  # counted in fiscald's journal of the day
+            "document_number": int(pending["number"]),  # the register's number for it at opening (48)
         }
         text = "\n".join([*pending["lines"], f"TOTAL {c.money(totals.total_cents)}",
                           *(f"{p.type} {c.money(p.amount_cents)}" for p in totals.payments),
@@ -441,10 +444,10 @@ class DatecsDriver(FiscalDriver):
         lines.append(f"TOTAL {c.money(totals.total_cents)}")
         number = await self._print_lines(lines)
         result: r.ReceiptResult = {
-            "receipt_number": number, "fiscal_day": self._fiscal_day, "datetime": self._now(),
+            "receipt_number": None, "fiscal_day": self._fiscal_day, "datetime": self._now(),
             "total_cents": totals.total_cents, "paid_cents": totals.paid_cents, "change_cents": totals.change_cents,
             "vat_totals": totals.vat_totals_json(), "device_serial": self.serial, "journal_id": 0, "voided": False,
-            "pos_transactions": pos,
+            "pos_transactions": pos, "day_receipt_number": None, "document_number": number,
         }
         entry = await self._record("non_fiscal", number, totals.total_cents, "\n".join(lines),
                                    {"request": params.model_dump(mode="json", by_alias=True), "result": result})
