@@ -45,3 +45,16 @@ def client(server: Server) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def device_id(server: Server) -> str:
     return server.fiscal_ids()[0]
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Any]:
+    """A real PostgreSQL server for the whole session (tests/pg.py); skipped loudly where none is installed."""
+    from pg import PgCluster, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL NOT INSTALLED: central shipping tests skipped (apt-get install postgresql)")
+    cluster = PgCluster(bin_dir)
+    yield cluster
+    cluster.close()

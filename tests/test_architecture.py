@@ -22,6 +22,7 @@ FORBIDDEN = {
     "drivers": {"core", "interfaces", "commands", "app", "cli"},
     "core": {"interfaces", "commands", "app", "cli"},
     "interfaces": {"drivers", "commands", "cli"},
+    "central": {"core", "drivers", "interfaces", "commands", "app", "cli"},
 }
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
+from fiscald.commands.central import central_app
 from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import default_data_dir, is_loopback
@@ -24,6 +25,7 @@ cli.add_typer(devices_app, name="devices")
 cli.add_typer(settings_app, name="settings")
 cli.add_typer(simulate_app, name="simulate")
 cli.add_typer(journal_app, name="journal")
+cli.add_typer(central_app, name="central")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database (default: user data dir)")]
 

@@ -23,6 +23,8 @@ class Settings(BaseModel):
     idempotency_retention_days: Annotated[StrictInt, Field(ge=1, le=365)] = 7
     inp_settle_ms: Annotated[StrictInt, Field(ge=0, le=10_000)] = 100
     allowed_origins: list[StrictStr] = []
+    central_url: Annotated[StrictStr, Field(min_length=1, max_length=2000)] | None = None  # docs/central.md
+    store_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = None
 
 
 def default_data_dir() -> Path:
