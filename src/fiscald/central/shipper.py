@@ -135,10 +135,12 @@ def explain(exc: BaseException, target: url.Target) -> str:
     message = _first_line(exc)
     if isinstance(exc, CentralError):
         text = f"central {where}: {message}"
-    elif isinstance(exc, psycopg.OperationalError) and exc.sqlstate in ("28P01", "28000"):
+    elif isinstance(exc, psycopg.OperationalError) and (exc.sqlstate in ("28P01", "28000") or any(
+            sign in message for sign in ("password authentication failed", "no pg_hba.conf entry", "role \"",
+                                         "password is required", "no password supplied"))):
         text = (f"central {where}: the database refused the login ({message}); check the user and password in "
                 "central_url")
-    elif isinstance(exc, psycopg.OperationalError) and exc.sqlstate == "3D000":
+    elif isinstance(exc, psycopg.OperationalError) and (exc.sqlstate == "3D000" or "database \"" in message):
         text = f"central {where}: {message}; create it and run `fiscald central migrate --url ...`"
     elif isinstance(exc, psycopg.OperationalError):
         text = (f"central {where}: cannot reach the database ({message}); the backlog is kept and shipped when it "
