@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from fiscald.store import Database
+from fiscald.store import journal as journal_repo
+from fiscald.store import operations as op_repo
 
 JOURNAL_COLUMNS = "device_id, seq, kind, number, fiscal_day, datetime, total_cents, text, data, prev_hash, hash"
 OUTCOME_COLUMNS = "id, device_id, operation, source, idem_key, state, http_status, request, response"
@@ -51,3 +56,28 @@ def assert_same(db_path: Path, url: str, store_id: str) -> int:
     assert central_journal == local_journal
     assert central_outcomes == local_outcomes
     return len(local_journal)
+
+
+def fill(db: Database, devices: list[str], per_device: int, start_day: str = "2026-11-30") -> None:
+    """Journal entries (receipts, a Z report per 100) and finished operations, as the registers write them."""
+
+    def write(conn: sqlite3.Connection, device_id: str, first: int, count: int) -> None:
+        for n in range(first, first + count):
+            op_id = uuid.uuid4().hex
+            op_repo.insert_running(conn, op_id, device_id, "print_receipt", "http", None, "h", {"n": n})
+            if n % 100 == 99:
+                data = {"z_number": n // 100 + 1, "receipts_count": 99, "total_cents": 99 * 1000,
+                        "vat_totals": {"A": {"rate_basis_points": 2100, "base_cents": 1, "vat_cents": 2}}}
+                journal_repo.append(conn, device_id, "z_report", n // 100 + 1, n // 100 + 1,
+                                    f"{start_day}T20:00:00+02:00", 99 * 1000, "RAPORT Z", data)
+            else:
+                data = {"result": {"vat_totals": {"A": {"rate_basis_points": 2100, "base_cents": 826,
+                                                        "vat_cents": 174}}},
+                        "payments": {"cash": 600, "card": 400}}
+                journal_repo.append(conn, device_id, "receipt", n + 1, n // 100 + 1,
+                                    f"{start_day}T10:{n % 60:02d}:00+02:00", 1000, f"BON {n}\nCafea 10,00", data)
+            op_repo.finish(conn, op_id, 200, {"status": 200, "result": {"n": n}})
+
+    for device_id in devices:
+        for first in range(0, per_device, 500):
+            db.write_sync(lambda c, d=device_id, f=first: write(c, d, f, min(500, per_device - f)))

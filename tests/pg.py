@@ -73,7 +73,7 @@ class PgCluster:
 
     def close(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
-            self.stop("fast")
+            self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

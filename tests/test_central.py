@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from central_check import assert_same, central_counts
+from central_check import assert_same, central_counts, fill
 from fiscald.app import create_app
 from fiscald.central import outbox
 from fiscald.central.schema import migrate
@@ -25,8 +25,6 @@ from fiscald.cli import cli
 from fiscald.config import Settings
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
-from fiscald.store import journal as journal_repo
-from fiscald.store import operations as op_repo
 from pg import PgCluster, wait_until
 from server import Server, add_simulated_register, item, op
 
@@ -36,31 +34,6 @@ def fresh_database(pg: PgCluster, name: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         migrate(conn)
     return url
-
-
-def fill(db: Database, devices: list[str], per_device: int, start_day: str = "2026-11-30") -> None:
-    """Journal entries (receipts, a Z report per 100) and finished operations, as the registers write them."""
-
-    def write(conn: sqlite3.Connection, device_id: str, first: int, count: int) -> None:
-        for n in range(first, first + count):
-            op_id = uuid.uuid4().hex
-            op_repo.insert_running(conn, op_id, device_id, "print_receipt", "http", None, "h", {"n": n})
-            if n % 100 == 99:
-                data = {"z_number": n // 100 + 1, "receipts_count": 99, "total_cents": 99 * 1000,
-                        "vat_totals": {"A": {"rate_basis_points": 2100, "base_cents": 1, "vat_cents": 2}}}
-                journal_repo.append(conn, device_id, "z_report", n // 100 + 1, n // 100 + 1,
-                                    f"{start_day}T20:00:00+02:00", 99 * 1000, "RAPORT Z", data)
-            else:
-                data = {"result": {"vat_totals": {"A": {"rate_basis_points": 2100, "base_cents": 826,
-                                                        "vat_cents": 174}}},
-                        "payments": {"cash": 600, "card": 400}}
-                journal_repo.append(conn, device_id, "receipt", n + 1, n // 100 + 1,
-                                    f"{start_day}T10:{n % 60:02d}:00+02:00", 1000, f"BON {n}\nCafea 10,00", data)
-            op_repo.finish(conn, op_id, 200, {"status": 200, "result": {"n": n}})
-
-    for device_id in devices:
-        for first in range(0, per_device, 500):
-            db.write_sync(lambda c, d=device_id, f=first: write(c, d, f, min(500, per_device - f)))
 
 
 @pytest.fixture()

@@ -16,35 +16,47 @@ STREAMS = ("journal", "outcomes")
 
 
 @dataclass(frozen=True)
-class JournalRow:
-    id: int
-    device_id: str
-    seq: int
-    kind: str
-    number: int | None
-    fiscal_day: int
-    datetime: str
-    total_cents: int | None
-    text: str
-    data: str  # the stored JSON text, passed on as is
-    prev_hash: str
-    hash: str
+class Batch:
+    """Rows above a position, as one JSON array built by SQLite (no per-row work in Python)."""
+
+    count: int
+    last: int  # the position after this batch: the last journal id or outcome number in it
+    rows: str  # JSON array of objects, one per row, keyed by the central column names
 
 
-@dataclass(frozen=True)
-class OutcomeRow:
-    outcome_seq: int
-    id: str
-    device_id: str
-    operation: str
-    source: str
-    idem_key: str | None
-    state: str
-    http_status: int | None
-    request: str
-    response: str | None
-    created_at: float
-    finished_at: float | None
+_JOURNAL_BATCH = """
+SELECT count(*), max(id), json_group_array(json_object(
+    'device_id', device_id, 'seq', seq, 'kind', kind, 'number', number, 'fiscal_day', fiscal_day,
+    'datetime', datetime, 'total_cents', total_cents, 'text', text, 'data', json(data), 'prev_hash', prev_hash,
+    'hash', hash))
+FROM (SELECT * FROM journal WHERE id > ? ORDER BY id LIMIT ?)"""
+
+_OUTCOMES_BATCH = """
+SELECT count(*), max(outcome_seq), json_group_array(json_object(
+    'operation_id', id, 'device_id', device_id, 'operation', operation, 'source', source, 'idem_key', idem_key,
+    'state', state, 'http_status', http_status, 'request', json(request), 'response', json(response),
+    'created_at', printf('%.6f', created_at), 'finished_at', printf('%.6f', finished_at)))
+FROM (SELECT * FROM operations WHERE outcome_seq > ? ORDER BY outcome_seq LIMIT ?)"""
+
+
+def _batch(conn: sqlite3.Connection, sql: str, position: int, limit: int) -> Batch:
+    count, last, rows = conn.execute(sql, (position, limit)).fetchone()
+    return Batch(int(count), position if last is None else int(last), rows)
+
+
+def journal_batch(conn: sqlite3.Connection, position: int, limit: int) -> Batch:
+    return _batch(conn, _JOURNAL_BATCH, position, limit)
+
+
+def outcomes_batch(conn: sqlite3.Connection, position: int, limit: int) -> Batch:
+    return _batch(conn, _OUTCOMES_BATCH, position, limit)
+
+
+def journal_entry(conn: sqlite3.Connection, entry_id: int) -> dict[str, object] | None:
+    row = conn.execute("SELECT id, device_id, seq, kind, number, datetime FROM journal WHERE id = ?",
+                       (entry_id,)).fetchone()
+    return None if row is None else dict(zip(("id", "device_id", "seq", "kind", "number", "datetime"), row,
+                                              strict=True))
 
 
 @dataclass(frozen=True)
@@ -79,21 +91,6 @@ def heads(conn: sqlite3.Connection) -> dict[str, int]:
     journal = conn.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()[0]
     outcomes = conn.execute("SELECT last FROM central_outcome_counter").fetchone()[0]
     return {"journal": int(journal), "outcomes": int(outcomes)}
-
-
-def journal_after(conn: sqlite3.Connection, position: int, limit: int) -> list[JournalRow]:
-    rows = conn.execute(
-        """SELECT id, device_id, seq, kind, number, fiscal_day, datetime, total_cents, text, data, prev_hash, hash
-           FROM journal WHERE id > ? ORDER BY id LIMIT ?""", (position, limit))
-    return [JournalRow(*row) for row in rows]
-
-
-def outcomes_after(conn: sqlite3.Connection, position: int, limit: int) -> list[OutcomeRow]:
-    rows = conn.execute(
-        """SELECT outcome_seq, id, device_id, operation, source, idem_key, state, http_status, request, response,
-                  created_at, finished_at
-           FROM operations WHERE outcome_seq > ? ORDER BY outcome_seq LIMIT ?""", (position, limit))
-    return [OutcomeRow(*row) for row in rows]
 
 
 def _unix(stamp: str) -> float | None:

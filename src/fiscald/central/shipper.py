@@ -69,15 +69,13 @@ class CentralError(Exception):
 
 _JOURNAL_SQL = """
 WITH batch AS (
-    SELECT * FROM unnest(%(device_id)s::text[], %(seq)s::bigint[], %(kind)s::text[], %(number)s::bigint[],
-                         %(fiscal_day)s::integer[], %(datetime)s::text[], %(total_cents)s::bigint[], %(text)s::text[],
-                         %(data)s::text[], %(prev_hash)s::text[], %(hash)s::text[])
-        AS b (device_id, seq, kind, number, fiscal_day, datetime, total_cents, text, data, prev_hash, hash)
+    SELECT * FROM json_to_recordset(%(rows)s::json) AS b (device_id text, seq bigint, kind text, number bigint,
+        fiscal_day integer, datetime text, total_cents bigint, text text, data jsonb, prev_hash text, hash text)
 ), inserted AS (
     INSERT INTO fiscald.journal (store_id, device_id, seq, kind, number, fiscal_day, datetime, at, day, total_cents,
                                  text, data, prev_hash, hash)
     SELECT %(store_id)s, device_id, seq, kind, number, fiscal_day, datetime, datetime::timestamptz,
-           left(datetime, 10)::date, total_cents, text, data::jsonb, prev_hash, hash FROM batch
+           left(datetime, 10)::date, total_cents, text, data, prev_hash, hash FROM batch
     ON CONFLICT (store_id, device_id, seq) DO NOTHING
 )
 SELECT b.device_id, b.seq FROM batch b
@@ -88,12 +86,10 @@ WHERE j.hash <> b.hash LIMIT 1
 _OUTCOMES_SQL = """
 INSERT INTO fiscald.operations (store_id, operation_id, device_id, operation, source, idem_key, state, http_status,
                                 request, response, created_at, finished_at)
-SELECT %(store_id)s, id, device_id, operation, source, idem_key, state, http_status, request::jsonb,
-       response::jsonb, to_timestamp(created_at), to_timestamp(finished_at)
-FROM unnest(%(id)s::text[], %(device_id)s::text[], %(operation)s::text[], %(source)s::text[], %(idem_key)s::text[],
-            %(state)s::text[], %(http_status)s::integer[], %(request)s::text[], %(response)s::text[],
-            %(created_at)s::float8[], %(finished_at)s::float8[])
-    AS b (id, device_id, operation, source, idem_key, state, http_status, request, response, created_at, finished_at)
+SELECT %(store_id)s, operation_id, device_id, operation, source, idem_key, state, http_status, request, response,
+       to_timestamp(created_at::float8), to_timestamp(finished_at::float8)
+FROM json_to_recordset(%(rows)s::json) AS b (operation_id text, device_id text, operation text, source text,
+    idem_key text, state text, http_status integer, request jsonb, response jsonb, created_at text, finished_at text)
 ON CONFLICT (store_id, operation_id) DO UPDATE SET state = excluded.state, http_status = excluded.http_status,
     response = excluded.response, finished_at = excluded.finished_at, shipped_at = now()
 """
@@ -119,10 +115,6 @@ _POSITION_SQL = """
 INSERT INTO fiscald.positions (store_id, instance_id, stream, position) VALUES (%s, %s, %s, %s)
 ON CONFLICT (store_id, instance_id, stream) DO UPDATE SET position = excluded.position, updated_at = now()
 """
-
-
-def _columns(rows: list[Any], names: tuple[str, ...]) -> dict[str, list[Any]]:
-    return {name: [getattr(row, name) for row in rows] for name in names}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -335,30 +327,27 @@ class Shipper:
         store_id = target.store_id
         assert store_id is not None
         at = self._positions
-        journal = self._read(outbox.journal_after, at["journal"], self.batch)
-        outcomes = self._read(outbox.outcomes_after, at["outcomes"], self.batch)
+        journal = self._read(outbox.journal_batch, at["journal"], self.batch)
+        outcomes = self._read(outbox.outcomes_batch, at["outcomes"], self.batch)
         devices = self._device_rows()
         changed_devices = devices is not None and devices != self._shipped_devices
         due = time.monotonic() >= self._next_heartbeat
-        if not journal and not outcomes and not changed_devices and not due:
+        if not journal.count and not outcomes.count and not changed_devices and not due:
             self.status.state = "idle"
             self._set_backlog(self._read(outbox.backlog, at))
             return False
         self.status.state = "shipping"
-        new = {"journal": journal[-1].id if journal else at["journal"],
-               "outcomes": outcomes[-1].outcome_seq if outcomes else at["outcomes"]}
+        new = {"journal": journal.last, "outcomes": outcomes.last}
         backlog = self._read(outbox.backlog, new)
         with conn.transaction():
             conn.execute(_STORE_SQL, (store_id, __version__, backlog.total, backlog.oldest))
             if devices is not None and (changed_devices or due):
                 with conn.cursor() as cur:
                     cur.executemany(_DEVICE_SQL, [{"store_id": store_id, **asdict(d)} for d in devices])
-            if journal:
+            if journal.count:
                 self._ship_journal(conn, store_id, journal)
-            if outcomes:
-                conn.execute(_OUTCOMES_SQL, {"store_id": store_id, **_columns(outcomes, (
-                    "id", "device_id", "operation", "source", "idem_key", "state", "http_status", "request",
-                    "response", "created_at", "finished_at"))})
+            if outcomes.count:
+                conn.execute(_OUTCOMES_SQL, {"store_id": store_id, "rows": outcomes.rows})
             for stream in outbox.STREAMS:
                 if new[stream] != at[stream]:
                     conn.execute(_POSITION_SQL, (store_id, self._instance, stream, new[stream]))
@@ -368,26 +357,21 @@ class Shipper:
         self._positions = new
         self._shipped_devices = devices if devices is not None else self._shipped_devices
         self._next_heartbeat = time.monotonic() + self.heartbeat_s
-        self.status.shipped["journal"] += len(journal)
-        self.status.shipped["outcomes"] += len(outcomes)
-        if journal:
-            last = journal[-1]
-            self.status.last_entry = {"id": last.id, "device_id": last.device_id, "seq": last.seq, "kind": last.kind,
-                                      "number": last.number, "datetime": last.datetime}
+        self.status.shipped["journal"] += journal.count
+        self.status.shipped["outcomes"] += outcomes.count
+        if journal.count:
+            self.status.last_entry = self._read(outbox.journal_entry, journal.last)
         self.status.last_success_at = time.time()
         if self._logged_error is not None:
             log.warning("central %s: shipping again", url.describe(target.url or ""))
             self._logged_error = None
         self._set_backlog(backlog)
         self.status.state = "shipping" if backlog.total else "idle"
-        return len(journal) == self.batch or len(outcomes) == self.batch
+        return journal.count == self.batch or outcomes.count == self.batch
 
     @staticmethod
-    def _ship_journal(conn: psycopg.Connection[tuple[Any, ...]], store_id: str, rows: list[outbox.JournalRow]) -> None:
-        params = {"store_id": store_id, **_columns(rows, (
-            "device_id", "seq", "kind", "number", "fiscal_day", "datetime", "total_cents", "text", "data",
-            "prev_hash", "hash"))}
-        conflict = conn.execute(_JOURNAL_SQL, params).fetchone()
+    def _ship_journal(conn: psycopg.Connection[tuple[Any, ...]], store_id: str, batch: outbox.Batch) -> None:
+        conflict = conn.execute(_JOURNAL_SQL, {"store_id": store_id, "rows": batch.rows}).fetchone()
         if conflict is not None:
             raise CentralError(f"journal entry {conflict[1]} of device {conflict[0]} is already in the database with "
                                f"another hash: is store_id {store_id!r} used by another store? Nothing was shipped")
