@@ -25,6 +25,7 @@ from fiscald.cli import cli
 from fiscald.config import Settings
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
+from fiscald.store import operations as op_repo
 from pg import PgCluster, wait_until
 from server import Server, add_simulated_register, item, op
 
@@ -342,3 +343,15 @@ def test_cli_migrate_and_verify(pg: PgCluster) -> None:
     assert wrong.exit_code == 1 and "password authentication failed" in wrong.output
     checked = runner.invoke(cli, ["central", "verify", "--url", url], env={"COLUMNS": "250"})
     assert checked.exit_code == 0, checked.output
+
+
+def test_purge_keeps_outcomes_not_shipped_yet(store: Database) -> None:
+    """Idempotency retention purges old outcomes, but never one a shipping store still owes head office."""
+    fill(store, [str(uuid.uuid4())], 10)
+    store.write_sync(lambda c: c.execute("UPDATE operations SET created_at = 0"))
+    store.write_sync(lambda c: outbox.set_positions(c, {"journal": 6, "outcomes": 6}))
+    assert store.write_sync(lambda c: op_repo.purge(c, 1.0)) == 6
+    assert store.read_sync(lambda c: [r[0] for r in c.execute("SELECT outcome_seq FROM operations")]) == [
+        7, 8, 9, 10]
+    store.write_sync(lambda c: outbox.set_positions(c, {"journal": 0, "outcomes": 0}))  # a store that never shipped
+    assert store.write_sync(lambda c: op_repo.purge(c, 1.0)) == 4
