@@ -12,6 +12,18 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql) \
     >/dev/null 2>&1 || echo "could not install postgresql: the central shipping tests will be skipped"
 fi
+# The /ui browser tests drive Debian's Chromium (Playwright's own browser download is not reachable). Install it
+# where apt-get can; elsewhere tests/test_ui_browser.py is skipped with one loud reason in the summary.
+if [ -z "${FISCALD_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "Installing chromium (apt-get) for the UI browser tests..."
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/tmp/fiscald-apt.log 2>&1; then
+      echo "WARNING: apt-get install chromium failed (see /tmp/fiscald-apt.log): the UI browser tests will be skipped"
+    fi
+  else
+    echo "WARNING: no chromium and no apt-get as root: the UI browser tests will be skipped"
+  fi
+fi
 .venv/bin/ruff check src tests bench examples
 .venv/bin/mypy
 # pytest exits 5 when it collects nothing: that is a failure here too (set -e).

@@ -109,7 +109,7 @@ def test_unknown_route_and_method(client: httpx.Client) -> None:
     r = client.get("/no/such/path")
     assert r.status_code == 404 and set(r.json()) >= {"status", "error"}
     r = client.get("/devices/operation")
-    assert r.status_code == 405 and r.json()["status"] == 400
+    assert r.status_code == 405 and r.json()["status"] == 405 and r.headers["allow"] == "POST"
 
 
 def test_error_language_is_romanian_by_default(client: httpx.Client, device_id: str) -> None:

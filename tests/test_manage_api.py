@@ -216,15 +216,16 @@ def test_settings_live_and_persistent(make_server: Any, tmp_path: Path) -> None:
         defaults = c.get("/manage/get_settings").json()
         assert defaults == {"enable_simulated_devices": True, "language": "ro", "api_port": 10123,
                             "bind_address": "127.0.0.1", "api_token": None, "idempotency_retention_days": 7,
-                            "inp_settle_ms": 100, "allowed_origins": [], "central_url": None, "store_id": None}
+                            "inp_settle_ms": 100, "allowed_origins": [], "allowed_hosts": [],
+                            "central_url": None, "store_id": None}
         assert c.post("/devices/operation", json={"device_id": str(uuid.uuid4()), "operation": "get_status"}).json()[
-            "error"].startswith("Dispozitivul nu a fost găsit")
+            "error"].startswith("Dispozitivul sau resursa nu a fost găsită")
         saved = c.post("/manage/save_settings", json={"language": "en", "inp_settle_ms": 250}).json()
         assert saved["success"] is True and saved["restart_required"] == []
         assert saved["settings"]["language"] == "en"
         assert c.get("/devices/fiscal").json()["fiscal_devices"][0]["status_text"] == "Connected"
         err = c.post("/devices/operation", json={"device_id": str(uuid.uuid4()), "operation": "get_status"}).json()
-        assert err["error"].startswith("Device not found")
+        assert err["error"].startswith("Device or resource not found")
         assert c.post("/manage/save_settings", json={"colour": 1}).json()["error"].startswith("Invalid request")
         restart = c.post("/manage/save_settings", json={"api_port": 10200}).json()
         assert restart["restart_required"] == ["api_port"] and "restart" in restart["message"]

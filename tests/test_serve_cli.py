@@ -8,14 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from fiscald.app import open_database
 from fiscald.store import devices as device_repo
 from server import Server, free_port
 
 
-def test_non_loopback_bind_needs_a_token(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "fiscald", "serve", "--host", "0.0.0.0", "--port", str(free_port()),
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1.invalid", "127.evil.invalid"])
+def test_non_loopback_bind_needs_a_token(tmp_path: Path, host: str) -> None:
+    """Loopback is decided on addresses: a name that merely starts with 127. is not loopback (nor is one that
+    does not resolve)."""
+    run = subprocess.run([sys.executable, "-m", "fiscald", "serve", "--host", host, "--port", str(free_port()),
                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert "api_token" in run.stdout

@@ -17,7 +17,8 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from wsclient import ws_client, ws_url
 
 from fiscald.app import open_database
-from fiscald.interfaces.ws import origin_allowed
+from fiscald.config import Settings
+from fiscald.interfaces.local_only import origin_allowed
 from fiscald.store import devices as device_repo
 from server import Server, add_simulated_register
 
@@ -41,9 +42,15 @@ def configure(data_dir: Path, **settings: Any) -> None:
     ("http://[::1]:3000", True), ("http://127.0.0.2", True), ("https://pos.example.com", True),
     ("https://pos.example.com/", True), ("http://evil.example", False), ("http://localhost.evil.example", False),
     ("null", False), ("file://", False), ("ftp://127.0.0.1", False), ("http://10.0.0.5", False),
+    # user-info is not an origin: the host after the last @ must not count
+    ("http://user@evil.example@127.0.0.1", False), ("http://user@127.0.0.1", False),
+    ("http://127.0.0.1:10123/path", False), ("http://127.0.0.1.nip.io", False),
+    # the service's own origin (its Host header is 127.0.0.1:10123)
+    ("http://127.0.0.1:10123", True), ("https://127.0.0.1:10123", True),
 ])
 def test_origin_rule(origin: str, allowed: bool) -> None:
-    assert origin_allowed(origin, ["https://pos.example.com"]) is allowed
+    settings = Settings(allowed_origins=["https://pos.example.com"])
+    assert origin_allowed(origin, "127.0.0.1:10123", settings) is allowed
 
 
 def test_token_and_origin_on_handshake(make_server: Any, tmp_path: Path) -> None:
@@ -71,7 +78,12 @@ def test_token_and_origin_on_handshake(make_server: Any, tmp_path: Path) -> None
         status, body = await refused(url + "?token=wrong-token-0123456789")
         assert status == 401 and body["status"] == 1011 and "invalid" in body["error"]
         status, body = await refused(url + "?token=" + TOKEN, origin="http://evil.example")
-        assert status == 403 and body["status"] == 1011 and "Origin" in body["error"]
+        assert status == 403 and body["status"] == 1015 and "Origin" in body["error"]
+        # a wrong Origin is told so, also without a token (not asked for the token)
+        status, body = await refused(url, origin="http://evil.example")
+        assert status == 403 and body["status"] == 1015 and "Origin" in body["error"] and "token" not in body["error"]
+        status, body = await refused(url + "?token=" + TOKEN, origin="http://user@evil.example@127.0.0.1")
+        assert status == 403 and body["status"] == 1015
         await ping(url + "?token=" + TOKEN)
         await ping(url, additional_headers={"Authorization": f"Bearer {TOKEN}"})
         await ping(url + "?token=" + TOKEN, origin="http://localhost:5173")

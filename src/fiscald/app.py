@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fiscald import __version__
@@ -20,10 +21,13 @@ from fiscald.central.shipper import DeviceRow, Shipper
 from fiscald.core.admin import Admin
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
-from fiscald.interfaces import export, simulate
+from fiscald.interfaces import export, simulate, web
+from fiscald.interfaces import openapi as openapi_doc
 from fiscald.interfaces.auth import TokenAuth
-from fiscald.interfaces.http import OPERATION_OPENAPI, build_router, operation_route
+from fiscald.interfaces.head import HeadAsGet
+from fiscald.interfaces.http import OPERATION_OPENAPI, build_router, operation_route, routing_error
 from fiscald.interfaces.inp.service import InpService
+from fiscald.interfaces.local_only import LocalOnly
 from fiscald.interfaces.manage import build_manage_router
 from fiscald.interfaces.timing import ServerTimingMiddleware
 from fiscald.interfaces.ws import build_ws_router
@@ -73,10 +77,10 @@ def device_rows(manager: DeviceManager) -> list[DeviceRow]:
             for h in manager.handles()]
 
 
-def _error_response(request: Request, err: FiscalError) -> JSONResponse:
+def _error_response(request: Request, err: FiscalError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     manager: DeviceManager | None = getattr(request.app.state, "manager", None)
     language = manager.settings.language if manager is not None else "ro"
-    return JSONResponse(err.body(language), status_code=err.http_status)
+    return JSONResponse(err.body(language), status_code=err.http_status, headers=headers)
 
 
 def create_app(data_dir: Path) -> FastAPI:
@@ -101,16 +105,21 @@ def create_app(data_dir: Path) -> FastAPI:
             await manager.stop()
             db.close()
 
-    app = FastAPI(title="fiscald", version=__version__, lifespan=lifespan,
-                  description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
+    # /docs and /redoc load Swagger UI and ReDoc from the installed fastapi-offline package, not from a CDN: they
+    # work on a till without internet
+    app = FastAPIOffline(title="fiscald", version=__version__, lifespan=lifespan,
+                         description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
     app.add_middleware(ServerTimingMiddleware)
     app.router.routes.insert(0, operation_route())
     app.include_router(build_router())
     app.include_router(build_manage_router())
     app.add_middleware(TokenAuth)
+    app.add_middleware(LocalOnly)  # outside TokenAuth: a foreign page is told so, not asked for a token
     app.include_router(simulate.build_router())
     app.include_router(export.build_router())
     app.include_router(build_ws_router())
+    web.mount(app)
+    app.add_middleware(HeadAsGet)
 
     @app.exception_handler(FiscalError)
     async def fiscal_error(request: Request, exc: FiscalError) -> JSONResponse:
@@ -124,10 +133,8 @@ def create_app(data_dir: Path) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        err = FiscalError(Code.CONFIG, f"{request.method} {request.url.path}: {exc.detail}")
-        response = _error_response(request, err)
-        response.status_code = exc.status_code
-        return response
+        err, headers = routing_error(request.method, request.url.path, exc)
+        return _error_response(request, err, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -138,8 +145,10 @@ def create_app(data_dir: Path) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            generate_openapi()["paths"]["/devices/operation"] = OPERATION_OPENAPI
-        return app.openapi_schema or {}
+            schema = generate_openapi()
+            schema["paths"]["/devices/operation"] = OPERATION_OPENAPI
+            app.openapi_schema = openapi_doc.complete(schema)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from fiscald import __version__
@@ -15,7 +14,7 @@ from fiscald.commands.central import central_app
 from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import default_data_dir, is_loopback
-from fiscald.interfaces import ws
+from fiscald.interfaces import serving
 from fiscald.logs import setup_logging
 from fiscald.store import devices as device_repo
 
@@ -38,6 +37,12 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Enable simulated devices; create a Simulated register")]
     = False,
     log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "warning",
+    request_timeout: Annotated[float, typer.Option(
+        min=0.1, max=3600, help="Seconds a request may take to arrive whole (headers and body)")]
+    = serving.REQUEST_READ_TIMEOUT_S,
+    max_connections: Annotated[int, typer.Option(
+        min=1, max=1_000_000, help="Open connections (HTTP and WebSocket) beyond which new ones are refused; "
+        "kept below the open-file limit")] = serving.DEFAULT_MAX_CONNECTIONS,
 ) -> None:
     """Run the server (HTTP API on HOST:PORT)."""
     folder = data_dir or default_data_dir()
@@ -59,9 +64,8 @@ def serve(
     console.print(f"fiscald {__version__} on [bold]http://{shown}:{port}[/bold]  (data: {folder})", soft_wrap=True)
     for device_id in device_ids:
         console.print(f"Simulated register: [bold]{device_id}[/bold]", soft_wrap=True)
-    # no proxy in front of a local driver: X-Forwarded-* headers are not trusted, and their middleware is skipped
-    uvicorn.run(create_app(folder), host=host, port=port, log_level=log_level, access_log=False,
-                log_config=None, lifespan="on", proxy_headers=False, server_header=False, **ws.UVICORN_OPTIONS)
+    limits = serving.Limits(request_timeout, max_connections)
+    serving.run(create_app(folder), host, port, log_level, settings.language, limits)
 
 
 @cli.command()

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 DEFAULT_PORT = 10123
 DEFAULT_HOST = "127.0.0.1"
+
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME_PATTERN = rf"^({_LABEL}\.)*{_LABEL}\.?$"
+_PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+WEB_ORIGIN_PATTERN = rf"^(null|https?://(({_LABEL}\.)*{_LABEL}|\[[0-9A-Fa-f:.]+\])(:{_PORT})?/?)$"
+
+
+def _host_name(value: str) -> str:
+    """A DNS name or an IP address (IPv6 without brackets), as in a ``Host`` header without its port."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        if not re.fullmatch(HOST_NAME_PATTERN, value):
+            raise ValueError(f"{value!r} is not a host name or IP address (no scheme, no port)") from None
+    return value.lower().rstrip(".")
+
+
+def _web_origin(value: str) -> str:
+    """``scheme://host[:port]`` as browsers send it in ``Origin``, or ``null``."""
+    if not re.fullmatch(WEB_ORIGIN_PATTERN, value):
+        raise ValueError(f"{value!r} is not a web origin like https://pos.example.com or http://host:8080 (or null)")
+    return value.rstrip("/").lower()
+
+
+HostName = Annotated[StrictStr, Field(max_length=253, json_schema_extra={"anyOf": [
+    {"pattern": HOST_NAME_PATTERN}, {"format": "ipv6"}]}), AfterValidator(_host_name)]
+WebOrigin = Annotated[StrictStr, Field(max_length=300, pattern=WEB_ORIGIN_PATTERN), AfterValidator(_web_origin)]
 
 
 class Settings(BaseModel):
@@ -22,7 +53,8 @@ class Settings(BaseModel):
     api_token: Annotated[StrictStr, Field(min_length=16, max_length=256)] | None = None
     idempotency_retention_days: Annotated[StrictInt, Field(ge=1, le=365)] = 7
     inp_settle_ms: Annotated[StrictInt, Field(ge=0, le=10_000)] = 100
-    allowed_origins: list[StrictStr] = []
+    allowed_origins: Annotated[list[WebOrigin], Field(max_length=100)] = []
+    allowed_hosts: Annotated[list[HostName], Field(max_length=100)] = []
     central_url: Annotated[StrictStr, Field(min_length=1, max_length=2000)] | None = None  # docs/central.md
     store_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = None
 
@@ -32,4 +64,18 @@ def default_data_dir() -> Path:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """True when every address ``host`` stands for is a loopback address: an IP literal is judged as it is, a
+    name by what it resolves to (``127.0.0.1.nip.io`` is a name, not 127.0.0.1). A name that does not resolve
+    is not loopback."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    return bool(addresses) and all(_loopback(a) for a in addresses)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback

@@ -16,6 +16,7 @@ Language = Literal["ro", "en"]
 class Code(IntEnum):
     CONFIG = 400
     DEVICE_NOT_FOUND = 404
+    METHOD_NOT_ALLOWED = 405
     INTERNAL = 1000
     PERSISTENCE = 1001
     SERIALIZATION = 1002
@@ -31,6 +32,7 @@ class Code(IntEnum):
     NOT_SUPPORTED = 1012
     TIMEOUT = 1013
     BUSY = 1014
+    FORBIDDEN = 1015
     DEVICE = 2000
     PAPER_OUT = 2001
     COVER_OPEN = 2002
@@ -64,7 +66,10 @@ class ErrorSpec:
 
 _TABLE: tuple[ErrorSpec, ...] = (
     ErrorSpec(Code.CONFIG, "Config", 400, "Cerere sau configurare invalidă", "Invalid request or configuration"),
-    ErrorSpec(Code.DEVICE_NOT_FOUND, "DeviceNotFound", 404, "Dispozitivul nu a fost găsit", "Device not found"),
+    ErrorSpec(Code.DEVICE_NOT_FOUND, "DeviceNotFound", 404, "Dispozitivul sau resursa nu a fost găsită",
+              "Device or resource not found"),
+    ErrorSpec(Code.METHOD_NOT_ALLOWED, "MethodNotAllowed", 405, "Metoda HTTP nu este permisă pentru această cale",
+              "HTTP method not allowed on this path"),
     ErrorSpec(Code.INTERNAL, "Internal", 500, "Eroare internă", "Internal error"),
     ErrorSpec(Code.PERSISTENCE, "Persistence", 500, "Eroare la salvarea datelor", "Data store error"),
     ErrorSpec(Code.SERIALIZATION, "Serialization", 500, "Eroare de serializare", "Serialization error"),
@@ -106,6 +111,10 @@ _TABLE: tuple[ErrorSpec, ...] = (
     ),
     ErrorSpec(
         Code.BUSY, "Busy", 429, "Coada dispozitivului este plină", "The device queue is full", retryable=True,
+    ),
+    ErrorSpec(
+        Code.FORBIDDEN, "Forbidden", 403, "Cerere refuzată: gazdă (Host) sau origine (Origin) străină",
+        "Request refused: foreign Host or Origin",
     ),
     ErrorSpec(Code.DEVICE, "Device", 500, "Eroare a dispozitivului", "Device error"),
     ErrorSpec(Code.PAPER_OUT, "PaperOut", 500, "Lipsă hârtie în imprimantă.", "Printer out of paper."),

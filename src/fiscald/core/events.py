@@ -63,10 +63,12 @@ class EventBus:
         return len(self._subscribers)
 
 
-def device_status(device_id: str, kind: str, previous: StatusInfo, current: StatusInfo, language: Language) -> Event:
+def device_status(device_id: str, kind: str, previous: StatusInfo | None, current: StatusInfo,
+                  language: Language) -> Event:
+    """A status change; ``previous`` None for a snapshot of the current status (e.g. on subscribe)."""
     return Event("device_status", device_id, {
         "device_id": device_id, "kind": kind, "status": current.status.value, "status_text": current.text(language),
-        "previous_status": previous.status.value})
+        "previous_status": None if previous is None else previous.status.value})
 
 
 def operation_started(device_id: str, operation_id: str, operation: str) -> Event:

@@ -12,6 +12,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 from fiscald import __version__, jsonfmt
@@ -37,6 +39,20 @@ class OperationEnvelope(BaseModel):
     timeout_ms: int | None = Field(default=None, ge=1, le=3_600_000)
 
 
+def routing_error(method: str, path: str, exc: StarletteHTTPException) -> tuple[FiscalError, dict[str, str]]:
+    """The error the router meant (no such path 404, method not allowed 405, else 400), with its own code, and
+    the headers to send: a 405's ``Allow`` lists ``HEAD`` wherever ``GET`` is (see interfaces/head.py)."""
+    if exc.status_code == 404:
+        return FiscalError(Code.DEVICE_NOT_FOUND, f"{method} {path}: no such path (see /docs)"), {}
+    if exc.status_code == 405:
+        allow = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()]
+        if "GET" in allow and "HEAD" not in allow:
+            allow.append("HEAD")
+        listed = ", ".join(allow)
+        return FiscalError(Code.METHOD_NOT_ALLOWED, f"{method} {path}: allowed {listed}"), {"Allow": listed}
+    return FiscalError(Code.CONFIG, f"{method} {path}: {exc.detail}"), {}
+
+
 def manager_of(request: Request) -> DeviceManager:
     manager: DeviceManager = request.app.state.manager
     return manager
@@ -52,11 +68,17 @@ async def read_json(request: Request) -> Any:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise FiscalError(Code.CONFIG, f"Content-Type: expected application/json, got {content_type or 'none'!r}")
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # gone, or timed out sending the body (interfaces/serving.py): nobody to answer
+        raise FiscalError(Code.CONFIG, "body: the client went away before sending all of it") from None
     if len(body) > MAX_BODY:
         raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes")
     try:
-        return jsonfmt.loads(body)
+        return jsonfmt.loads_unique(body)
+    except jsonfmt.DuplicateKeyError as exc:
+        raise FiscalError(Code.CONFIG, f"{exc.key}: duplicate key in the JSON body (ambiguous; send each key "
+                                       "once)") from None
     except jsonfmt.JSONDecodeError as exc:
         raise FiscalError(Code.CONFIG, f"body: malformed JSON ({exc})") from None
 
@@ -82,7 +104,8 @@ OPERATION_OPENAPI: dict[str, Any] = {"post": {
     "summary": "Execute one device operation",
     "operationId": "execute_operation",
     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                    "schema": {"type": "string", "maxLength": 255}}],
+                    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                    "description": "1 to 255 printable ASCII characters without spaces (docs/http.md)"}],
     "requestBody": {"required": True,
                     "content": {"application/json": {"schema": OperationEnvelope.model_json_schema()}}},
     "responses": {

@@ -1,0 +1,136 @@
+"""How the HTTP server runs: uvicorn with the WebSocket options, plus the limits that keep slow or numerous
+clients from starving the others (docs/http.md, "Limits").
+
+- **Request read deadline**: a request must arrive whole — headers and body — within
+  ``REQUEST_READ_TIMEOUT_S`` of its first byte (or of the connection opening); otherwise the connection is
+  closed. uvicorn times out only idle keep-alive connections, so a client sending its headers a byte at a
+  time, or a body shorter than its ``Content-Length``, was held open for ever. The time an operation takes
+  once its request has arrived is not limited by this.
+- **Connection cap**: at most ``max_connections`` open connections (HTTP and WebSocket); one more is answered
+  at once with 429 and error 1014 Busy, and closed, before anything is read.
+- **Open-file limit**: raised from the soft to the hard limit where the platform allows, and the connection
+  cap kept below it (database, journal and watched folders need descriptors too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from fiscald import jsonfmt
+from fiscald.errors import Code, FiscalError, Language
+from fiscald.interfaces.ws import UVICORN_OPTIONS
+
+log = logging.getLogger("fiscald.http")
+
+REQUEST_READ_TIMEOUT_S = 15.0
+DEFAULT_MAX_CONNECTIONS = 2000
+RESERVED_FILES = 100  # descriptors kept for everything but client connections
+KEEP_ALIVE_S = 5  # idle time between requests on a keep-alive connection (uvicorn's timeout_keep_alive)
+
+
+def raise_open_file_limit() -> int | None:
+    """Raise the soft open-file limit to the hard one; the limit now in force (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+@dataclass(frozen=True)
+class Limits:
+    request_timeout_s: float = REQUEST_READ_TIMEOUT_S
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+
+def connection_cap(wanted: int, open_files: int | None) -> int:
+    """``wanted``, kept below the open-file limit."""
+    if open_files is None:
+        return wanted
+    return max(1, min(wanted, open_files - RESERVED_FILES))
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for reading each request and a cap on connections."""
+
+    max_connections: ClassVar[int] = DEFAULT_MAX_CONNECTIONS
+    read_timeout_s: ClassVar[float] = REQUEST_READ_TIMEOUT_S
+    language: ClassVar[Language] = "ro"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            log.warning("refused a connection: %d open, the most allowed", self.max_connections)
+            transport.write(_busy_response(self.max_connections, self.language))
+            transport.close()
+            return
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()
+        super().handle_websocket_upgrade()
+
+    def _arm(self) -> None:
+        if self._read_deadline is None:
+            self._read_deadline = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
+
+    def _disarm(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True  # the app waiting for the rest of the body is told the client went away
+            cycle.message_event.set()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _busy_response(limit: int, language: Language) -> bytes:
+    err = FiscalError(Code.BUSY, f"server: {limit} connections are open, the most it takes; retry shortly")
+    body = jsonfmt.dumps(err.body(language)).encode()
+    return (f"HTTP/1.1 {err.http_status} Too Many Requests\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n").encode() + body
+
+
+def run(app: Any, host: str, port: int, log_level: str, language: Language, limits: Limits) -> None:
+    """Serve ``app`` until interrupted (the ``fiscald serve`` command)."""
+    GuardedHttpProtocol.max_connections = connection_cap(limits.max_connections, raise_open_file_limit())
+    GuardedHttpProtocol.read_timeout_s = limits.request_timeout_s
+    GuardedHttpProtocol.language = language
+    # no proxy in front of a local driver: X-Forwarded-* headers are not trusted, and their middleware is skipped
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None, lifespan="on",
+                proxy_headers=False, server_header=False, http=GuardedHttpProtocol,
+                timeout_keep_alive=KEEP_ALIVE_S, **UVICORN_OPTIONS)

@@ -1,0 +1,133 @@
+// Small DOM helpers. Text always goes in as textContent (device names and printouts are data, never HTML).
+
+import { t } from "./i18n.js";
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function clear(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let uid = 0;
+export function nextId(prefix) {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+// A labelled form control: <div class="field"><label>…</label><input …><p class="field-error"></p></div>.
+export function field(label, control, hint) {
+  if (!control.id) control.id = nextId("f");
+  const error = h("p", { class: "field-error", id: `${control.id}-error`, role: "alert" });
+  const parts = [h("label", { for: control.id }, label), control];
+  const described = [error.id];
+  if (hint) {
+    const hintEl = h("p", { class: "hint", id: `${control.id}-hint` }, hint);
+    parts.push(hintEl);
+    described.push(hintEl.id);
+  }
+  control.setAttribute("aria-describedby", described.join(" "));
+  parts.push(error);
+  return h("div", { class: "field" }, parts);
+}
+
+export function select(options, value, attrs = {}) {
+  const el = h("select", attrs);
+  for (const option of options) {
+    const [optValue, label] = Array.isArray(option) ? option : [option, option];
+    const opt = h("option", { value: optValue }, label);
+    if (String(optValue) === String(value ?? "")) opt.selected = true;
+    el.append(opt);
+  }
+  return el;
+}
+
+export function checkbox(label, checked, attrs = {}) {
+  const input = h("input", { type: "checkbox", id: nextId("c"), ...attrs });
+  input.checked = Boolean(checked);
+  return { input, el: h("div", { class: "check" }, input, h("label", { for: input.id }, label)) };
+}
+
+// Cents as "12.34" without floating point.
+export function money(cents) {
+  if (cents === null || cents === undefined) return "—";
+  const sign = cents < 0 ? "-" : "";
+  const abs = Math.abs(cents);
+  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+}
+
+// "12", "12.5", "12,50" -> 1250; null when it is not an amount.
+export function parseMoney(text) {
+  const match = /^\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*$/.exec(text || "");
+  if (!match) return null;
+  return Number(match[1]) * 100 + Number((match[2] || "0").padEnd(2, "0"));
+}
+
+// Basis points as "21.00 %"; "21", "5,5" -> 2100, 550.
+export function percent(bp) {
+  return `${Math.trunc(bp / 100)}.${String(bp % 100).padStart(2, "0")} %`;
+}
+
+export function parsePercent(text) {
+  const match = /^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$/.exec(text || "");
+  if (!match) return null;
+  return Number(match[1]) * 100 + Number((match[2] || "0").padEnd(2, "0"));
+}
+
+export function when(iso) {
+  return iso ? iso.replace("T", " ").slice(0, 19) : "—";
+}
+
+export function badge(deviceId, status, text) {
+  return h("span", { class: `badge s-${String(status).toLowerCase()}`, dataset: { statusFor: deviceId } }, text);
+}
+
+export function setBadges(deviceId, status, text) {
+  for (const el of document.querySelectorAll("[data-status-for]")) {
+    if (el.dataset.statusFor !== deviceId) continue;
+    el.className = `badge s-${String(status).toLowerCase()}`;
+    el.textContent = text;
+  }
+}
+
+export function errorBox(err) {
+  return h("p", { class: "error", role: "alert" }, err && err.message ? err.message : String(err));
+}
+
+export function json(value) {
+  return JSON.stringify(value, null, 2);
+}
+
+// Shows what an action answered, or its error, in a live region.
+export function report(el, title, promise) {
+  clear(el, h("p", { class: "muted" }, t("working")));
+  return promise.then(
+    (value) => {
+      clear(el, h("h3", {}, title), h("pre", { class: "json", tabindex: "0" }, json(value)));
+      return value;
+    },
+    (err) => {
+      clear(el, h("h3", {}, title), errorBox(err));
+      return null;
+    },
+  );
+}

@@ -1,0 +1,286 @@
+// Devices: the list with live status, and the add/edit form per connection type, all through /manage.
+
+import { ApiError, devices, get, post } from "../api.js";
+import { badge, checkbox, clear, errorBox, field, h, parsePercent, percent, select } from "../dom.js";
+import { t } from "../i18n.js";
+
+const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400];
+const VAT_LETTERS = "ABCDEFGH".split("");
+
+function connectionText(details) {
+  const d = details.details || {};
+  if (details.type === "Serial") return `Serial ${d.port} @ ${d.baud_rate}`;
+  if (details.type === "Network") return `${d.ip_address}:${d.port}`;
+  if (details.type === "Usb") return `USB ${d.device_selector}`;
+  return t("conn_virtual");
+}
+
+function table(kind, list, ctx) {
+  const caption = kind === "fiscal" ? t("fiscal_devices") : t("pos_terminals");
+  if (!list.length) return h("p", { class: "muted" }, t("none_configured"));
+  return h("table", {},
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, [t("name"), t("model"), t("connection"), t("status"), t("actions")]
+      .map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, list.map((d) => {
+      const c = d.config;
+      const toggle = h("button", { type: "button", onclick: () => saveEnabled(kind, c, !c.enabled, ctx) },
+        c.enabled ? t("disable") : t("enable"));
+      const remove = h("button", { type: "button", class: "danger", onclick: () => remove_(kind, c, ctx) }, t("delete"));
+      return h("tr", {},
+        h("th", { scope: "row" }, h("a", { href: `#/device/${c.id}` }, c.name)),
+        h("td", {}, `${c.manufacturer} ${c.model}`),
+        h("td", {}, connectionText(c.connection_details)),
+        h("td", {}, badge(c.id, d.status, d.status_text)),
+        h("td", { class: "row-actions" }, h("div", {},
+          h("a", { class: "button", href: `#/devices/edit/${c.id}`, "aria-label": `${t("edit")} ${c.name}` }, t("edit")),
+          toggle, remove)));
+    })));
+}
+
+async function saveEnabled(kind, config, enabled, ctx) {
+  const path = kind === "fiscal" ? "/manage/save_fiscal_device" : "/manage/save_pos_terminal";
+  try {
+    const answer = await post(path, { id: config.id, enabled });
+    ctx.notice(answer.message);
+  } catch (err) {
+    ctx.notice(err.message);
+  }
+  await renderDevices(document.getElementById("main"), [], ctx);
+}
+
+async function remove_(kind, config, ctx) {
+  const ok = await ctx.confirm(t("delete_title", { name: config.name }), t("delete_text"), t("delete"));
+  if (!ok) return;
+  const path = kind === "fiscal" ? "/manage/delete_fiscal_device" : "/manage/delete_pos_terminal";
+  try {
+    const answer = await post(path, { id: config.id });
+    ctx.notice(answer.message);
+  } catch (err) {
+    ctx.notice(err.message);
+  }
+  await renderDevices(document.getElementById("main"), [], ctx);
+}
+
+export async function renderDevices(main, params, ctx) {
+  if (params[0] === "new") return renderForm(main, params[1] === "pos" ? "pos" : "fiscal", null, ctx);
+  const list = await devices();
+  if (params[0] === "edit") {
+    const fiscal = list.fiscal.find((d) => d.config.id === params[1]);
+    const pos = list.pos.find((d) => d.config.id === params[1]);
+    if (fiscal || pos) return renderForm(main, fiscal ? "fiscal" : "pos", fiscal || pos, ctx, list);
+  }
+  clear(main,
+    h("h1", {}, t("nav_devices")),
+    h("div", { class: "toolbar" },
+      h("a", { class: "button primary", href: "#/devices/new/fiscal" }, t("add_register")),
+      h("a", { class: "button", href: "#/devices/new/pos" }, t("add_pos"))),
+    h("section", { "aria-labelledby": "fiscal-h" }, h("h2", { id: "fiscal-h" }, t("fiscal_devices")),
+      table("fiscal", list.fiscal, ctx)),
+    h("section", { "aria-labelledby": "pos-h" }, h("h2", { id: "pos-h" }, t("pos_terminals")), table("pos", list.pos, ctx)));
+  return undefined;
+}
+
+// The form: every control carries data-field = the API's field path, so the API's own validation errors land
+// next to the control they are about.
+async function renderForm(main, kind, existing, ctx, known) {
+  const supported = (await get("/manage/get_supported_devices"))[kind];
+  const list = known || await devices();
+  const config = existing ? existing.config : {};
+  const form = h("form", { novalidate: true, class: "device-form" });
+  const general = h("div", { class: "form-errors", role: "alert" });
+  const controls = {};
+  const add = (key, label, control, hint) => {
+    control.dataset.field = key;
+    controls[key] = control;
+    return field(label, control, hint);
+  };
+
+  const name = h("input", { type: "text", value: config.name || "", autocomplete: "off" });
+  const manufacturer = select(supported.map((s) => s.manufacturer), config.manufacturer);
+  const model = h("select", {});
+  const connType = h("select", {});
+  const connBox = h("div", { class: "conn-fields" });
+  const connValues = (config.connection_details && config.connection_details.details) || {};
+
+  const fillModels = () => {
+    const entry = supported.find((s) => s.manufacturer === manufacturer.value) || { models: [], connection_types: [] };
+    clear(model, entry.models.map((m) => h("option", { value: m, selected: m === config.model }, m)));
+    const current = config.connection_details ? config.connection_details.type : null;
+    clear(connType, entry.connection_types.map((c) => h("option", { value: c, selected: c === current }, t(`conn_${c.toLowerCase()}`))));
+    fillConnection();
+    vatBox.hidden = manufacturer.value !== "Simulated" || kind !== "fiscal";
+  };
+  const fillConnection = () => {
+    clear(connBox);
+    const type = connType.value;
+    if (type === "Serial") {
+      connBox.append(
+        add("connection_details.details.port", t("serial_port"), h("input", { type: "text", value: connValues.port || "" }), t("serial_port_hint")),
+        add("connection_details.details.baud_rate", t("baud_rate"), select(BAUD_RATES, connValues.baud_rate || 115200)));
+    } else if (type === "Network") {
+      connBox.append(
+        add("connection_details.details.ip_address", t("ip_address"), h("input", { type: "text", value: connValues.ip_address || "" })),
+        add("connection_details.details.port", t("tcp_port"), h("input", { type: "number", min: 1, max: 65535, value: connValues.port || "" })));
+    } else if (type === "Usb") {
+      connBox.append(
+        add("connection_details.details.device_selector", t("usb_selector"), h("input", { type: "text", value: connValues.device_selector || "" }), t("usb_hint")),
+        add("connection_details.details.baud_rate", t("baud_rate"), select([["", "—"], ...BAUD_RATES.map((b) => [b, b])], connValues.baud_rate ?? "")));
+    } else {
+      connBox.append(h("p", { class: "muted" }, t("conn_virtual_hint")));
+    }
+  };
+  manufacturer.addEventListener("change", fillModels);
+  connType.addEventListener("change", fillConnection);
+
+  const enabled = checkbox(t("enabled"), existing ? config.enabled : true);
+  form.append(
+    h("h1", {}, existing ? t("edit_device", { name: config.name }) : kind === "fiscal" ? t("add_register") : t("add_pos")),
+    general,
+    add("name", t("name"), name),
+    add("manufacturer", t("manufacturer"), manufacturer),
+    add("model", t("model"), model),
+    add("connection_details.type", t("connection"), connType),
+    connBox,
+    enabled.el);
+
+  let vatBox = h("div");
+  const fiscalParts = {};
+  if (kind === "fiscal") {
+    fiscalParts.notes = h("textarea", { rows: 2 }, config.notes || "");
+    fiscalParts.scan = h("input", { type: "text", value: config.scan_folder || "" });
+    fiscalParts.create = checkbox(t("create_scan_folder"), false);
+    fiscalParts.linked = select([["", t("none")], ...list.pos.map((p) => [p.config.id, p.config.name])],
+      config.linked_pos_device_id || "");
+    fiscalParts.autoCard = checkbox(t("auto_send_card"), config.auto_send_card_to_pos);
+    fiscalParts.autoCard.input.dataset.field = "auto_send_card_to_pos";
+    controls.auto_send_card_to_pos = fiscalParts.autoCard.input;
+    const rates = (existing && existing.vat_rates) || {};
+    fiscalParts.vat = {};
+    vatBox = h("fieldset", { class: "vat" }, h("legend", {}, t("vat_rates")),
+      h("p", { class: "hint" }, t("vat_hint")),
+      h("div", { class: "vat-grid" }, VAT_LETTERS.map((letter) => {
+        const input = h("input", { type: "text", inputmode: "decimal", size: 6,
+          value: rates[letter] === undefined ? "" : percent(rates[letter]).replace(" %", "") });
+        fiscalParts.vat[letter] = input;
+        return add(`vat_rates.${letter}`, t("vat_letter", { letter }), input);
+      })));
+    form.append(
+      add("notes", t("notes"), fiscalParts.notes),
+      add("scan_folder", t("scan_folder"), fiscalParts.scan, t("scan_folder_hint")),
+      fiscalParts.create.el,
+      add("linked_pos_device_id", t("linked_pos"), fiscalParts.linked),
+      fiscalParts.autoCard.el,
+      vatBox);
+    // Header and footer lines only where this fiscald's device configuration has them.
+    const configs = existing ? [config] : list.fiscal.map((d) => d.config);
+    for (const key of ["header_lines", "footer_lines"]) {
+      if (!configs.some((c) => key in c)) continue;
+      const lines = config[key];
+      fiscalParts[key] = h("textarea", { rows: 3 }, Array.isArray(lines) ? lines.join("\n") : lines ?? "");
+      form.append(add(key, t(key), fiscalParts[key], t("lines_hint")));
+    }
+  } else {
+    fiscalParts.bank = h("input", { type: "text", value: config.bank || "" });
+    form.append(add("bank", t("bank"), fiscalParts.bank));
+  }
+  fillModels();
+
+  const submit = h("button", { type: "submit", class: "primary" }, t("save"));
+  form.append(h("div", { class: "buttons" }, h("a", { class: "button", href: "#/devices" }, t("cancel")), submit));
+  clear(main, form);
+
+  const body = () => {
+    const details = {};
+    const value = (key) => controls[key] && controls[key].value.trim();
+    const type = connType.value;
+    if (type === "Serial") {
+      details.port = value("connection_details.details.port");
+      details.baud_rate = Number(value("connection_details.details.baud_rate"));
+    } else if (type === "Network") {
+      details.ip_address = value("connection_details.details.ip_address");
+      const port = value("connection_details.details.port");
+      details.port = /^\d+$/.test(port) ? Number(port) : port;
+    } else if (type === "Usb") {
+      details.device_selector = value("connection_details.details.device_selector");
+      const baud = value("connection_details.details.baud_rate");
+      if (baud) details.baud_rate = Number(baud);
+    }
+    const out = {
+      name: name.value.trim(), manufacturer: manufacturer.value, model: model.value,
+      connection_details: { type, details }, enabled: enabled.input.checked,
+    };
+    if (kind === "fiscal") {
+      out.notes = fiscalParts.notes.value.trim() || null;
+      out.scan_folder = fiscalParts.scan.value.trim() || null;
+      out.linked_pos_device_id = fiscalParts.linked.value || null;
+      out.auto_send_card_to_pos = fiscalParts.autoCard.input.checked;
+      if (manufacturer.value === "Simulated") {
+        const rates = {};
+        for (const [letter, input] of Object.entries(fiscalParts.vat)) {
+          const text = input.value.trim();
+          if (!text) continue;
+          const bp = parsePercent(text);
+          rates[letter] = bp === null ? text : bp;
+        }
+        out.vat_rates = Object.keys(rates).length ? rates : null;
+      }
+      for (const key of ["header_lines", "footer_lines"]) {
+        if (!fiscalParts[key]) continue;
+        const lines = fiscalParts[key].value.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+        if (lines.length || (config[key] && config[key].length)) out[key] = lines;
+      }
+    } else {
+      out.bank = fiscalParts.bank.value.trim() || null;
+    }
+    if (!existing) {
+      if (kind === "fiscal" && fiscalParts.create.input.checked) out.create_scan_folder = true;
+      return out;
+    }
+    // An update sends only what changed (docs/manage.md: the other fields keep their stored values).
+    const changed = { id: config.id };
+    const before = { ...config, vat_rates: existing.vat_rates || null };
+    for (const [key, v] of Object.entries(out)) {
+      if (JSON.stringify(v) !== JSON.stringify(before[key] ?? null)) changed[key] = v;
+    }
+    if (kind === "fiscal" && fiscalParts.create.input.checked && "scan_folder" in changed) changed.create_scan_folder = true;
+    return changed;
+  };
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clear(general);
+    for (const control of Object.values(controls)) {
+      control.removeAttribute("aria-invalid");
+      const err = document.getElementById(`${control.id}-error`);
+      if (err) err.textContent = "";
+    }
+    submit.disabled = true;
+    const path = kind === "fiscal" ? "/manage/save_fiscal_device" : "/manage/save_pos_terminal";
+    try {
+      const answer = await post(path, body());
+      ctx.notice(answer.message);
+      location.hash = "#/devices";
+    } catch (err) {
+      showErrors(err, controls, general);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+function showErrors(err, controls, general) {
+  general.append(errorBox(err));
+  if (!(err instanceof ApiError)) return;
+  let first = null;
+  for (const { field: path, message } of err.fields) {
+    const key = Object.keys(controls).filter((k) => path === k || path.startsWith(`${k}.`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (!key) continue;
+    const control = controls[key];
+    control.setAttribute("aria-invalid", "true");
+    document.getElementById(`${control.id}-error`).textContent = message;
+    first = first || control;
+  }
+  if (first) first.focus();
+}
