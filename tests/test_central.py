@@ -101,7 +101,7 @@ async def running_app(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The real app in process (its lifespan: store, devices, shipper), reached over ASGI."""
     app = create_app(data_dir)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://fiscald", timeout=30) as client:
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=30) as client:
         yield client
 
 
