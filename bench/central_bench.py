@@ -1,12 +1,13 @@
 """Central shipping benchmarks on a throwaway PostgreSQL (tests/pg.py). Prints numbers; results go to
 docs/benchmarks.md.
 
-    .venv/bin/python bench/central_bench.py [--entries 20000] [--receipts 600] [--rounds 3]
+    .venv/bin/python bench/central_bench.py [--entries 20000] [--receipts 150] [--rounds 12]
 
 Measures: (1) entries shipped per second when a backlog drains (shipper alone, in process); (2) the latency of a
 10-item print_receipt on a real server with shipping off, with shipping on (each receipt shipped within half a
-second), and while a large backlog drains to a fresh database; the modes alternate on the same server (the
-central_url setting applies live) so drift on a busy machine hits them alike.
+second), and while a large backlog drains to a fresh database. The modes alternate on the same server in short
+segments (the central_url setting applies live), and each round compares its modes with its own "off", so drift
+on a busy machine hits them alike.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ def measure(srv: Server, device_id: str, count: int) -> tuple[list[float], list[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=20_000)
-    parser.add_argument("--receipts", type=int, default=600, help="sequential receipts per measurement")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--receipts", type=int, default=150, help="sequential receipts per measurement")
+    parser.add_argument("--rounds", type=int, default=12)
     args = parser.parse_args()
     bin_dir = binaries()
     if bin_dir is None:
@@ -108,43 +109,42 @@ def main() -> None:
             modes: dict[str, list[float]] = {"off": [], "on": [], "draining": []}
             round_trip: dict[str, list[float]] = {"off": [], "on": [], "draining": []}
             cpu: dict[str, float] = {"off": 0.0, "on": 0.0, "draining": 0.0}
+            ratios: dict[str, list[float]] = {"on": [], "draining": []}  # per round, against that round's "off"
             try:
                 with httpx.Client(base_url=srv.url, timeout=30) as client:
                     latency(srv, devices[0], 300)  # warm-up
                     steady = fresh(pg, "steady")
                     for n in range(args.rounds):
-                        set_central(client, None)
-                        wait_state(client, {"disabled"})
-                        c_ms, s_ms, used = measure(srv, devices[n % 4], args.receipts)
-                        cpu["off"] += used
-                        modes["off"] += s_ms
-                        round_trip["off"] += c_ms
-                        set_central(client, steady)
-                        wait_state(client, {"idle"})
-                        c_ms, s_ms, used = measure(srv, devices[n % 4], args.receipts)
-                        cpu["on"] += used
-                        modes["on"] += s_ms
-                        round_trip["on"] += c_ms
-                        # a fresh database: the whole journal so far is a backlog to drain meanwhile
-                        set_central(client, fresh(pg, f"backlog{n}"))
-                        wait_state(client, {"shipping"})
-                        c_ms, s_ms, used = measure(srv, devices[n % 4], args.receipts)
-                        cpu["draining"] += used
-                        modes["draining"] += s_ms
-                        round_trip["draining"] += c_ms
-                        set_central(client, steady)
+                        p50s: dict[str, float] = {}
+                        order = list(modes)[n % 3:] + list(modes)[:n % 3]  # rotated: no mode always runs first
+                        for mode in order:
+                            if mode == "off":
+                                set_central(client, None)
+                                wait_state(client, {"disabled"})
+                            elif mode == "on":
+                                set_central(client, steady)
+                                wait_state(client, {"idle"})
+                            else:  # a fresh database: the whole journal so far is a backlog to drain meanwhile
+                                set_central(client, fresh(pg, f"backlog{n}"))
+                                wait_state(client, {"shipping"})
+                            c_ms, s_ms, used = measure(srv, devices[n % 4], args.receipts)
+                            modes[mode] += s_ms
+                            round_trip[mode] += c_ms
+                            cpu[mode] += used
+                            p50s[mode] = pct(s_ms, 50)
+                        for mode in ratios:
+                            ratios[mode].append(p50s[mode] / p50s["off"])
                     shipped = client.get("/health").json()["central"]
             finally:
                 srv.stop()
-            base = pct(modes["off"], 50)
-            print(f"10-item print_receipt, sequential, {args.rounds} rounds x {args.receipts} per mode "
-                  "(server time from Server-Timing; round trip):")
+            print(f"10-item print_receipt, sequential, {args.rounds} rounds x {args.receipts} per mode, modes "
+                  "interleaved (server time from Server-Timing; client round trip; server process CPU):")
             for mode in modes:
-                p50 = pct(modes[mode], 50)
+                change = "" if mode == "off" else f" (per-round median {pct(ratios[mode], 50) * 100 - 100:+.1f} %)"
                 per_receipt = cpu[mode] / len(modes[mode]) * 1000
-                print(f"  shipping {mode:<9} server p50 {p50:.2f} ms ({(p50 / base - 1) * 100:+.1f} %)  "
+                print(f"  shipping {mode:<9} server p50 {pct(modes[mode], 50):.2f} ms{change}  "
                       f"p99 {pct(modes[mode], 99):.2f} ms   round trip p50 {pct(round_trip[mode], 50):.2f} ms  "
-                      f"p99 {pct(round_trip[mode], 99):.2f} ms   server CPU {per_receipt:.2f} ms/receipt")
+                      f"p99 {pct(round_trip[mode], 99):.2f} ms   CPU {per_receipt:.2f} ms/receipt")
             print(f"last status: {shipped}")
     finally:
         pg.close()

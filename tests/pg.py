@@ -35,6 +35,7 @@ class PgCluster:
         self.data = self.root / "data"
         self.port = free_port()
         self.run_as: str | None = None
+        self.up = False
         if os.geteuid() == 0:
             self.run_as = "postgres"
             pw = pwd.getpwnam("postgres")
@@ -57,10 +58,12 @@ class PgCluster:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c max_connections=50 -c shared_buffers=32MB")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start")
+        self.up = True
 
     def stop(self, mode: str = "immediate") -> None:
         """``immediate``: like a crash (open transactions are lost, committed ones survive)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+        self.up = False
 
     def url(self, database: str, password: str = PASSWORD) -> str:
         return f"postgresql://{USER}:{password}@127.0.0.1:{self.port}/{database}"

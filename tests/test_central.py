@@ -129,6 +129,8 @@ def test_postgres_stopped_under_load(pg: PgCluster, tmp_path: Path) -> None:
                 await outage(client, load, sold)
             finally:
                 load.cancel()
+                if not pg.up:  # the other tests need it
+                    pg.start()
 
     async def outage(client: httpx.AsyncClient, load: asyncio.Future[Any], sold: list[int]) -> None:
         loop = asyncio.get_running_loop()
@@ -139,11 +141,11 @@ def test_postgres_stopped_under_load(pg: PgCluster, tmp_path: Path) -> None:
         await loop.run_in_executor(None, pg.stop)
         stopped_at = sold[0]
         while (health := (await client.get("/health")).json()["central"])["state"] != "error" \
-                or sold[0] < stopped_at + 60:  # the shipper noticed, and sales went on meanwhile
+                or sold[0] < stopped_at + 60 or health["backlog"]["journal"] == 0:
+            # the shipper noticed, sales went on meanwhile, and the backlog they leave shows
             assert not load.done() and loop.time() < deadline
             await asyncio.sleep(0.01)
-        assert "cannot reach the database" in health["last_error"]
-        assert health["backlog"]["journal"] > 0 and health["backlog"]["age_s"] is not None
+        assert "cannot reach the database" in health["last_error"] and health["backlog"]["age_s"] is not None
         assert "fiscald_central_up 0" in (await client.get("/metrics")).text
         await load
         await loop.run_in_executor(None, pg.start)

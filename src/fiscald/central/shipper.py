@@ -39,6 +39,9 @@ T = TypeVar("T")
 BATCH = 500
 POLL_S = 0.5
 HEARTBEAT_S = 10.0
+# the local position is a mirror of the central one (which commits with the rows and is what the shipper resumes
+# from), kept for the backlog while offline: written at most this often, and when shipping stops or fails
+POSITION_WRITE_S = 5.0
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
 CONNECT_TIMEOUT_S = 5
@@ -171,6 +174,8 @@ class Shipper:
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self._connected_to: tuple[str, str] | None = None
         self._positions: dict[str, int] = {}
+        self._written: dict[str, int] = {}  # the positions last written to the local store
+        self._next_position_write = 0.0
         self._shipped_devices: list[DeviceRow] | None = None
         self._next_heartbeat = 0.0
         self._instance = ""
@@ -231,9 +236,10 @@ class Shipper:
         """Wait, but come back at once when stopped or when the configuration changes."""
         deadline = time.monotonic() + seconds
         while not self._stop.is_set() and time.monotonic() < deadline:
-            self._stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+            self._stop.wait(min(self.poll_s, max(0.0, deadline - time.monotonic())))
             if url.target(self.settings) != target:
                 return
+            self._refresh_backlog()  # the status shows the backlog growing while the database is away
 
     def _show(self, target: url.Target) -> None:
         self.status.target = url.describe(target.url) if target.url else None
@@ -249,7 +255,16 @@ class Shipper:
             log.warning("%s", message)
             self._logged_error = message
 
+    def _save_positions(self) -> None:
+        """Write the positions the central database holds to the local store, if they moved."""
+        if self._positions and self._positions != self._written:
+            self.db.write_sync(partial(outbox.set_positions, new=dict(self._positions)))
+            self._written = dict(self._positions)
+        self._next_position_write = time.monotonic() + POSITION_WRITE_S
+
     def _close(self) -> None:
+        with contextlib.suppress(Exception):  # the store may be closing: the central copy is the truth anyway
+            self._save_positions()
         if self._conn is not None:
             conn, self._conn, self._connected_to = self._conn, None, None
             with contextlib.suppress(psycopg.Error):
@@ -295,8 +310,8 @@ class Shipper:
         # the central copy is the truth (it commits with the rows); a central database that is ahead of this
         # store (restored store, or reused instance) is followed only up to what the store has
         self._positions = {s: min(central.get(s, 0), heads[s]) for s in outbox.STREAMS}
-        if self._read(outbox.positions) != self._positions:
-            self.db.write_sync(partial(outbox.set_positions, new=dict(self._positions)))
+        self._written = self._read(outbox.positions)
+        self._save_positions()
         self._conn, self._connected_to = conn, (target.url, target.store_id)
         self._shipped_devices = None
         self._next_heartbeat = 0.0
@@ -352,9 +367,9 @@ class Shipper:
                 if new[stream] != at[stream]:
                     conn.execute(_POSITION_SQL, (store_id, self._instance, stream, new[stream]))
         # committed centrally: now (and only now) the local positions may follow
-        if new != at:
-            self.db.write_sync(partial(outbox.set_positions, new=dict(new)))
         self._positions = new
+        if time.monotonic() >= self._next_position_write:
+            self._save_positions()
         self._shipped_devices = devices if devices is not None else self._shipped_devices
         self._next_heartbeat = time.monotonic() + self.heartbeat_s
         self.status.shipped["journal"] += journal.count
