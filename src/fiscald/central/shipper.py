@@ -39,6 +39,7 @@ T = TypeVar("T")
 BATCH = 500
 POLL_S = 0.5
 HEARTBEAT_S = 10.0
+DRAIN_PAUSE = 1.0  # pause after a full batch, relative to the time the batch took
 # the local position is a mirror of the central one (which commits with the rows and is what the shipper resumes
 # from), kept for the backlog while offline: written at most this often, and when shipping stops or fails
 POSITION_WRITE_S = 5.0
@@ -217,6 +218,7 @@ class Shipper:
                     self._refresh_backlog()
                     self._pause(1.0, target)
                     continue
+                started = time.monotonic()
                 try:
                     more = self._step(target)
                 except Exception as exc:
@@ -227,8 +229,9 @@ class Shipper:
                     delay = min(delay * 2, RETRY_MAX_S)
                     continue
                 delay = RETRY_FIRST_S
-                if not more:
-                    self._stop.wait(self.poll_s)
+                # a backlog drains at half duty: after each full batch, as long a pause as the batch took, so
+                # the registers' own work keeps most of the CPU and the store's writer
+                self._stop.wait((time.monotonic() - started) * DRAIN_PAUSE if more else self.poll_s)
         finally:
             self._close()
 
