@@ -1,7 +1,7 @@
 """Central shipping benchmarks on a throwaway PostgreSQL (tests/pg.py). Prints numbers; results go to
 docs/benchmarks.md.
 
-    .venv/bin/python bench/central_bench.py [--entries 20000] [--receipts 150] [--rounds 12]
+    .venv/bin/python bench/central_bench.py [--entries 20000] [--receipts 150] [--rounds 12] [--pin]
 
 Measures: (1) entries shipped per second when a backlog drains (shipper alone, in process); (2) the latency of a
 10-item print_receipt on a real server with shipping off, with shipping on (each receipt shipped within half a
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -91,11 +92,15 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--receipts", type=int, default=150, help="sequential receipts per measurement")
     parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--pin", action="store_true",
+                        help="fiscald on CPU 0; PostgreSQL and the load generator on CPU 1 (like a remote database)")
     args = parser.parse_args()
     bin_dir = binaries()
     if bin_dir is None:
         sys.exit("PostgreSQL is not installed (apt-get install postgresql)")
-    pg = PgCluster(bin_dir)
+    if args.pin:
+        os.sched_setaffinity(0, {1})
+    pg = PgCluster(bin_dir, cpus="1" if args.pin else None)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -106,6 +111,10 @@ def main() -> None:
             data = root / "server"
             devices = [add_simulated_register(data, f"Bench {i}") for i in range(4)]
             srv = Server(data, demo=False).start()
+            if args.pin:
+                assert srv.proc is not None
+                subprocess.run(["taskset", "-a", "-p", "-c", "0", str(srv.proc.pid)], check=True,
+                               stdout=subprocess.DEVNULL)
             modes: dict[str, list[float]] = {"off": [], "on": [], "draining": []}
             round_trip: dict[str, list[float]] = {"off": [], "on": [], "draining": []}
             cpu: dict[str, float] = {"off": 0.0, "on": 0.0, "draining": 0.0}

@@ -29,8 +29,10 @@ def binaries() -> Path | None:
 
 
 class PgCluster:
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, cpus: str | None = None) -> None:
+        """``cpus``: run the server on these CPUs only (``taskset -c``), e.g. to keep it off a benchmark's."""
         self.bin = bin_dir
+        self.cpus = cpus
         self.root = Path(tempfile.mkdtemp(prefix="fiscald-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -50,6 +52,8 @@ class PgCluster:
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bin / tool), *args]
+        if self.cpus is not None:
+            command = ["taskset", "-c", self.cpus, *command]
         if self.run_as:
             command = ["runuser", "-u", self.run_as, "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root)
