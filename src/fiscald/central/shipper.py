@@ -213,10 +213,10 @@ class Shipper:
                     self._close()
                     if target.problem is not None:
                         self._fail(target.problem)
-                    else:
+                        self._refresh_backlog()
+                    else:  # nothing to ship to: no backlog worth counting
                         self.status.state = "disabled"
-                    self._refresh_backlog()
-                    self._pause(1.0, target)
+                    self._pause(1.0, target, count=target.problem is not None)
                     continue
                 started = time.monotonic()
                 try:
@@ -235,14 +235,15 @@ class Shipper:
         finally:
             self._close()
 
-    def _pause(self, seconds: float, target: url.Target) -> None:
+    def _pause(self, seconds: float, target: url.Target, count: bool = True) -> None:
         """Wait, but come back at once when stopped or when the configuration changes."""
         deadline = time.monotonic() + seconds
         while not self._stop.is_set() and time.monotonic() < deadline:
-            self._stop.wait(min(self.poll_s, max(0.0, deadline - time.monotonic())))
+            self._stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
             if url.target(self.settings) != target:
                 return
-            self._refresh_backlog()  # the status shows the backlog growing while the database is away
+            if count:
+                self._refresh_backlog()  # the status shows the backlog growing while the database is away
 
     def _show(self, target: url.Target) -> None:
         self.status.target = url.describe(target.url) if target.url else None
