@@ -357,3 +357,16 @@ def test_purge_keeps_outcomes_not_shipped_yet(store: Database) -> None:
         7, 8, 9, 10]
     store.write_sync(lambda c: outbox.set_positions(c, {"journal": 0, "outcomes": 0}))  # a store that never shipped
     assert store.write_sync(lambda c: op_repo.purge(c, 1.0)) == 4
+
+
+def test_cli_status_reads_the_backlog_from_the_data_dir(tmp_path: Path) -> None:
+    db = Database(tmp_path / "fiscald.db")
+    try:
+        fill(db, [str(uuid.uuid4())], 7)
+    finally:
+        db.close()
+    set_central(tmp_path, "postgresql://store:hidden-pw@db.example.com:5432/chain", "cluj-07")
+    result = CliRunner().invoke(cli, ["central", "status", "--data-dir", str(tmp_path)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "db.example.com:5432/chain (from settings), store_id cluj-07" in result.output
+    assert "backlog 7 journal entries, 7 outcomes" in result.output and "hidden-pw" not in result.output
