@@ -50,12 +50,12 @@ def latency(root: Path, files: int) -> list[float]:
     add_simulated_register(root / "lat-data", "L", scan_folder=str(folder))
     srv = Server(root / "lat-data", demo=False).start()
     try:
-        (folder / "warm.inp").write_text(command_file(0))
+        (folder / "warm.inp").write_text(command_file(0), encoding="utf-8")
         wait_for(folder / "BonANSWER" / "warm.inp")
         out = []
         for n in range(files):
             path = folder / f"f{n}.inp"
-            path.write_text(command_file(n))
+            path.write_text(command_file(n), encoding="utf-8")
             closed = time.perf_counter()
             out.append(wait_for(folder / "BonANSWER" / path.name) - closed)
         return out
@@ -74,7 +74,7 @@ def throughput(root: Path, files: int, devices: int) -> tuple[float, int]:
         time.sleep(0.5)  # the watches are established
         first = time.perf_counter()
         for n in range(files):
-            (folders[n % devices] / f"f{n}.inp").write_text(command_file(n))
+            (folders[n % devices] / f"f{n}.inp").write_text(command_file(n), encoding="utf-8")
         deadline = time.monotonic() + 120
         while True:
             done = sum(len(os.listdir(f / "BonANSWER")) if (f / "BonANSWER").exists() else 0 for f in folders)

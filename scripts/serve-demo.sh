@@ -7,4 +7,5 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
-exec .venv/bin/fiscald serve --demo --data-dir "${FISCALD_DATA_DIR:-./data}" "$@"
+# the data dir every fiscald command finds by itself: $FISCALD_DATA_DIR, else the service's, else the user data dir
+exec .venv/bin/fiscald serve --demo "$@"

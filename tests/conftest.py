@@ -13,6 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from inproc import InProcessServer
+
 from server import Server
 
 
@@ -31,6 +33,21 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
     def make(data_dir: Path | None = None, **kwargs: Any) -> Server:
         srv = Server(data_dir or tmp_path / f"srv{len(started)}", **kwargs)
+        started.append(srv)
+        return srv.start()
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture()
+def make_app(tmp_path: Path) -> Iterator[Callable[..., InProcessServer]]:
+    """Start in-process servers of a test's own (fresh data dir unless given); all are stopped afterwards."""
+    started: list[InProcessServer] = []
+
+    def make(data_dir: Path | None = None, **kwargs: Any) -> InProcessServer:
+        srv = InProcessServer(data_dir or tmp_path / f"app{len(started)}", **kwargs)
         started.append(srv)
         return srv.start()
 

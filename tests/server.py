@@ -94,7 +94,7 @@ class Server:
         raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return self.log_path.read_text(errors="replace", encoding="utf-8") if self.log_path.exists() else ""
 
     def kill(self) -> None:
         """SIGKILL: the crash the store must survive."""

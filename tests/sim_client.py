@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from inproc import InProcessServer
 
 from server import Server
 
@@ -19,12 +20,14 @@ def pay(kind: str, cents: int) -> dict[str, Any]:
 
 
 class Sim:
-    def __init__(self, srv: Server) -> None:
+    def __init__(self, srv: Server | InProcessServer) -> None:
         self.srv = srv
-        self.http = httpx.Client(base_url=srv.url, timeout=30)
+        self._own = isinstance(srv, Server)  # a client of its own over the network; in-process: the server's
+        self.http = httpx.Client(base_url=srv.url, timeout=30) if isinstance(srv, Server) else srv.http
 
     def close(self) -> None:
-        self.http.close()
+        if self._own:
+            self.http.close()
 
     def op(self, device_id: str, name: str, params: dict[str, Any] | None = None,
            key: str | None = None) -> httpx.Response:

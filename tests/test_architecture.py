@@ -23,6 +23,7 @@ FORBIDDEN = {
     "core": {"interfaces", "commands", "app", "cli"},
     "interfaces": {"drivers", "commands", "cli"},
     "central": {"core", "drivers", "interfaces", "commands", "app", "cli"},
+    "deploy": {"commands", "cli"},
 }
 
 

@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 import httpx
+from inproc import InProcessServer
 
-from server import Server, item, op
+from server import item, op
 
 
 def test_root_is_fiscool_text(client: httpx.Client) -> None:
@@ -23,7 +24,7 @@ def test_fiscal_devices_shape(client: httpx.Client, device_id: str) -> None:
     assert set(dev) == {"config", "status", "status_text", "vat_rates", "connected_device_id", "inp"}
     assert dev["inp"] == {"state": "off", "folder": None, "error": None}  # no scan_folder: INP off (docs/inp.md)
     assert set(dev["config"]) == {"id", "name", "manufacturer", "model", "connection_details", "notes", "enabled",
-                                  "scan_folder", "auto_send_card_to_pos", "linked_pos_device_id"}
+                                  "scan_folder", "scan_encoding", "auto_send_card_to_pos", "linked_pos_device_id"}
     assert dev["config"]["name"] == "Simulated 1"
     assert dev["status"] == "Connected" and dev["status_text"] == "Conectat"
     assert dev["vat_rates"] == {"A": 2100, "B": 1100, "C": 0, "D": 0}
@@ -60,10 +61,10 @@ def test_journal_has_printout(client: httpx.Client, device_id: str) -> None:
     assert len(entry["hash"]) == 64
 
 
-def test_reports_and_cash(make_server: Any) -> None:
-    srv: Server = make_server()
+def test_reports_and_cash(make_app: Any) -> None:
+    srv: InProcessServer = make_app()
     dev = srv.fiscal_ids()[0]
-    with httpx.Client(base_url=srv.url) as c:
+    with srv.client() as c:
         def run(name: str, params: dict[str, Any] | None = None) -> httpx.Response:
             return c.post("/devices/operation", json=op(dev, name, params))
 
@@ -93,26 +94,26 @@ def test_reports_and_cash(make_server: Any) -> None:
             "document_number"] > 0
 
 
-def test_void_receipt_counts_as_voided(make_server: Any) -> None:
-    srv: Server = make_server()
+def test_void_receipt_counts_as_voided(make_app: Any) -> None:
+    srv: InProcessServer = make_app()
     dev = srv.fiscal_ids()[0]
-    with httpx.Client(base_url=srv.url) as c:
+    with srv.client() as c:
         r = c.post("/devices/operation", json=op(dev, "print_receipt", {"lines": [item()], "close_action": "void"}))
         assert r.json()["result"]["voided"] is True
         x = c.post("/devices/operation", json=op(dev, "x_report")).json()["result"]
         assert x["voided_count"] == 1 and x["receipts_count"] == 0 and x["total_cents"] == 0
 
 
-def test_state_survives_restart(make_server: Any, tmp_path: Any) -> None:
-    srv: Server = make_server(tmp_path / "d")
+def test_state_survives_restart(make_app: Any, tmp_path: Any) -> None:
+    srv: InProcessServer = make_app(tmp_path / "d")
     dev = srv.fiscal_ids()[0]
-    httpx.post(srv.url + "/devices/operation", json=op(dev, "print_receipt", {"lines": [item(price=777)]}))
+    srv.http.post("/devices/operation", json=op(dev, "print_receipt", {"lines": [item(price=777)]}))
     srv.stop()
-    srv2: Server = make_server(tmp_path / "d")
+    srv2: InProcessServer = make_app(tmp_path / "d")
     assert srv2.fiscal_ids() == [dev]
-    status = httpx.post(srv2.url + "/devices/operation", json=op(dev, "get_status")).json()["result"]
+    status = srv2.http.post("/devices/operation", json=op(dev, "get_status")).json()["result"]
     assert status["last_receipt_number"] == 1 and status["cash_in_drawer_cents"] == 777
-    x = httpx.post(srv2.url + "/devices/operation", json=op(dev, "x_report")).json()["result"]
+    x = srv2.http.post("/devices/operation", json=op(dev, "x_report")).json()["result"]
     assert x["total_cents"] == 777
 
 

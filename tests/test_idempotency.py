@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from inproc import InProcessServer
 
 from server import Server, add_simulated_register, item, op
 
@@ -71,14 +72,14 @@ def test_invalid_keys(client: httpx.Client, device_id: str) -> None:
         assert r.status_code == 400 and "Idempotency-Key" in r.json()["error"]
 
 
-def test_keys_are_per_device_and_durable(make_server: Any, tmp_path: Path) -> None:
+def test_keys_are_per_device_and_durable(make_app: Any, tmp_path: Path) -> None:
     data = tmp_path / "keys"
     first = add_simulated_register(data, "First")
     second = add_simulated_register(data, "Second")
-    srv: Server = make_server(data)
+    srv: InProcessServer = make_app(data)
     assert sorted(srv.fiscal_ids()) == sorted([first, second])
     key = "same-key"
-    with httpx.Client(base_url=srv.url) as c:
+    with srv.client() as c:
         a = c.post("/devices/operation", json=op(first, "print_receipt", {"lines": [item()]}),
                    headers={"Idempotency-Key": key})
         b = c.post("/devices/operation", json=op(second, "print_receipt", {"lines": [item()]}),
@@ -86,8 +87,8 @@ def test_keys_are_per_device_and_durable(make_server: Any, tmp_path: Path) -> No
         assert a.status_code == b.status_code == 200
         assert a.json()["result"]["device_serial"] != b.json()["result"]["device_serial"]
     srv.stop()
-    srv2: Server = make_server(data)
-    with httpx.Client(base_url=srv2.url) as c:
+    srv2: InProcessServer = make_app(data)
+    with srv2.client() as c:
         replay = c.post("/devices/operation", json=op(first, "print_receipt", {"lines": [item()]}),
                         headers={"Idempotency-Key": key})
         assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == a.json()

@@ -14,8 +14,8 @@ from typing import Any
 
 from fiscald.app import open_database
 from fiscald.interfaces.inp import parse_inp
+from fiscald.interfaces.inp.inputs import file_id
 from fiscald.interfaces.inp.results import FileError, FileOutcome, JobResult, answer_text
-from fiscald.interfaces.inp.service import file_id
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.store import inp_claims
 from fiscald.store import operations as op_repo
@@ -104,12 +104,12 @@ def _claim(data: Path, device_id: str, folder: Path, name: str, text: str, state
            outcome: FileOutcome | None = None, running_job: bool = False) -> str:
     """Leave ``name`` as a stop would: claimed (``.processing``), with its claim row and maybe a running job."""
     claimed = folder / f"{name}.processing"
-    claimed.write_text(text)
+    claimed.write_text(text, encoding="utf-8")
     claim_id = uuid.uuid4().hex
     db = open_database(data)
     try:
         def write(conn: Any) -> None:
-            inp_claims.insert(conn, claim_id, device_id, str(folder.resolve()), name, file_id(os.lstat(claimed)))
+            inp_claims.insert(conn, claim_id, device_id, str(folder.resolve()), name, file_id(claimed))
             if outcome is not None:
                 inp_claims.finish(conn, claim_id, "0" * 64, outcome.to_json())
             if running_job:
@@ -135,32 +135,35 @@ def test_processing_files_left_by_a_stop_are_resolved(make_server: Any, tmp_path
     # finished and recorded, not yet moved
     recorded = FileOutcome(1, [JobResult("print_receipt", {"receipt_number": 777, "total_cents": 600})])
     _claim(data, device_id, folder, "recorded.inp", inp("S;Inregistrat;6.00"), "done", recorded)
-    # a failed file whose answer and error comment were written before the stop, the move not yet done
+    # a failed file whose answer and BonERR copy were written before the stop, the claimed file not yet removed
     failed = FileOutcome(0, error=FileError(400, "S: price 'x' is not a number", 1))
     text = inp("S;Gresit;x")
     comment = f"# ERROR line 1: [400] {failed.error.message if failed.error else ''}\n"
-    _claim(data, device_id, folder, "half-moved.inp", text + comment, "done", failed)
+    _claim(data, device_id, folder, "half-moved.inp", text, "done", failed)
     (folder / "BonANSWER").mkdir()
-    (folder / "BonANSWER" / "half-moved.inp").write_text(answer_text(failed))
+    (folder / "BonANSWER" / "half-moved.inp").write_text(answer_text(failed), encoding="utf-8")
+    (folder / "BonERR").mkdir()
+    (folder / "BonERR" / "half-moved.inp").write_text(text + comment, encoding="utf-8")
     # another instance's claim: not ours to touch
-    (folder / "foreign.inp.processing").write_text(inp("S;Strain;7.00"))
+    (folder / "foreign.inp.processing").write_text(inp("S;Strain;7.00"), encoding="utf-8")
     # temp files of result writes: one a crash left long ago, one maybe still being written by another instance
     (folder / "BonOK").mkdir()
     for temp in (".old.inp.a1b2.tmp", ".new.inp.c3d4.tmp"):
-        (folder / "BonOK" / temp).write_text("partial")
+        (folder / "BonOK" / temp).write_text("partial", encoding="utf-8")
     os.utime(folder / "BonOK" / ".old.inp.a1b2.tmp", (time.time() - 3600, time.time() - 3600))
 
     srv: Server = make_server(data, demo=False)
     wait_resolved(folder, "on-device.inp", "not-started.inp", "recorded.inp", "half-moved.inp")
     on_device = answer(folder, "on-device.inp")
     assert on_device["status"] == "ERROR" and on_device["code"] == "1010" and on_device["line"] == "1"
-    kept = (folder / "BonERR" / "on-device.inp").read_text()
+    kept = (folder / "BonERR" / "on-device.inp").read_text(encoding="utf-8")
     assert kept.startswith(inp("S;Pe casa;4.00") + "# ERROR line 1: [1010]")
     assert answer(folder, "not-started.inp")["status"] == "OK"
-    assert (folder / "BonANSWER" / "recorded.inp").read_text() == answer_text(recorded)
+    assert (folder / "BonANSWER" / "recorded.inp").read_text(encoding="utf-8") == answer_text(recorded)
     assert answer(folder, "recorded.inp")["receipt_number"] == "777"
-    assert (folder / "BonOK" / "recorded.inp").read_text() == inp("S;Inregistrat;6.00")
-    assert (folder / "BonERR" / "half-moved.inp").read_text() == text + comment  # the comment once
+    assert (folder / "BonOK" / "recorded.inp").read_text(encoding="utf-8") == inp("S;Inregistrat;6.00")
+    assert (folder / "BonERR" / "half-moved.inp").read_text(encoding="utf-8") == text + comment  # the copy once
+    assert sorted(os.listdir(folder / "BonERR")) == ["half-moved.inp", "on-device.inp"]
     assert sorted(os.listdir(folder / "BonANSWER")) == ["half-moved.inp", "not-started.inp", "on-device.inp",
                                                         "recorded.inp"]
     assert item_names(srv.url, device_id) == ["Neinceput"]  # 1010 and recorded files never print (again)

@@ -54,7 +54,7 @@ def test_receipt_file_goes_to_bonok_with_its_answer(env: Env) -> None:
     assert a["status"] == "OK" and a["operation"] == "print_receipt"
     assert a["total"] == "2.50" and a["paid"] == "2.50" and a["change"] == "0.00" and a["voided"] == "false"
     assert a["vat_totals_A_rate"] == "21.00" and a["vat_totals_A_base"] == "2.07" and a["vat_totals_A_vat"] == "0.43"
-    assert (env.folder / "BonOK" / "spec.inp").read_text() == text
+    assert (env.folder / "BonOK" / "spec.inp").read_text(encoding="utf-8") == text
     [entry] = [e for e in receipts(env.url, env.device_id) if e["number"] == int(a["receipt_number"])]
     assert entry["datetime"] == a["datetime"] and entry["fiscal_day"] == int(a["fiscal_day"])
     assert entry["data"]["request"]["lines"][0]["description"] == "Coffee"
@@ -111,7 +111,8 @@ def test_a_parse_error_goes_to_bonerr_with_its_line_and_prints_nothing(env: Env)
     a = run(env.folder, "bad-price.inp", text)
     assert a == {"status": "ERROR", "code": "400", "line": "4",
                  "message": "Cerere sau configurare invalidă: S: price 'abc' is not a number"}
-    assert (env.folder / "BonERR" / "bad-price.inp").read_text() == text + f"# ERROR line 4: [400] {a['message']}\n"
+    assert (env.folder / "BonERR" / "bad-price.inp").read_text(encoding="utf-8") == \
+        text + f"# ERROR line 4: [400] {a['message']}\n"
     assert not (env.folder / "BonOK" / "bad-price.inp").exists()
     assert len(receipts(env.url, env.device_id)) == before
 
@@ -137,7 +138,8 @@ def test_malformed_files_name_the_right_line(env: Env) -> None:
     for name, _, code, line in MALFORMED:
         a = answer(env.folder, name)
         assert (a["status"], a["code"], a["line"]) == ("ERROR", str(code), str(line)), (name, a)
-        assert (env.folder / "BonERR" / name).read_text().endswith(f"# ERROR line {line}: [{code}] {a['message']}\n")
+        assert (env.folder / "BonERR" / name).read_text(encoding="utf-8").endswith(
+            f"# ERROR line {line}: [{code}] {a['message']}\n")
 
 
 def test_windows_1250_crlf_file_keeps_its_encoding_and_line_ends(env: Env) -> None:
@@ -161,7 +163,7 @@ def test_a_file_that_partly_ran_lists_what_ran_and_names_the_failing_line(env: E
     assert a["status"] == "ERROR" and a["code"] == "2012" and a["line"] == "3"
     assert a["jobs"] == "2" and a["done"] == "1" and a["1.operation"] == "print_receipt" and a["1.total"] == "5.00"
     assert descriptions(env).count("Ceai partial") == 1
-    assert (env.folder / "BonERR" / "partial.inp").read_text().startswith(text + "# ERROR line 3: [2012]")
+    assert (env.folder / "BonERR" / "partial.inp").read_text("utf-8").startswith(text + "# ERROR line 3: [2012]")
 
 
 def test_the_same_name_again_is_a_new_file_and_never_overwrites(env: Env) -> None:
@@ -192,14 +194,14 @@ def test_extensions_in_any_case_and_nothing_else(env: Env) -> None:
 
 def test_a_symlink_is_refused_and_its_target_untouched(env: Env) -> None:
     outside = env.root / "outside.inp"
-    outside.write_text(inp("S;Din afara;9.99"))
+    outside.write_text(inp("S;Din afara;9.99"), encoding="utf-8")
     (env.folder / "link.inp").symlink_to(outside)
     wait_resolved(env.folder, "link.inp")
     a = answer(env.folder, "link.inp")
     assert (a["status"], a["code"], a["line"]) == ("ERROR", "400", "0") and "symbolic link" in a["message"]
-    assert (env.folder / "BonERR" / "link.inp").read_text() == f"# ERROR line 0: [400] {a['message']}\n"
+    assert (env.folder / "BonERR" / "link.inp").read_text(encoding="utf-8") == f"# ERROR line 0: [400] {a['message']}\n"
     assert not (env.folder / "BonERR" / "link.inp").is_symlink()
-    assert outside.read_text() == inp("S;Din afara;9.99")
+    assert outside.read_text(encoding="utf-8") == inp("S;Din afara;9.99")
     assert "Din afara" not in descriptions(env)
 
 
@@ -225,7 +227,7 @@ def test_a_file_written_slowly_waits_for_its_writer(env: Env) -> None:
     wait_resolved(env.folder, "slow.inp")
     a = answer(env.folder, "slow.inp")
     assert a["status"] == "OK" and a["total"] == "8.28"  # 1.00 + 1.01 + ... + 1.07: every chunk made it
-    assert (env.folder / "BonOK" / "slow.inp").read_text() == "".join(lines)
+    assert (env.folder / "BonOK" / "slow.inp").read_text(encoding="utf-8") == "".join(lines)
     assert (env.folder / "BonANSWER" / "slow.inp").stat().st_mtime - last_write >= 0.09
 
 

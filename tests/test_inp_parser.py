@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fiscald.errors import Code
-from fiscald.interfaces.inp import InpError, InpJob, decode_inp, parse_inp
+from fiscald.interfaces.inp import InpError, InpJob, decode, parse_inp
 from fiscald.operations import OPERATIONS, parse_operation
 from fiscald.operations.models import (
     AmountDiscount,
@@ -418,21 +418,21 @@ def test_decode_windows_1250() -> None:
 
 def test_decode_utf8_with_and_without_bom() -> None:
     text = inp("S;Țuică;1", "T;")
-    assert decode_inp(text.encode()) == text
-    assert decode_inp(b"\xef\xbb\xbf" + text.encode()) == text
+    assert decode(text.encode()).text == text
+    assert decode(b"\xef\xbb\xbf" + text.encode()).text == text
     assert items(parse_bytes(b"\xef\xbb\xbf" + text.encode())[0])[0].description == "Țuică"
 
 
 def test_crlf_and_cr_line_ends() -> None:
     data = b"# x\r\nS" + HDR.encode() + b"A;1\r\rZ" + HDR.encode() + b"\r\n"
-    assert decode_inp(data) == f"# x\nS{HDR}A;1\n\nZ{HDR}\n"
-    err = parse_error(decode_inp(data))
+    assert decode(data).text == f"# x\nS{HDR}A;1\n\nZ{HDR}\n"
+    err = parse_error(decode(data).text)
     assert err.line == 4  # Z inside the receipt, after a blank line
 
 
 def test_undecodable_byte_names_its_line() -> None:
     with pytest.raises(InpError) as info:
-        decode_inp(b"# ok\r\n# ok\r\nS" + HDR.encode() + b"\x81\xff;1")
+        decode(b"# ok\r\n# ok\r\nS" + HDR.encode() + b"\x81\xff;1")
     assert info.value.line == 3
     assert "0x81" in (info.value.error.detail or "")
 
@@ -451,7 +451,7 @@ def test_no_commands(text: str) -> None:
 
 
 def parse_bytes(data: bytes) -> list[PrintReceiptParams]:
-    jobs = parse_inp(decode_inp(data), VAT)
+    jobs = parse_inp(decode(data).text, VAT)
     return [j.params for j in jobs if isinstance(j.params, PrintReceiptParams)]
 
 
@@ -504,7 +504,7 @@ def test_arbitrary_text_only_raises_inp_error(text: str) -> None:
 @given(st.binary())
 def test_arbitrary_bytes_only_raise_inp_error(data: bytes) -> None:
     try:
-        text = decode_inp(data)
+        text = decode(data).text
     except InpError as err:
         assert err.line >= 1
         return

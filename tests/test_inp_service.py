@@ -20,7 +20,6 @@ from fiscald.interfaces.inp.results import (
     FileOutcome,
     JobResult,
     answer_text,
-    append_comment,
     move,
     numbered,
     result_dir,
@@ -62,9 +61,9 @@ def test_write_new_never_overwrites_and_redo_keeps_an_identical_file(tmp_path: P
 
 def test_move_is_safe_to_repeat_after_a_crash(tmp_path: Path) -> None:
     ok = result_dir(tmp_path, "BonOK")
-    (ok / "x.inp").write_text("older")
+    (ok / "x.inp").write_text("older", encoding="utf-8")
     source = tmp_path / "x.inp.processing"
-    source.write_text("mine")
+    source.write_text("mine", encoding="utf-8")
     os.link(source, ok / "x.1.inp")  # the crash came between the link and the unlink
     assert move(source, ok, "x.inp").name == "x.1.inp"
     assert not source.exists() and sorted(os.listdir(ok)) == ["x.1.inp", "x.inp"]
@@ -76,26 +75,6 @@ def test_a_result_folder_that_is_a_link_is_refused(tmp_path: Path) -> None:
     (tmp_path / "scan" / "BonOK").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(Exception, match="BonOK: not a folder inside the scan folder"):
         result_dir(tmp_path / "scan", "BonOK")
-
-
-def test_append_comment_once_in_the_files_encoding(tmp_path: Path) -> None:
-    path = tmp_path / "f.inp"
-    path.write_bytes("S;Pâine\r\nT;".encode("cp1250"))
-    append_comment(path, "# ERROR line 2: [400] invalidă")
-    append_comment(path, "# ERROR line 2: [400] invalidă")
-    assert path.read_bytes() == "S;Pâine\r\nT;\r\n# ERROR line 2: [400] invalidă\r\n".encode("cp1250")
-    cut = tmp_path / "c.inp"  # ends in half a UTF-8 sequence: not UTF-8, so Windows-1250 like the parser decided
-    cut.write_bytes(b"S;P\xc3")
-    append_comment(cut, "# ERROR line 1: ă")
-    assert cut.read_bytes() == b"S;P\xc3\n" + "# ERROR line 1: ă\n".encode("cp1250")
-    utf8 = tmp_path / "u.inp"
-    utf8.write_bytes("S;Pâine\n".encode())
-    append_comment(utf8, "# ERROR line 1: ă")
-    assert utf8.read_bytes() == "S;Pâine\n# ERROR line 1: ă\n".encode()
-    empty = tmp_path / "e.inp"
-    empty.write_bytes(b"")
-    append_comment(empty, "# ERROR line 0: [400] gol")
-    assert empty.read_bytes() == b"# ERROR line 0: [400] gol\n"
 
 
 async def _until(check: object, timeout: float = 10.0) -> None:
@@ -125,7 +104,7 @@ def test_live_device_changes_start_move_and_stop_the_watch(tmp_path: Path) -> No
             await manager.apply(config)
             handle = manager.handle(config.id)
             assert handle.extras["inp"] == {"state": "watching", "folder": str(first), "error": None}
-            (first / "one.inp").write_text(inp("S;Live;1.00"))
+            (first / "one.inp").write_text(inp("S;Live;1.00"), encoding="utf-8")
             await _until(lambda: resolved(first, "one.inp"))
 
             await manager.apply(config.model_copy(update={"name": "Live renamed"}))  # same folder: kept
@@ -133,13 +112,13 @@ def test_live_device_changes_start_move_and_stop_the_watch(tmp_path: Path) -> No
             assert service.devices[config.id].folder == str(first)
 
             await manager.apply(config.model_copy(update={"scan_folder": str(second)}))
-            (first / "old.inp").write_text(inp("S;Vechi;1.00"))
-            (second / "two.inp").write_text(inp("S;Mutat;1.00"))
+            (first / "old.inp").write_text(inp("S;Vechi;1.00"), encoding="utf-8")
+            (second / "two.inp").write_text(inp("S;Mutat;1.00"), encoding="utf-8")
             await _until(lambda: resolved(second, "two.inp"))
 
             await manager.apply(config.model_copy(update={"scan_folder": None}))
             assert manager.handle(config.id).extras["inp"] == {"state": "off", "folder": None, "error": None}
-            (second / "three.inp").write_text(inp("S;Oprit;1.00"))
+            (second / "three.inp").write_text(inp("S;Oprit;1.00"), encoding="utf-8")
 
             await manager.apply(config.model_copy(update={"scan_folder": str(tmp_path / "nowhere")}))
             await _until(lambda: manager.handle(config.id).extras["inp"]["state"] == "error")

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from inproc import InProcessServer
 
 from server import Server
 
@@ -25,10 +26,10 @@ def receipt(device_id: str, price: int = 1000) -> dict[str, Any]:
          "vat": "A"}]}}
 
 
-def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any, tmp_path: Path) -> None:
-    srv: Server = make_server(demo=False)
+def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, tmp_path: Path) -> None:
+    srv: InProcessServer = make_app(demo=False)
     inp = tmp_path / "inp" / "casa1"
-    with httpx.Client(base_url=srv.url) as c:
+    with srv.client() as c:
         assert c.get("/manage/get_supported_devices").json() == {"fiscal": [], "pos": []}
         body = {"name": "Casa 1", **SIMULATED, "notes": "bar", "vat_rates": {"A": 1900, "B": 900, "C": 0},
                 "scan_folder": str(inp), "create_scan_folder": True}
@@ -52,7 +53,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_server: Any
         assert set(view) == {"config", "status", "status_text", "vat_rates", "connected_device_id", "inp"}
         assert view["inp"]["state"] == "watching" and view["inp"]["folder"] == str(inp)
         assert view["config"] == {"id": dev, "name": "Casa 1", **SIMULATED, "notes": "bar", "enabled": True,
-                                  "scan_folder": str(inp), "auto_send_card_to_pos": False,
+                                  "scan_folder": str(inp), "scan_encoding": "auto", "auto_send_card_to_pos": False,
                                   "linked_pos_device_id": None}
         assert (view["status"], view["status_text"]) == ("Connected", "Conectat")
         assert view["vat_rates"] == {"A": 1900, "B": 900, "C": 0}
@@ -101,18 +102,18 @@ def _snapshot(c: httpx.Client) -> Any:
     return c.get("/devices/fiscal").json(), c.get("/devices/pos").json(), c.get("/manage/get_settings").json()
 
 
-def test_invalid_saves_name_the_field_and_change_nothing(make_server: Any, tmp_path: Path) -> None:
-    srv: Server = make_server()
+def test_invalid_saves_name_the_field_and_change_nothing(make_app: Any, tmp_path: Path) -> None:
+    srv: InProcessServer = make_app()
     dev = srv.fiscal_ids()[0]
     taken = tmp_path / "taken"
     taken.mkdir()
     a_file = tmp_path / "file.txt"
-    a_file.write_text("x")
+    a_file.write_text("x", encoding="utf-8")
     never = tmp_path / "never-created"
     unknown = str(uuid.uuid4())
     new = {"name": "Casa 2", **SIMULATED}
     serial = {"type": "Serial", "details": {"port": "/dev/ttyUSB0", "baud_rate": 115200}}
-    with httpx.Client(base_url=srv.url) as c:
+    with srv.client() as c:
         assert c.post("/manage/save_fiscal_device", json={"id": dev, "scan_folder": str(taken)}).status_code == 200
         before = _snapshot(c)
         cases: list[tuple[str, dict[str, Any], int, str]] = [
@@ -209,10 +210,10 @@ def test_concurrent_saves_over_http_keep_every_field(make_server: Any, tmp_path:
     assert httpx.post(srv.url + "/devices/operation", json=receipt(dev)).json()["status"] == 200
 
 
-def test_settings_live_and_persistent(make_server: Any, tmp_path: Path) -> None:
-    srv: Server = make_server(tmp_path / "data")
+def test_settings_live_and_persistent(make_app: Any, tmp_path: Path) -> None:
+    srv: InProcessServer = make_app(tmp_path / "data")
     dev = srv.fiscal_ids()[0]
-    with httpx.Client(base_url=srv.url) as c:
+    with srv.client() as c:
         defaults = c.get("/manage/get_settings").json()
         assert defaults == {"enable_simulated_devices": True, "language": "ro", "api_port": 10123,
                             "bind_address": "127.0.0.1", "api_token": None, "idempotency_retention_days": 7,
@@ -230,8 +231,8 @@ def test_settings_live_and_persistent(make_server: Any, tmp_path: Path) -> None:
         restart = c.post("/manage/save_settings", json={"api_port": 10200}).json()
         assert restart["restart_required"] == ["api_port"] and "restart" in restart["message"]
     srv.stop()
-    srv2: Server = make_server(tmp_path / "data")
-    with httpx.Client(base_url=srv2.url) as c:
+    srv2: InProcessServer = make_app(tmp_path / "data")
+    with srv2.client() as c:
         settings = c.get("/manage/get_settings").json()
         assert (settings["language"], settings["inp_settle_ms"], settings["api_port"]) == ("en", 250, 10200)
         [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
@@ -301,10 +302,10 @@ def test_manage_endpoints_in_openapi(client: httpx.Client, path: str) -> None:
     assert path in client.get("/openapi.json").json()["paths"]
 
 
-def test_pos_terminal_save_link_card_receipt_and_delete(make_server: Any) -> None:
-    srv: Server = make_server()
+def test_pos_terminal_save_link_card_receipt_and_delete(make_app: Any) -> None:
+    srv: InProcessServer = make_app()
     register = srv.fiscal_ids()[0]
-    with httpx.Client(base_url=srv.url) as c:
+    with srv.client() as c:
         saved = c.post("/manage/save_pos_terminal", json={
             "name": "POS 1", "manufacturer": "Simulated", "model": "Simulated", "bank": "Banca Test",
             "connection_details": {"type": "Virtual", "details": {}}}).json()

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from polling import until
+
 from fiscald.config import Settings
 from fiscald.core.admin import Admin
 from fiscald.core.events import Event
@@ -183,8 +185,7 @@ def test_a_job_timed_out_while_a_restart_held_the_device_never_prints(tmp_path: 
         handle = manager.handle(device_id)
         busy = asyncio.create_task(manager.execute(parse_operation({"device_id": device_id,
                                                                     "operation": "x_report"})))
-        while handle.running is None:
-            await asyncio.sleep(0.001)
+        await until(lambda: handle.running is not None)
         async with handle.lock:  # what a slow driver restart does: hold the device past the job's deadline
             late = asyncio.create_task(manager.execute(parse_operation(
                 {"device_id": device_id, "operation": "print_receipt", "params": RECEIPT, "timeout_ms": 100}),
@@ -192,7 +193,7 @@ def test_a_job_timed_out_while_a_restart_held_the_device_never_prints(tmp_path: 
             await busy
             answer = await late
             assert answer.body["status"] == 1013  # the worker now waits for the lock with the job in hand
-        await asyncio.sleep(0.1)
+        await until(lambda: handle.queue.qsize() == 0 and handle.running is None)  # it let the dropped job go
         status = await manager.execute(parse_operation({"device_id": device_id, "operation": "get_status"}))
         assert status.body["result"]["last_receipt_number"] == 0  # the dropped receipt never printed
         retry = await manager.execute(parse_operation(
@@ -209,11 +210,10 @@ def test_a_job_the_worker_already_took_is_404_when_the_device_is_deleted(tmp_pat
         handle = manager.handle(device_id)
         first = asyncio.create_task(manager.execute(parse_operation({"device_id": device_id,
                                                                      "operation": "x_report"})))
-        while handle.running is None:
-            await asyncio.sleep(0.001)
+        await until(lambda: handle.running is not None)
         queued = asyncio.create_task(manager.execute(parse_operation(
             {"device_id": device_id, "operation": "print_receipt", "params": RECEIPT})))
-        await asyncio.sleep(0.01)  # the worker holds the queued job, waiting for the lock
+        await until(lambda: handle.queue.qsize() == 0)  # the worker holds the queued job, waiting for the lock
         await admin.delete_device("fiscal", {"id": device_id})
         assert (await first).http_status == 200
         gone = await queued

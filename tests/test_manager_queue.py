@@ -4,9 +4,10 @@ order per device, parallel devices, timeout_ms before start, bounded queue, idem
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
+
+from polling import until
 
 from fiscald.core.jobs import QUEUE_DEPTH
 from fiscald.core.manager import DeviceManager
@@ -42,15 +43,20 @@ def receipt(device_id: str, description: str = "Paine", **extra: Any) -> Any:
 
 def test_one_device_in_order_devices_in_parallel(tmp_path: Path) -> None:
     async def body(manager: DeviceManager, ids: list[str]) -> None:
-        start = time.monotonic()
+        events = manager.events.subscribe(names={"operation_started", "operation_completed"})
         outcomes = await asyncio.gather(*(manager.execute(receipt(d, f"N{n}")) for n in range(3) for d in ids))
-        elapsed = time.monotonic() - start
         assert all(o.http_status == 200 for o in outcomes)
         for d in ids:  # arrival order is receipt order on each device
             numbers = [o.body["result"]["receipt_number"] for o in outcomes
                        if o.body["result"]["device_serial"] == manager.handle(d).driver.connected_device_id]
             assert numbers == [1, 2, 3]
-        assert 0.3 <= elapsed < 1.0  # 3 x 100 ms per device, 4 devices at once (serially: 1.2 s)
+        order = []
+        while not events.queue.empty():
+            event = events.queue.get_nowait()
+            order.append((event.name, event.device_id))
+        # in parallel: every device started its first receipt (100 ms each) before any receipt finished
+        first_done = next(i for i, (name, _) in enumerate(order) if name == "operation_completed")
+        assert {d for name, d in order[:first_done] if name == "operation_started"} == set(ids)
 
     run(tmp_path, 4, body)
 
@@ -59,11 +65,11 @@ def test_timeout_before_start_is_1013_and_never_prints(tmp_path: Path) -> None:
     async def body(manager: DeviceManager, ids: list[str]) -> None:
         [d] = ids
         first = asyncio.create_task(manager.execute(receipt(d, "Lung")))
-        await asyncio.sleep(0.01)
+        await until(lambda: manager.handle(d).running is not None)
         late = await manager.execute(receipt(d, "Tarziu", timeout_ms=30))
         assert late.http_status == 504 and late.body["status"] == 1013 and late.body["retryable"] is True
         assert (await first).http_status == 200
-        await asyncio.sleep(0.15)
+        await until(lambda: manager.queue_depths()[d] == 0)  # the worker took the dropped job and let it go
         status = await manager.execute(parse_operation({"device_id": d, "operation": "get_status"}))
         assert status.body["result"]["last_receipt_number"] == 1  # the dropped receipt never printed
         started = await manager.execute(receipt(d, "Incepe", timeout_ms=50))  # starts at once, runs 100 ms
@@ -77,8 +83,7 @@ def test_full_queue_is_1014_busy(tmp_path: Path) -> None:
         [d] = ids
         await manager.simulate(SimulateRequest(device_id=d, latency_ms=5))
         tasks = [asyncio.create_task(manager.execute(receipt(d)))]
-        while manager.handle(d).running is None:
-            await asyncio.sleep(0.001)
+        await until(lambda: manager.handle(d).running is not None)
         tasks += [asyncio.create_task(manager.execute(receipt(d))) for _ in range(QUEUE_DEPTH)]
         await asyncio.sleep(0)
         assert manager.queue_depths()[d] == QUEUE_DEPTH + 1
@@ -93,7 +98,7 @@ def test_same_key_while_running_waits_or_answers_1009(tmp_path: Path) -> None:
     async def body(manager: DeviceManager, ids: list[str]) -> None:
         [d] = ids
         first = asyncio.create_task(manager.execute(receipt(d), idem_key="k"))
-        await asyncio.sleep(0.01)
+        await until(lambda: manager.handle(d).running is not None)
         impatient = await manager.execute(receipt(d, timeout_ms=20), idem_key="k")
         assert impatient.http_status == 409 and impatient.body["status"] == 1009
         patient = await manager.execute(receipt(d), idem_key="k")
@@ -109,10 +114,9 @@ def test_a_caller_that_goes_away_keeps_its_key_until_the_job_is_answered(tmp_pat
     async def body(manager: DeviceManager, ids: list[str]) -> None:
         [d] = ids
         blocker = asyncio.create_task(manager.execute(receipt(d, "Primul")))
-        while manager.handle(d).running is None:
-            await asyncio.sleep(0.001)
+        await until(lambda: manager.handle(d).running is not None)
         leaving = asyncio.create_task(manager.execute(receipt(d, "Plecat"), idem_key="gone-1"))
-        await asyncio.sleep(0.01)  # its job is queued behind the blocker
+        await until(lambda: manager.queue_depths()[d] == 2)  # its job is queued behind the blocker
         leaving.cancel()  # e.g. the client's connection closed
         retry = await manager.execute(receipt(d, "Plecat"), idem_key="gone-1")
         assert retry.http_status == 200 and retry.replayed  # joined the first job instead of queuing a second

@@ -20,9 +20,9 @@ def test_non_loopback_bind_needs_a_token(tmp_path: Path, host: str) -> None:
     """Loopback is decided on addresses: a name that merely starts with 127. is not loopback (nor is one that
     does not resolve)."""
     run = subprocess.run([sys.executable, "-m", "fiscald", "serve", "--host", host, "--port", str(free_port()),
-                          "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert run.returncode == 2
-    assert "api_token" in run.stdout
+    assert "api_token" in run.stderr
 
 
 def test_with_a_token_it_listens_and_requires_it(tmp_path: Path, make_server: Any) -> None:

@@ -71,7 +71,7 @@ def test_cli_journal_export_and_verify(make_server: Callable[..., Server], tmp_p
     assert out.exit_code == 0 and out.stdout == csv_http  # the same document as over HTTP
     target = tmp_path / "z.json"
     out = runner.invoke(cli, ["journal", "export", dev, "--data-dir", str(data), "--reports", "-o", str(target)])
-    assert out.exit_code == 0 and json.loads(target.read_text())["reports"][0]["total_cents"] == 600
+    assert out.exit_code == 0 and json.loads(target.read_text(encoding="utf-8"))["reports"][0]["total_cents"] == 600
     for wrong in (["--from", "soon"], ["--kind", "bill"]):
         assert runner.invoke(cli, ["journal", "export", dev, "--data-dir", str(data), *wrong]).exit_code == 2
     unknown = runner.invoke(cli, ["journal", "export", str(uuid.uuid4()), "--data-dir", str(data)])

@@ -129,12 +129,14 @@ def test_edit_disable_and_delete_a_register(page: Page, srv: Server, api: httpx.
     row = page.get_by_role("row").filter(has_text="Casa 3")
     row.get_by_role("link", name="Edit Casa 3").click()
     page.get_by_label("Name", exact=True).fill("Casa 3 bis")
+    page.get_by_label("INP file encoding").select_option("cp1250")
     page.get_by_role("button", name="Save").click()
     row = page.get_by_role("row").filter(has_text="Casa 3 bis")
     expect(row).to_be_visible()
     listed = api.get("/devices/fiscal").json()["fiscal_devices"]
     config = next(d["config"] for d in listed if d["config"]["id"] == device)
     assert config["name"] == "Casa 3 bis" and config["notes"] == "keep me"  # only the changed field was sent
+    assert config["scan_encoding"] == "cp1250"
     row.get_by_role("button", name="Disable").click()
     expect(page.get_by_role("row").filter(has_text="Casa 3 bis").locator("[data-status-for]")).to_have_text("Disabled")
     page.get_by_role("row").filter(has_text="Casa 3 bis").get_by_role("button", name="Delete").click()

@@ -31,7 +31,7 @@ def check_demo_output(out: str) -> None:
 
 def test_python_example(server: Server, device_id: str) -> None:
     run = subprocess.run([sys.executable, str(EXAMPLES / "ws_client.py"), "--url", ws_url(server.url),
-                          "--device", device_id], capture_output=True, text=True, timeout=60)
+                          "--device", device_id], capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert run.returncode == 0, run.stderr
     check_demo_output(run.stdout)
 
@@ -40,13 +40,13 @@ def test_javascript_example(server: Server, device_id: str) -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    major = int(subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip().lstrip("v")
-                .split(".")[0])
+    major = int(subprocess.run([node, "--version"], capture_output=True, text=True, encoding="utf-8").stdout.strip()
+                .lstrip("v").split(".")[0])
     if major < 20:
         pytest.skip("the example needs Node.js 20+ (global WebSocket)")
     flags = ["--experimental-websocket"] if major < 22 else []
     run = subprocess.run([node, *flags, str(EXAMPLES / "ws_client.js"), ws_url(server.url), device_id],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert run.returncode == 0, run.stderr
     check_demo_output(run.stdout)
 

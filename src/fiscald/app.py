@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fiscald import __version__
 from fiscald.central.shipper import DeviceRow, Shipper
+from fiscald.config import DB_FILE
 from fiscald.core.admin import Admin
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
@@ -37,7 +38,6 @@ from fiscald.store import devices as device_repo
 
 log = logging.getLogger("fiscald")
 
-DB_FILE = "fiscald.db"
 DEMO_DEVICE_NAME = "Simulated 1"
 
 
@@ -45,26 +45,25 @@ def open_database(data_dir: Path) -> Database:
     return Database(data_dir / DB_FILE)
 
 
-def prepare_demo(db: Database) -> list[str]:
+def prepare_demo(db: Database) -> str | None:
     """Demo mode: simulated devices on, and one Simulated register if no fiscal device exists.
 
-    Returns the ids of the fiscal devices."""
+    Returns the id of the register it created, None when one already existed (a restart)."""
 
-    def setup(conn: sqlite3.Connection) -> list[str]:
+    def setup(conn: sqlite3.Connection) -> str | None:
         settings = device_repo.load_settings(conn)
         if not settings.enable_simulated_devices:
             settings.enable_simulated_devices = True
             device_repo.save_settings(conn, settings)
-        fiscal = [d for d in device_repo.list_devices(conn) if isinstance(d, FiscalDeviceConfig)]
-        if not fiscal:
-            device = FiscalDeviceConfig(
-                id=str(uuid.uuid4()), name=DEMO_DEVICE_NAME, manufacturer="Simulated", model="Simulated",
-                connection_details=ConnectionDetails(type="Virtual", details={}),
-                notes="Created by fiscald serve --demo",
-            )
-            device_repo.save_device(conn, device)
-            fiscal = [device]
-        return [d.id for d in fiscal]
+        if any(isinstance(d, FiscalDeviceConfig) for d in device_repo.list_devices(conn)):
+            return None
+        device = FiscalDeviceConfig(
+            id=str(uuid.uuid4()), name=DEMO_DEVICE_NAME, manufacturer="Simulated", model="Simulated",
+            connection_details=ConnectionDetails(type="Virtual", details={}),
+            notes="Created by fiscald serve --demo",
+        )
+        device_repo.save_device(conn, device)
+        return device.id
 
     return db.write_sync(setup)
 

@@ -2,38 +2,43 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
+import sys
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.central import central_app
+from fiscald.commands.datadir import DataDirOption, chosen, stored_settings
 from fiscald.commands.manage import devices_app, settings_app
+from fiscald.commands.service import service_app
 from fiscald.commands.simulator import journal_app, simulate_app
-from fiscald.config import default_data_dir, is_loopback
+from fiscald.config import is_loopback
+from fiscald.deploy.ports import why_not_listen
 from fiscald.interfaces import serving
 from fiscald.logs import setup_logging
-from fiscald.store import devices as device_repo
 
 cli = typer.Typer(help="fiscald — open fiscal device driver (FisCool-compatible).", no_args_is_help=True)
 console = Console()
+err_console = Console(stderr=True)
 cli.add_typer(devices_app, name="devices")
 cli.add_typer(settings_app, name="settings")
 cli.add_typer(simulate_app, name="simulate")
 cli.add_typer(journal_app, name="journal")
 cli.add_typer(central_app, name="central")
+cli.add_typer(service_app, name="service")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database (default: user data dir)")]
 
 
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: setting bind_address)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: setting api_port)")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Enable simulated devices; create a Simulated register")]
     = False,
     log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "warning",
@@ -43,29 +48,38 @@ def serve(
     max_connections: Annotated[int, typer.Option(
         min=1, max=1_000_000, help="Open connections (HTTP and WebSocket) beyond which new ones are refused; "
         "kept below the open-file limit")] = serving.DEFAULT_MAX_CONNECTIONS,
+    graceful_timeout: Annotated[int | None, typer.Option(
+        help="On SIGTERM/Ctrl+C, seconds to let requests in flight finish (default: no limit); the device "
+             "operation in progress always finishes")] = None,
 ) -> None:
     """Run the server (HTTP API on HOST:PORT)."""
-    folder = data_dir or default_data_dir()
-    db = open_database(folder)
-    try:
-        settings = db.read_sync(device_repo.load_settings)
-        host = host or settings.bind_address
-        port = port or settings.api_port
-        if not is_loopback(host) and not settings.api_token:
-            console.print(f"[red]Refusing to bind to {host}: set an api_token first "
+    folder = chosen(data_dir)
+    settings = stored_settings(folder)  # read-only: a refused start changes nothing
+    host = host or settings.bind_address
+    port = port or settings.api_port
+    if not is_loopback(host) and not settings.api_token:
+        err_console.print(f"[red]Refusing to bind to {host}: set an api_token first "
                           "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
-            raise typer.Exit(2)
-        device_ids = prepare_demo(db) if demo else []
+        raise typer.Exit(2)
+    refusal = why_not_listen(host, port)
+    if refusal is not None:
+        err_console.print(f"[red]{refusal}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(3)
+    db = open_database(folder.path)
+    try:
+        new_register = prepare_demo(db) if demo else None
     finally:
         db.close()
     setup_logging(log_level)
     shown = f"[{host}]" if ":" in host else host
     # one line each, never wrapped: scripts read the URL and the register id from this output
     console.print(f"fiscald {__version__} on [bold]http://{shown}:{port}[/bold]  (data: {folder})", soft_wrap=True)
-    for device_id in device_ids:
-        console.print(f"Simulated register: [bold]{device_id}[/bold]", soft_wrap=True)
+    if new_register is not None:
+        console.print(f"Simulated register: [bold]{new_register}[/bold]", soft_wrap=True)
     limits = serving.Limits(request_timeout, max_connections)
-    serving.run(create_app(folder), host, port, log_level, settings.language, limits)
+    config = serving.server_config(create_app(folder.path), host, port, settings.language, limits,
+                                   log_level=log_level, graceful_timeout_s=graceful_timeout)
+    uvicorn.Server(config).run()
 
 
 @cli.command()
@@ -74,5 +88,14 @@ def version() -> None:
     console.print(__version__)
 
 
+def utf8_stdio() -> None:
+    """Print UTF-8 whatever the console or the locale: a redirected stdout on Windows would use the ANSI code page,
+    which cannot write ș/ț."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.encoding.lower().replace("-", "") != "utf8":
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace" if stream is sys.stderr else "strict")
+
+
 def main() -> None:
+    utf8_stdio()
     cli()

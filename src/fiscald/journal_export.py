@@ -45,6 +45,25 @@ class JournalFilter:
     to_number: int | None = None
 
 
+# The instants whose local UTC offset every platform can tell: Windows' localtime() refuses times before 1970
+# (OSError) and after 3000.
+_OFFSET_KNOWN_FROM = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
+_OFFSET_KNOWN_TO = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+
+
+def local_offset(moment: dt.datetime) -> dt.timedelta:
+    """This machine's UTC offset at an aware ``moment``."""
+    return moment.astimezone().utcoffset() or dt.timedelta()
+
+
+def local_naive(moment: dt.datetime,
+                offset_at: Callable[[dt.datetime], dt.timedelta] = local_offset) -> dt.datetime:
+    """An aware ``moment`` as this machine's local time without a zone. Outside 1970..3000 the offset of the
+    nearest known instant is used: no journal holds entries that old (or new), so a bound's order is the same."""
+    probe = min(max(moment, _OFFSET_KNOWN_FROM), _OFFSET_KNOWN_TO)
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) + offset_at(probe)
+
+
 def time_bound(value: str | None, name: str, end: bool) -> str | None:
     """A ``from``/``to`` value (a date, or an ISO 8601 datetime) as a bound comparable with journal datetimes,
     which are the device's local time. A ``to`` date includes that whole day."""
@@ -65,10 +84,10 @@ def time_bound(value: str | None, name: str, end: bool) -> str | None:
             from None
     if moment.tzinfo is not None:
         try:
-            moment = moment.astimezone()
+            moment = local_naive(moment)
         except OverflowError:
             raise FiscalError(Code.CONFIG, f"{name}: {value!r} is out of range") from None
-    local = moment.replace(tzinfo=None).isoformat()
+    local = moment.isoformat()
     return local + "~" if end else local  # "~" sorts after any UTC offset: the whole ``to`` second is included
 
 
@@ -202,10 +221,13 @@ async def stream(db: Database, device_id: str, flt: JournalFilter, renderer: Ren
 
 
 def write_sync(conn: sqlite3.Connection, device_id: str, flt: JournalFilter, renderer: Renderer,
-               out: TextIO) -> int:
-    """The CLI's export: the same document, written to ``out``; returns the number of entries."""
+               out: TextIO, progress: Callable[[int], None] | None = None) -> int:
+    """The CLI's export: the same document, written to ``out``; returns the number of entries.
+    ``progress(written)`` is called after each page."""
     out.write(renderer.start())
     for page in pages_sync(conn, device_id, flt):
         out.write(renderer.page(page))
+        if progress is not None:
+            progress(renderer.count)
     out.write(renderer.end())
     return renderer.count

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import sqlite3
 from typing import Annotated, Any
 
 import psycopg
@@ -11,11 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fiscald.app import open_database
 from fiscald.central import outbox, url
 from fiscald.central.schema import VERSION, migrate
 from fiscald.central.verify import verify
-from fiscald.config import default_data_dir
+from fiscald.commands.datadir import DataDirOption, chosen, connect_readonly
 from fiscald.store import devices as device_repo
 
 central_app = typer.Typer(help="The central PostgreSQL database a chain's stores ship to.", no_args_is_help=True)
@@ -74,16 +73,19 @@ def verify_command(url_: UrlOption = None,
 
 
 @central_app.command("status")
-def status_command(data_dir: Annotated[Path | None, typer.Option(
-        "--data-dir", help="Folder for the database (default: user data dir)")] = None) -> None:
+def status_command(data_dir: DataDirOption = None) -> None:
     """What this store has not shipped yet (read from the data dir; works with the server stopped)."""
-    db = open_database(data_dir or default_data_dir())
+    conn = connect_readonly(chosen(data_dir))
     try:
-        settings = db.read_sync(device_repo.load_settings)
-        at = db.read_sync(outbox.positions)
-        backlog = db.read_sync(lambda c: outbox.backlog(c, at))
+        settings = device_repo.load_settings(conn)
+        at = outbox.positions(conn)
+        backlog = outbox.backlog(conn, at)
+    except sqlite3.OperationalError as exc:
+        console.print(f"[red]The data dir's database predates central shipping ({exc}): start fiscald once to "
+                      "upgrade it[/red]")
+        raise typer.Exit(2) from None
     finally:
-        db.close()
+        conn.close()
     target = url.target(settings)
     where = url.describe(target.url) if target.url else "not configured"
     console.print(f"central: {where} (from {target.source}), store_id {target.store_id or '-'}", soft_wrap=True)

@@ -9,6 +9,7 @@ changes up when it starts.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -17,11 +18,14 @@ from typing import Annotated, Any, Protocol
 
 import httpx
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fiscald.app import open_database
-from fiscald.config import Settings, default_data_dir
+from fiscald.commands.datadir import HINT, DataDirOption, chosen
+from fiscald.config import DataDir, Settings
 from fiscald.core.admin import (
     delete_device_tx,
     deleted_message,
@@ -41,7 +45,6 @@ devices_app = typer.Typer(help="List, add, remove, enable and disable devices.",
 settings_app = typer.Typer(help="Show and change settings.", no_args_is_help=True)
 console = Console()
 
-DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Data dir (default: user data dir)")]
 UrlOption = Annotated[str | None, typer.Option("--url", help="Server URL (default: from the data dir's settings)")]
 TokenOption = Annotated[str | None, typer.Option("--token", envvar="FISCALD_API_TOKEN",
                                                  help="API token (default: from the data dir's settings)")]
@@ -72,8 +75,8 @@ class Remote:
 
     live = True
 
-    def __init__(self, url: str, token: str | None) -> None:
-        self.where = url
+    def __init__(self, url: str, token: str | None, folder: DataDir | None = None) -> None:
+        self.where = url if folder is None else f"{url}, the server of data dir {folder}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.client = httpx.Client(base_url=url, headers=headers, timeout=120)
 
@@ -124,9 +127,9 @@ class Local:
 
     live = False
 
-    def __init__(self, db: Database, folder: Path, language: Language) -> None:
+    def __init__(self, db: Database, folder: DataDir, language: Language) -> None:
         self.db = db
-        self.where = f"data dir {folder} (server not running)"
+        self.where = f"data dir {folder}, server not running"
         self.language = language
 
     def _failed(self, err: FiscalError) -> Failed:
@@ -185,13 +188,17 @@ def target(data_dir: Path | None, url: str | None, token: str | None) -> Iterato
         finally:
             remote.close()
         return
-    folder = data_dir or default_data_dir()
-    db = open_database(folder)
+    folder = chosen(data_dir)
+    try:
+        db = open_database(folder.path)
+    except (OSError, sqlite3.Error) as exc:
+        raise Failed(f"cannot open data dir {folder}: {exc}. The service's data dir is writable by its user "
+                     f"(run the command as that user or as an administrator); or {HINT}") from None
     try:
         settings = db.read_sync(device_repo.load_settings)
         found = server_url(settings)
         if _answers(found):
-            remote = Remote(found, token or settings.api_token)
+            remote = Remote(found, token or settings.api_token, folder)
             try:
                 yield remote
             finally:
@@ -228,21 +235,30 @@ def _find(where: Target, device_id: str) -> dict[str, Any]:
     for device in where.devices():
         if device["config"]["id"] == device_id:
             return device
-    raise Failed(f"no device {device_id} (see fiscald devices list)")
+    raise Failed(f"no device {device_id} in {where.where} (see fiscald devices list; {HINT})")
 
 
 @devices_app.command("list")
-def list_devices(data_dir: DataDirOption = None, url: UrlOption = None, token: TokenOption = None) -> None:
+def list_devices(data_dir: DataDirOption = None, url: UrlOption = None, token: TokenOption = None,
+                 as_json: Annotated[bool, typer.Option("--json", help="One JSON document (config and status)")]
+                 = False) -> None:
     """Show the configured devices (with their live status when the server runs)."""
     with failing_cleanly(), target(data_dir, url, token) as where:
-        table = Table(title=f"Devices — {where.where}")
-        for column in ("ID", "Kind", "Name", "Manufacturer / model", "Connection", "Enabled", "Status"):
-            table.add_column(column, overflow="fold")
-        for device in where.devices():
+        devices = where.devices()
+        if as_json:
+            print(json.dumps({"source": where.where, "devices": devices}, indent=2, ensure_ascii=False))
+            return
+        # the id never wrapped and the rest beside it: at 80 columns each id stays whole, so it can be copied
+        table = Table(title=f"Devices — {where.where}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("ID", no_wrap=True, min_width=36)
+        table.add_column("Device (kind · model · connection · enabled · status)", overflow="fold")
+        for device in devices:
             config = device["config"]
             status = device.get("status_text") or device.get("status") or "—"
-            table.add_row(config["id"], device["kind"], config["name"], f"{config['manufacturer']} / {config['model']}",
-                          _connection_text(config["connection_details"]), "yes" if config["enabled"] else "no", status)
+            details = " · ".join((device["kind"], f"{config['manufacturer']} / {config['model']}",
+                                  _connection_text(config["connection_details"]),
+                                  "enabled" if config["enabled"] else "disabled", status))
+            table.add_row(config["id"], f"[bold]{escape(config['name'])}[/bold]\n{escape(details)}")
         console.print(table)
 
 

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import io
 import json
-import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,8 +14,9 @@ import httpx
 import typer
 from rich.console import Console
 
-from fiscald.app import DB_FILE
-from fiscald.config import DEFAULT_HOST, DEFAULT_PORT, default_data_dir
+from fiscald.commands.datadir import HINT, DataDirOption, chosen, connect_readonly
+from fiscald.commands.progress import progress_bar
+from fiscald.config import DEFAULT_HOST, DEFAULT_PORT
 from fiscald.errors import FiscalError
 from fiscald.journal_export import (
     ExportFormat,
@@ -34,7 +36,6 @@ err_console = Console(stderr=True)
 
 Url = Annotated[str, typer.Option(envvar="FISCALD_URL", help="The running server")]
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder of the database (default: user data dir)")]
 
 
 def _post_simulate(url: str, body: dict[str, Any]) -> None:
@@ -94,20 +95,10 @@ def simulate_clear(device_id: str, url: Url = DEFAULT_URL) -> None:
                          "fail_next": None})
 
 
-def _open(data_dir: Path | None) -> sqlite3.Connection:
-    path = (data_dir or default_data_dir()) / DB_FILE
-    if not path.is_file():
-        err_console.print(f"No fiscald database at {path}")
-        raise typer.Exit(2)
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
 @journal_app.command("export")
 def journal_export(
     device_id: str,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     format: Annotated[ExportFormat, typer.Option(help="json, text or csv")] = "json",
     from_: Annotated[str | None, typer.Option("--from", help="Date or ISO datetime (inclusive)")] = None,
     to: Annotated[str | None, typer.Option(help="Date (the whole day) or ISO datetime (inclusive)")] = None,
@@ -126,20 +117,39 @@ def journal_export(
         err_console.print(exc.message("en"))
         raise typer.Exit(2) from None
     renderer = (report_renderer if reports else journal_renderer)(format, device_id)
-    conn = _open(data_dir)
+    where = chosen(data_dir)
+    conn = connect_readonly(where)
+    started = time.monotonic()
     try:
         record = archive.device_record(conn, device_id)
         if record is None or (reports and record.kind != "fiscal"):
-            err_console.print(f"No {'register' if reports else 'device'} {device_id}, current or deleted")
+            err_console.print(f"No {'register' if reports else 'device'} {device_id}, current or deleted, in data "
+                              f"dir {where}; {HINT}", soft_wrap=True, highlight=False)
             raise typer.Exit(2)
-        if output is None:
-            count = write_sync(conn, device_id, flt, renderer, sys.stdout)
-        else:
-            with output.open("w", encoding="utf-8", newline="") as out:
-                count = write_sync(conn, device_id, flt, renderer, out)
+        unfiltered = flt == JournalFilter() and not reports
+        total = journal_repo.count(conn, device_id) if unfiltered else None
+        with progress_bar(err_console, "Exporting", total) as done:
+            if output is None:
+                count = write_sync(conn, device_id, flt, renderer, _utf8_stdout(), done)
+            else:
+                with output.open("w", encoding="utf-8", newline="") as out:
+                    count = write_sync(conn, device_id, flt, renderer, out, done)
     finally:
         conn.close()
-    err_console.print(f"{count} entries exported")
+    noun = "Z reports" if reports else "entries"
+    err_console.print(f"Exported {count} {noun} of {device_id} as {format} to {output or 'stdout'} in "
+                      f"{time.monotonic() - started:.1f} s", soft_wrap=True, highlight=False)
+
+
+def _utf8_stdout() -> io.TextIOWrapper:
+    """stdout as UTF-8 without newline translation, the same bytes as ``--output`` (a redirected stdout on Windows
+    would otherwise use the ANSI code page, which has no ș/ț, and write CRLF)."""
+    sys.stdout.flush()
+    stream = sys.stdout
+    if not isinstance(stream, io.TextIOWrapper):
+        raise typer.BadParameter("stdout is not a file; use --output")
+    stream.reconfigure(encoding="utf-8", newline="")
+    return stream
 
 
 def _reason(entry: journal_repo.JournalEntry, expected_seq: int) -> str:
@@ -156,23 +166,28 @@ def _reason(entry: journal_repo.JournalEntry, expected_seq: int) -> str:
 def journal_verify(
     device_id: Annotated[str | None, typer.Argument(help="One device (default: every device with a journal)")]
     = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Check the hash chain of the journal(s); report the first broken entry. Exit code 1 if any is broken."""
-    conn = _open(data_dir)
-    broken_any = False
+    conn = connect_readonly(chosen(data_dir))
+    broken_count = checked_total = 0
+    started = time.monotonic()
     try:
         devices = [device_id] if device_id else [
             r[0] for r in conn.execute("SELECT DISTINCT device_id FROM journal ORDER BY device_id")]
         for dev in devices:
-            checked, broken = journal_repo.verify(conn, dev)
+            with progress_bar(err_console, f"Verifying {dev[:8]}", journal_repo.count(conn, dev)) as done:
+                checked, broken = journal_repo.verify(conn, dev, done)
+            checked_total += checked
             if broken is None:
                 print(f"{dev}: OK, {checked} entries")
                 continue
-            broken_any = True
+            broken_count += 1
             print(f"{dev}: BROKEN at seq {broken.seq} (journal_id {broken.id}, {broken.kind} {broken.number}, "
                   f"{broken.datetime}): {_reason(broken, checked + 1)}; {checked} entries before it are intact")
     finally:
         conn.close()
-    if broken_any:
+    err_console.print(f"Verified {len(devices)} journal(s), {checked_total} intact entries, {broken_count} broken, "
+                      f"in {time.monotonic() - started:.1f} s", soft_wrap=True, highlight=False)
+    if broken_count:
         raise typer.Exit(1)

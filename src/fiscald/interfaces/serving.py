@@ -125,12 +125,15 @@ def _busy_response(limit: int, language: Language) -> bytes:
             f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n").encode() + body
 
 
-def run(app: Any, host: str, port: int, log_level: str, language: Language, limits: Limits) -> None:
-    """Serve ``app`` until interrupted (the ``fiscald serve`` command)."""
+def server_config(app: Any, host: str, port: int, language: Language, limits: Limits, *,
+                  log_level: str = "warning", graceful_timeout_s: int | None = None) -> uvicorn.Config:
+    """How fiscald is served (``fiscald serve`` and the Windows service): the request deadline, the connection
+    cap below the open-file limit, and no proxy in front of a local driver (X-Forwarded-* headers are not
+    trusted, and their middleware is skipped)."""
     GuardedHttpProtocol.max_connections = connection_cap(limits.max_connections, raise_open_file_limit())
     GuardedHttpProtocol.read_timeout_s = limits.request_timeout_s
     GuardedHttpProtocol.language = language
-    # no proxy in front of a local driver: X-Forwarded-* headers are not trusted, and their middleware is skipped
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None, lifespan="on",
-                proxy_headers=False, server_header=False, http=GuardedHttpProtocol,
-                timeout_keep_alive=KEEP_ALIVE_S, **UVICORN_OPTIONS)
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None,
+                          lifespan="on", proxy_headers=False, server_header=False, http=GuardedHttpProtocol,
+                          timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=graceful_timeout_s,
+                          **UVICORN_OPTIONS)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 ConnectionType = Literal["Serial", "Network", "Usb", "Virtual"]
+ScanEncoding = Literal["auto", "cp1250", "utf-8"]  # how INP files in the scan folder are read (docs/inp.md)
 
 
 class ConnectionDetails(BaseModel):
@@ -28,6 +29,7 @@ class FiscalDeviceConfig(BaseModel):
     notes: StrictStr | None = None
     enabled: StrictBool = True
     scan_folder: StrictStr | None = None
+    scan_encoding: ScanEncoding = "auto"
     auto_send_card_to_pos: StrictBool = False
     linked_pos_device_id: StrictStr | None = None
     vat_rates: VatRates | None = None

@@ -1,6 +1,7 @@
 """INP claims: one row per command file this instance claimed (renamed to ``<name>.processing``).
 
-A row is written *before* the rename (state ``claimed``, with the file's identity ``dev:inode``), gets the
+A row is written *before* the rename (state ``claimed``, with the file's identity ``dev:inode`` from ``os.lstat``
+on every platform: ``os.DirEntry.stat()`` has no inode on Windows), gets the
 content hash and the file's outcome (state ``done``) before any result file is written, and is marked
 ``resolved`` once its ``.processing`` file is gone. The row id is the file's idempotency scope: job ``i``
 of the file runs with the key ``inp:<id>:<i>``, so after a crash the operation log says, per job, whether
@@ -36,12 +37,28 @@ def _row(row: sqlite3.Row) -> Claim:
                  row["sha256"], outcome)
 
 
-def insert(conn: sqlite3.Connection, claim_id: str, device_id: str, folder: str, name: str, file_id: str) -> None:
+def insert(conn: sqlite3.Connection, claim_id: str, device_id: str, folder: str, name: str, file_id: str,
+           refused: dict[str, Any] | None = None) -> None:
+    """A new claim; ``refused``: the file is answered without being read (its name cannot be used), so its
+    outcome is on record from the start (state ``done``, no content hash)."""
+    now = time.time()
+    if refused is None:
+        conn.execute(
+            """INSERT INTO inp_claims (id, device_id, folder, name, file_id, state, created_at)
+               VALUES (?, ?, ?, ?, ?, 'claimed', ?)""",
+            (claim_id, device_id, folder, name, file_id, now),
+        )
+        return
     conn.execute(
-        """INSERT INTO inp_claims (id, device_id, folder, name, file_id, state, created_at)
-           VALUES (?, ?, ?, ?, ?, 'claimed', ?)""",
-        (claim_id, device_id, folder, name, file_id, time.time()),
+        """INSERT INTO inp_claims
+           (id, device_id, folder, name, file_id, state, sha256, outcome, created_at, finished_at)
+           VALUES (?, ?, ?, ?, ?, 'done', '', ?, ?, ?)""",
+        (claim_id, device_id, folder, name, file_id, _json(refused), now, now),
     )
+
+
+def _json(outcome: dict[str, Any]) -> str:
+    return json.dumps(outcome, separators=(",", ":"), ensure_ascii=False)
 
 
 def delete(conn: sqlite3.Connection, claim_id: str) -> None:
@@ -52,7 +69,7 @@ def delete(conn: sqlite3.Connection, claim_id: str) -> None:
 def finish(conn: sqlite3.Connection, claim_id: str, sha256: str, outcome: dict[str, Any]) -> None:
     conn.execute(
         "UPDATE inp_claims SET state = 'done', sha256 = ?, outcome = ?, finished_at = ? WHERE id = ?",
-        (sha256, json.dumps(outcome, separators=(",", ":"), ensure_ascii=False), time.time(), claim_id),
+        (sha256, _json(outcome), time.time(), claim_id),
     )
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fiscald import jsonfmt
 
 GENESIS = "0" * 64
+PROGRESS_EVERY = 1000
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,14 @@ def latest_datetime(conn: sqlite3.Connection, device_id: str) -> str | None:
     return None if row[0] is None else str(row[0])
 
 
-def verify(conn: sqlite3.Connection, device_id: str) -> tuple[int, JournalEntry | None]:
-    """Walk the chain; returns (entries checked, first broken entry or None)."""
+def count(conn: sqlite3.Connection, device_id: str) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM journal WHERE device_id = ?", (device_id,)).fetchone()[0])
+
+
+def verify(conn: sqlite3.Connection, device_id: str,
+           progress: Callable[[int], None] | None = None) -> tuple[int, JournalEntry | None]:
+    """Walk the chain; returns (entries checked, first broken entry or None). ``progress(checked)`` is called
+    every ``PROGRESS_EVERY`` entries."""
     prev = GENESIS
     expected_seq = 1
     checked = 0
@@ -130,4 +138,6 @@ def verify(conn: sqlite3.Connection, device_id: str) -> tuple[int, JournalEntry 
         prev = entry.hash
         expected_seq += 1
         checked += 1
+        if progress is not None and checked % PROGRESS_EVERY == 0:
+            progress(checked)
     return checked, None

@@ -57,7 +57,7 @@ from fiscald.operations.models import (
 from fiscald.operations.registry import config_error_from
 from fiscald.operations.totals import ReceiptTotals, compute_receipt, discount_amount, resolve_vat, round_half_up
 
-__all__ = ["InpError", "InpJob", "decode_inp", "parse_inp"]
+__all__ = ["InpError", "InpJob", "parse_inp"]
 
 
 @dataclass(frozen=True)
@@ -81,23 +81,8 @@ class InpError(Exception):
         self.error = error
 
 
-def decode_inp(data: bytes) -> str:
-    """UTF-8 (with or without BOM) if valid, else Windows-1250; line ends normalised to LF."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1250")
-        except UnicodeDecodeError as exc:  # the five bytes Windows-1250 leaves undefined
-            before = data[: exc.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            raise InpError(before.count(b"\n") + 1, _config(
-                f"byte 0x{data[exc.start]:02X} is neither UTF-8 nor Windows-1250 text",
-            )) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def parse_inp(text: str, vat_rates: dict[str, int] | None = None) -> list[InpJob]:
-    """Parse and validate a whole INP file (text as :func:`decode_inp` returns it) into jobs, or raise InpError.
+    """Parse and validate a whole INP file (text as :func:`~.encoding.decode` returns it) into jobs, or raise InpError.
 
     ``vat_rates`` (letter -> basis points) are the device's programmed rates, when known.
     """

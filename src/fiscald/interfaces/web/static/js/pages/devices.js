@@ -150,6 +150,8 @@ async function renderForm(main, kind, existing, ctx, known) {
     fiscalParts.notes = h("textarea", { rows: 2 }, config.notes || "");
     fiscalParts.scan = h("input", { type: "text", value: config.scan_folder || "" });
     fiscalParts.create = checkbox(t("create_scan_folder"), false);
+    fiscalParts.encoding = select([["auto", t("scan_encoding_auto")], ["cp1250", "Windows-1250"], ["utf-8", "UTF-8"]],
+      config.scan_encoding || "auto");
     fiscalParts.linked = select([["", t("none")], ...list.pos.map((p) => [p.config.id, p.config.name])],
       config.linked_pos_device_id || "");
     fiscalParts.autoCard = checkbox(t("auto_send_card"), config.auto_send_card_to_pos);
@@ -169,6 +171,7 @@ async function renderForm(main, kind, existing, ctx, known) {
       add("notes", t("notes"), fiscalParts.notes),
       add("scan_folder", t("scan_folder"), fiscalParts.scan, t("scan_folder_hint")),
       fiscalParts.create.el,
+      add("scan_encoding", t("scan_encoding"), fiscalParts.encoding, t("scan_encoding_hint")),
       add("linked_pos_device_id", t("linked_pos"), fiscalParts.linked),
       fiscalParts.autoCard.el,
       vatBox);
@@ -213,6 +216,7 @@ async function renderForm(main, kind, existing, ctx, known) {
     if (kind === "fiscal") {
       out.notes = fiscalParts.notes.value.trim() || null;
       out.scan_folder = fiscalParts.scan.value.trim() || null;
+      out.scan_encoding = fiscalParts.encoding.value;
       out.linked_pos_device_id = fiscalParts.linked.value || null;
       out.auto_send_card_to_pos = fiscalParts.autoCard.input.checked;
       if (manufacturer.value === "Simulated") {

@@ -1,0 +1,96 @@
+"""Before ``fiscald serve`` changes anything: can it listen on HOST:PORT, and if not, what is in the way."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+
+from fiscald.interfaces.http import ROOT_TEXT
+
+PROBE_TIMEOUT_S = 1.0
+LISTEN = "0A"  # TCP state in /proc/net/tcp
+
+
+def _url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Bind as uvicorn does (SO_REUSEADDR except on Windows, where it would share a port in use)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
+def _is_fiscald(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=PROBE_TIMEOUT_S).text == ROOT_TEXT
+    except httpx.HTTPError:
+        return False
+
+
+def _listening_inodes(port: int) -> set[str]:
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def listener(port: int) -> str | None:
+    """Which process listens on ``port`` (Linux, from /proc; processes of other users only when run as root)."""
+    sockets = _listening_inodes(port)
+    if not sockets:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in sockets for fd in (proc / "fd").iterdir()):
+                argv = (proc / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+                command = " ".join(" ".join(argv).split())
+                return f"pid {proc.name}: {command[:160]}"
+        except OSError:
+            continue
+    return None
+
+
+def why_not_listen(host: str, port: int) -> str | None:
+    """None when HOST:PORT is free, else a plain sentence: what is using it and how to choose another."""
+    error = _bind_error(host, port)
+    if error is None:
+        return None
+    other = "choose another port with --port N (for every start: fiscald settings set api_port N)"
+    if error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or \
+            getattr(error, "winerror", None) == 10048:
+        url = _url(host, port)
+        if _is_fiscald(url):
+            user = f"a fiscald (or FisCool) server already answers at {url} — stop it (or its service), or {other}"
+        else:
+            process = listener(port) if sys.platform.startswith("linux") else None
+            finder = (f"netstat -ano | findstr :{port}" if sys.platform == "win32"
+                      else f"ss -ltnp 'sport = :{port}'")
+            user = f"another program is listening on it ({process or f'see which: {finder}'}); stop it, or {other}"
+        return f"Port {port} on {host} is in use: {user}. Nothing was started or changed."
+    if error.errno == errno.EACCES:
+        return (f"Not allowed to listen on {host}:{port} ({error.strerror}); {other}. "
+                "Nothing was started or changed.")
+    return f"Cannot listen on {host}:{port}: {error.strerror or error}. Nothing was started or changed."
