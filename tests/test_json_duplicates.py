@@ -67,7 +67,9 @@ def test_websocket_refuses_a_duplicate_key(server: Server, device_id: str) -> No
 
 
 keys = st.text(max_size=4)
-values = st.recursive(st.none() | st.integers() | st.text(max_size=6),
+# orjson reads integers beyond 64 bits as floats (which the strict models then refuse as non-integers): the
+# property is about keys, so integers stay in the range both parsers read alike
+values = st.recursive(st.none() | st.integers(-(2**63), 2**64 - 1) | st.text(max_size=6),
                       lambda inner: st.lists(inner, max_size=3) | st.lists(st.tuples(keys, inner), max_size=4),
                       max_leaves=12)
 

@@ -334,7 +334,8 @@ def test_pos_batch_survives_a_restart(make_server: Callable[..., Server], tmp_pa
         assert s.ok(pos, "pos_status")["batch_open_count"] == 2
         nxt = s.ok(pos, "pos_sale", {"amount_cents": 5})
         assert int(nxt["transaction_id"].split("-")[1]) == int(first["transaction_id"].split("-")[1]) + 2
-        assert s.ok(pos, "pos_settlement") == {"batch_number": 1, "count": 3, "total_cents": 1255}
-        assert s.ok(pos, "pos_settlement") == {"batch_number": 2, "count": 0, "total_cents": 0}
+        assert s.ok(pos, "pos_settlement") == {"batch_number": 1, "count": 3, "total_cents": 1255,
+                                               "currencies": {"RON": {"count": 3, "total_cents": 1255}}}
+        assert s.ok(pos, "pos_settlement") == {"batch_number": 2, "count": 0, "total_cents": 0, "currencies": {}}
     finally:
         s.close()

@@ -156,8 +156,10 @@ def settings_view(settings: Settings) -> dict[str, Any]:
     return view
 
 
-def save_settings_tx(conn: sqlite3.Connection, changes: Any) -> SettingsSaved:
-    """Validate and store a partial settings update; says which changes need a restart."""
+def save_settings_tx(conn: sqlite3.Connection, changes: Any, running: dict[str, Any] | None = None) -> SettingsSaved:
+    """Validate and store a partial settings update; says which changes need a restart: those of
+    RESTART_SETTINGS the save changed to a value the running server (``running``: key -> the value it
+    uses, when known) does not already use."""
     body = _object(changes)
     current = device_repo.load_settings(conn)
     if current.central_url is not None and body.get("central_url") == mask(current.central_url):
@@ -168,7 +170,9 @@ def save_settings_tx(conn: sqlite3.Connection, changes: Any) -> SettingsSaved:
         raise config_error_from(exc) from None
     check_settings(new, set(body))
     device_repo.save_settings(conn, new)
-    restart = tuple(key for key in RESTART_SETTINGS if getattr(new, key) != getattr(current, key))
+    in_use = running or {}
+    restart = tuple(key for key in RESTART_SETTINGS if getattr(new, key) != getattr(current, key)
+                    and getattr(new, key) != in_use.get(key))
     return SettingsSaved(new, restart)
 
 
@@ -200,10 +204,11 @@ class Admin:
             await self.manager.remove(device_id)
         return config
 
-    async def save_settings(self, changes: Any) -> SettingsSaved:
-        """Store the settings, then update the live ones in place (read at use time everywhere)."""
+    async def save_settings(self, changes: Any, running: dict[str, Any] | None = None) -> SettingsSaved:
+        """Store the settings, then update the live ones in place (read at use time everywhere).
+        ``running``: the values of RESTART_SETTINGS this server runs with, as far as the caller knows them."""
         async with self._settings_lock:
-            saved = await self.manager.db.write(partial(save_settings_tx, changes=changes))
+            saved = await self.manager.db.write(partial(save_settings_tx, changes=changes, running=running))
             live = self.manager.settings
             for key in Settings.model_fields:
                 if getattr(live, key) != getattr(saved.settings, key):

@@ -28,7 +28,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from fiscald.config import Settings
-from fiscald.core.jobs import DeviceHandle, Job, Outcome
+from fiscald.core.jobs import DeviceHandle, Job, Outcome, interrupted_details
 from fiscald.drivers.base import FiscalDriver
 from fiscald.drivers.registry import find
 from fiscald.drivers.simulated.base import SimulatedDevice
@@ -214,9 +214,9 @@ async def recover(manager: Manager, rec: op_repo.OperationRecord) -> bool:
             log.warning("card receipt %s on %s was approved on terminal %s but not printed: a retry with key %r "
                         "prints it and reuses the approval", rec.id, rec.device_id, pos_id, rec.idem_key)
             return True
+    details = await db.read(partial(interrupted_details, rec=rec))
     err = FiscalError(Code.OUTCOME_UNKNOWN, "print_receipt was interrupted during its card payment", {
-        "operation_id": rec.id, "operation": rec.operation, "device_id": rec.device_id,
-        "started_at": rec.created_at, "pos_device_id": pos_id, "pos_transactions": approved})
+        **details, "pos_device_id": pos_id, "pos_transactions": approved})
     body = err.body(manager.settings.language)
     await db.write(lambda c: op_repo.finish(c, rec.id, err.http_status, body, "unknown"))
     return True

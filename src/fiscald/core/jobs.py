@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +13,25 @@ from fiscald.drivers.base import Driver, FiscalDriver
 from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import Operation
+from fiscald.store import journal
+from fiscald.store.operations import OperationRecord
 
 QUEUE_DEPTH = 100
+
+
+def interrupted_details(conn: sqlite3.Connection, rec: OperationRecord) -> dict[str, Any]:
+    """The ``details`` of 1010 OutcomeUnknown for an operation a dead process left running: the operation, when
+    it started (ISO 8601), the device's last journal entry and last fiscal receipt number (null when none)."""
+    last = journal.last_entry(conn, rec.device_id)
+    receipts = journal.last_of(conn, rec.device_id, ("receipt", "void"))
+    return {
+        "operation_id": rec.id, "operation": rec.operation, "device_id": rec.device_id,
+        "started_at": dt.datetime.fromtimestamp(rec.created_at).astimezone().isoformat(timespec="milliseconds"),
+        "last_journal_entry": None if last is None else {
+            "id": last.id, "kind": last.kind, "number": last.number, "datetime": last.datetime,
+            "total_cents": last.total_cents},
+        "last_receipt_number": None if receipts is None else receipts.number,
+    }
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 from fiscald.config import Settings
 from fiscald.core import card_payments, events
 from fiscald.core.events import EventBus
-from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, success
+from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
 from fiscald.drivers.base import Driver, DriverContext, UnavailableDriver
 from fiscald.drivers.registry import create_driver, find
 from fiscald.drivers.simulated.base import SimulatedDevice
@@ -35,7 +35,6 @@ from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
-from fiscald.store import journal as journal_repo
 from fiscald.store import operations as op_repo
 from fiscald.store.journal import JournalEntry
 
@@ -82,12 +81,7 @@ class DeviceManager:
         for rec in records:
             if await card_payments.recover(self, rec):
                 continue
-            entry = await self.db.read(partial(journal_repo.last_entry, device_id=rec.device_id))
-            details: dict[str, Any] = {"operation_id": rec.id, "operation": rec.operation,
-                                       "device_id": rec.device_id, "started_at": rec.created_at}
-            if entry is not None:
-                details["last_journal_entry"] = {"id": entry.id, "kind": entry.kind, "number": entry.number,
-                                                 "datetime": entry.datetime, "total_cents": entry.total_cents}
+            details = await self.db.read(partial(interrupted_details, rec=rec))
             err = FiscalError(Code.OUTCOME_UNKNOWN, f"{rec.operation} was interrupted", details)
             await self._finish_unknown(rec.id, err)
             log.warning("operation %s (%s) on %s was interrupted: outcome unknown", rec.id, rec.operation,

@@ -51,7 +51,10 @@ def build_manage_router() -> APIRouter:
 
     @router.post("/save_settings", summary="Change some settings")
     async def save_settings(request: Request) -> dict[str, Any]:
-        saved = await admin_of(request).save_settings(await read_json(request))
+        # the port this server listens on (a server started with --port may differ from the stored api_port)
+        server = request.scope.get("server")
+        running = {"api_port": server[1]} if server and server[1] is not None else None
+        saved = await admin_of(request).save_settings(await read_json(request), running)
         return {"success": True, "message": saved.message, "restart_required": list(saved.restart_required),
                 "settings": settings_view(saved.settings)}
 

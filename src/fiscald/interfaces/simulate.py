@@ -28,7 +28,9 @@ def build_router() -> APIRouter:
         changes = parse_simulate(await read_json(request))
         state = await manager.simulate(changes)
         view = device_view(manager.handle(changes.device_id), manager.settings.language)
-        return {"success": True, "message": "Simulation updated", "device_id": changes.device_id,
+        # a body with only device_id reads the state: say so instead of claiming an update
+        message = "Simulation updated" if changes.model_fields_set - {"device_id"} else "Current simulation state"
+        return {"success": True, "message": message, "device_id": changes.device_id,
                 "simulation": state, "status": view["status"], "status_text": view["status_text"]}
 
     return router

@@ -7,9 +7,20 @@ fields are rejected. Dates and datetimes are ISO 8601 strings on the wire.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_serializer,
+    model_validator,
+)
 
 from fiscald.operations.cif import validate_cif
 
@@ -123,6 +134,16 @@ class PrintReceiptParams(Strict):
     receipt_discount: Discount | None = None
     flags: ReceiptFlags = ReceiptFlags()
     close_action: Literal["close", "void"] = "close"
+    operator: Annotated[StrictInt, Field(ge=1, le=99)] | None = None  # None: the device's configured operator
+
+    @model_serializer(mode="wrap")
+    def _without_default_operator(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``operator`` is left out when not given, so a request without it is the same request (and has the
+        same idempotency hash) as before the field existed."""
+        data: dict[str, Any] = handler(self)
+        if data.get("operator", 0) is None:
+            del data["operator"]
+        return data
 
     @model_validator(mode="after")
     def _shape(self) -> PrintReceiptParams:

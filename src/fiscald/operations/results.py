@@ -16,7 +16,9 @@ class VatGroupResult(TypedDict):
 
 
 class ReceiptResult(TypedDict):
-    receipt_number: int
+    receipt_number: int | None  # continuous fiscal receipt number; None for a ``flags.non_fiscal`` document
+    day_receipt_number: int | None  # the receipt's number within its fiscal day (voided ones count); None likewise
+    document_number: int  # the register's continuous counter of every document it prints
     fiscal_day: int
     datetime: str
     total_cents: int
@@ -112,10 +114,16 @@ class CardResult(TypedDict):
     datetime: str
 
 
+class CurrencyTotal(TypedDict):
+    count: int
+    total_cents: int
+
+
 class SettlementResult(TypedDict):
     batch_number: int
     count: int
-    total_cents: int
+    total_cents: int | None  # sales - refunds when the batch has one currency (or none); None when it mixes them
+    currencies: dict[str, CurrencyTotal]  # per currency (ISO 4217 code): its count and sales - refunds
 
 
 class PosStatusResult(TypedDict):

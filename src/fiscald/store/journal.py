@@ -56,23 +56,35 @@ def entry_hash(prev_hash: str, seq: int, kind: str, number: int | None, fiscal_d
     return hashlib.sha256(content).hexdigest()
 
 
+def _next_id(conn: sqlite3.Connection) -> int:
+    """The id the next entry gets (AUTOINCREMENT: above every id ever used). Only the store's one writer
+    appends, inside its transaction, so nothing can take it in between."""
+    row = conn.execute("SELECT MAX(n) FROM (SELECT MAX(id) AS n FROM journal UNION ALL "
+                       "SELECT seq FROM sqlite_sequence WHERE name = 'journal')").fetchone()
+    return int(row[0] or 0) + 1
+
+
 def append(conn: sqlite3.Connection, device_id: str, kind: str, number: int | None, fiscal_day: int,
-           datetime: str, total_cents: int | None, text: str, data: dict[str, Any]) -> JournalEntry:
+           datetime: str, total_cents: int | None, text: str,
+           data: dict[str, Any] | Callable[[int], dict[str, Any]]) -> JournalEntry:
+    """Append an entry. ``data`` may be a function of the entry's id, for data that names its own entry (a
+    receipt's result carries its ``journal_id``): the id is reserved first, so the hashed content is final."""
     last = conn.execute(
         "SELECT seq, hash FROM journal WHERE device_id = ? ORDER BY seq DESC LIMIT 1", (device_id,)
     ).fetchone()
     seq = 1 if last is None else int(last["seq"]) + 1
     prev = GENESIS if last is None else str(last["hash"])
-    digest = entry_hash(prev, seq, kind, number, fiscal_day, datetime, total_cents, text, data)
-    cur = conn.execute(
-        """INSERT INTO journal (device_id, seq, kind, number, fiscal_day, datetime, total_cents, text, data,
-           prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
-         jsonfmt.dumps(data), prev, digest),
+    entry_id = _next_id(conn)
+    content = data(entry_id) if callable(data) else data
+    digest = entry_hash(prev, seq, kind, number, fiscal_day, datetime, total_cents, text, content)
+    conn.execute(
+        """INSERT INTO journal (id, device_id, seq, kind, number, fiscal_day, datetime, total_cents, text, data,
+           prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (entry_id, device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
+         jsonfmt.dumps(content), prev, digest),
     )
-    assert cur.lastrowid is not None
-    return JournalEntry(cur.lastrowid, device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
-                        data, prev, digest)
+    return JournalEntry(entry_id, device_id, seq, kind, number, fiscal_day, datetime, total_cents, text,
+                        content, prev, digest)
 
 
 def _row(row: sqlite3.Row) -> JournalEntry:
@@ -110,6 +122,13 @@ def get(conn: sqlite3.Connection, entry_id: int) -> JournalEntry | None:
 
 def last_entry(conn: sqlite3.Connection, device_id: str) -> JournalEntry | None:
     row = conn.execute("SELECT * FROM journal WHERE device_id = ? ORDER BY seq DESC LIMIT 1", (device_id,)).fetchone()
+    return None if row is None else _row(row)
+
+
+def last_of(conn: sqlite3.Connection, device_id: str, kinds: tuple[str, ...]) -> JournalEntry | None:
+    """The device's last entry of one of ``kinds``."""
+    row = conn.execute(f"SELECT * FROM journal WHERE device_id = ? AND kind IN ({','.join('?' * len(kinds))}) "
+                       "ORDER BY seq DESC LIMIT 1", (device_id, *kinds)).fetchone()
     return None if row is None else _row(row)
 
 

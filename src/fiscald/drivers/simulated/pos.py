@@ -183,25 +183,34 @@ class SimulatedPos(SimulatedDevice[PosState], PosDriver):
                                original_transaction_id=target["transaction_id"])
         return await self._record(new, tx)
 
-    def _batch_totals(self) -> tuple[int, int]:
-        live = [t for t in self.state.batch if t["type"] != "void" and not t["voided"]]
-        total = sum(t["amount_cents"] if t["type"] == "sale" else -t["amount_cents"] for t in live)
-        return len(live), total
+    def _live(self) -> list[dict[str, Any]]:
+        """The open batch's sales and refunds that were not voided."""
+        return [t for t in self.state.batch if t["type"] != "void" and not t["voided"]]
 
     async def pos_settlement(self, params: m.NoParams) -> r.SettlementResult:
-        count, total = self._batch_totals()
+        live = self._live()
+        currencies: dict[str, r.CurrencyTotal] = {}
+        for t in live:  # amounts of different currencies are never added together
+            total = currencies.setdefault(t["currency"], {"count": 0, "total_cents": 0})
+            total["count"] += 1
+            total["total_cents"] += t["amount_cents"] if t["type"] == "sale" else -t["amount_cents"]
+        currencies = dict(sorted(currencies.items()))
+        single = [c["total_cents"] for c in currencies.values()]
         new = copy.deepcopy(self.state)
-        result: r.SettlementResult = {"batch_number": new.batch_number, "count": count, "total_cents": total}
+        result: r.SettlementResult = {"batch_number": new.batch_number, "count": len(live),
+                                      "total_cents": (single or [0])[0] if len(single) <= 1 else None,
+                                      "currencies": currencies}
         when = self.now()
-        text = self._slip(f"INCHIDERE LOT {new.batch_number}",
-                          [("TRANZACTII", str(count)), ("TOTAL", money(total))], when, "LOT INCHIS")
+        pairs = [("TRANZACTII", str(len(live)))]
+        pairs += [(f"TOTAL {code}", money(c["total_cents"])) for code, c in currencies.items()] or [("TOTAL", money(0))]
+        text = self._slip(f"INCHIDERE LOT {new.batch_number}", pairs, when, "LOT INCHIS")
         entry = {"kind": "pos_settlement", "number": new.batch_number, "fiscal_day": new.batch_number,
-                 "datetime": when, "total_cents": total, "text": text, "data": result}
+                 "datetime": when, "total_cents": result["total_cents"], "text": text, "data": result}
         new.batch_number += 1
         new.batch = []
         await self.commit(new, entry)
         return result
 
     async def pos_status(self, params: m.NoParams) -> r.PosStatusResult:
-        return {"status": self.status.status.value, "status_text": self.status.text("en"),
-                "terminal_id": self.state.terminal_id, "batch_open_count": self._batch_totals()[0]}
+        return {"status": self.status.status.value, "status_text": self.status.text(self.ctx.language()),
+                "terminal_id": self.state.terminal_id, "batch_open_count": len(self._live())}

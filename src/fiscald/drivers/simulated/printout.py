@@ -1,14 +1,22 @@
-"""42-column printouts of the Simulated register: receipts, non-fiscal documents and reports."""
+"""42-column printouts of the Simulated register: receipts, non-fiscal documents and reports.
+
+Every document starts with the seller's header (the programmed ``header_lines``, else the device's name) and
+the register's serial, and ends with the programmed ``footer_lines``, the document and Z numbers, the time,
+the operator and the register's id (docs/simulator.md, "The printout").
+"""
 
 from __future__ import annotations
 
+import textwrap
+from dataclasses import dataclass
 from typing import Any
 
+from fiscald.models.config import PRINT_WIDTH
 from fiscald.operations.models import AmountDiscount, ItemLine, PrintReceiptParams, TextLine
 from fiscald.operations.results import ReportResult
 from fiscald.operations.totals import ReceiptTotals
 
-WIDTH = 42
+WIDTH = PRINT_WIDTH
 
 PAYMENT_LABELS = {
     "cash": "NUMERAR",
@@ -46,8 +54,8 @@ class Printout:
         self.lines.append(text[:WIDTH].center(WIDTH).rstrip())
 
     def left(self, text: str) -> None:
-        for start in range(0, max(len(text), 1), WIDTH):
-            self.lines.append(text[start:start + WIDTH])
+        """Left-aligned, wrapped on spaces (a word longer than the line is cut)."""
+        self.lines.extend(textwrap.wrap(text, WIDTH, break_on_hyphens=False) or [""])
 
     def pair(self, left: str, right: str) -> None:
         room = WIDTH - len(right) - 1
@@ -60,24 +68,58 @@ class Printout:
         return "\n".join(self.lines) + "\n"
 
 
-def header(p: Printout, shop: str, serial: str) -> None:
-    p.center(shop)
-    p.center(f"SERIE {serial}")
+@dataclass(frozen=True)
+class Shop:
+    """What a register prints on every document besides the document itself."""
+
+    name: str  # the device's name: printed when no header is programmed
+    serial: str
+    header_lines: tuple[str, ...] = ()
+    footer_lines: tuple[str, ...] = ()
+    operator: int = 1
+    exempt_vat_groups: frozenset[str] = frozenset()
+
+
+def header(p: Printout, shop: Shop) -> None:
+    for line in shop.header_lines or (shop.name,):
+        p.center(line)
+    p.center(f"SERIE {shop.serial}")
     p.rule()
 
 
-def footer(p: Printout, title: str, number: int, fiscal_day: int, when: str, serial: str) -> None:
+def footer(p: Printout, shop: Shop, title: str, number: int, fiscal_day: int, when: str, *,
+           operator: int | None = None, day_number: int | None = None) -> None:
+    for line in shop.footer_lines:
+        p.center(line)
     p.rule()
-    p.pair(f"{title} {number}", f"Z {fiscal_day}")
-    p.left(when.replace("T", " ")[:19])
-    p.center(f"ID {serial}")
+    p.pair(f"{title} {number}" + (f" NR. ZI {day_number}" if day_number is not None else ""), f"Z {fiscal_day}")
+    p.pair(when.replace("T", " ")[:19], f"OPERATOR {operator or shop.operator}")
+    p.center(f"ID {shop.serial}")
 
 
-def receipt(params: PrintReceiptParams, totals: ReceiptTotals, *, shop: str, serial: str, number: int,
-            fiscal_day: int, when: str, voided: bool, non_fiscal: bool,
+def vat_block(p: Printout, vat: dict[str, tuple[int, int, int]], exempt: frozenset[str], *, totals: bool) -> None:
+    """One line per VAT group (letter -> rate, an exempt group marked SCUTIT), the total VAT and the total of
+    exempt sales. ``vat``: letter -> (rate bp, gross cents, VAT cents); ``totals``: also each group's gross."""
+    vat_sum = exempt_sum = 0
+    for letter, (bp, gross, cents) in sorted(vat.items()):
+        is_exempt = letter in exempt and bp == 0
+        label = f"TVA {letter} SCUTIT" if is_exempt else f"TVA {letter} {rate(bp)}"
+        if totals:
+            p.pair(f"TOTAL {label.removeprefix('TVA ')}", money(gross))
+            label = f"  TVA {letter}"
+        p.pair(label, money(cents))
+        vat_sum += cents
+        exempt_sum += gross if is_exempt else 0
+    p.pair("TOTAL TVA", money(vat_sum))
+    if exempt_sum or any(letter in exempt and bp == 0 for letter, (bp, _, _) in vat.items()):
+        p.pair("TOTAL SCUTIT TVA", money(exempt_sum))
+
+
+def receipt(params: PrintReceiptParams, totals: ReceiptTotals, *, shop: Shop, number: int, day_number: int | None,
+            fiscal_day: int, when: str, voided: bool, non_fiscal: bool, operator: int,
             pos_transactions: list[dict[str, Any]]) -> str:
     p = Printout()
-    header(p, shop, serial)
+    header(p, shop)
     if params.buyer is not None and params.flags.print_buyer_cif:
         p.left(f"CIF CUMPARATOR: {params.buyer.cif}")
         if params.buyer.name:
@@ -119,14 +161,12 @@ def receipt(params: PrintReceiptParams, totals: ReceiptTotals, *, shop: str, ser
         if totals.change_cents:
             p.pair("REST", money(totals.change_cents))
         p.rule()
-        vat_sum = 0
-        for letter, vat in sorted(totals.vat_totals.items()):
-            p.pair(f"TVA {letter} {rate(vat.rate_basis_points)}", money(vat.vat_cents))
-            vat_sum += vat.vat_cents
-        p.pair("TOTAL TVA", money(vat_sum))
+        vat_block(p, {letter: (vat.rate_basis_points, vat.gross_cents, vat.vat_cents)
+                      for letter, vat in totals.vat_totals.items()}, shop.exempt_vat_groups, totals=False)
     if non_fiscal:
         p.center("NEFISCAL")
-    footer(p, "BON FISCAL" if not non_fiscal else "DOCUMENT", number, fiscal_day, when, serial)
+    footer(p, shop, "BON FISCAL" if not non_fiscal else "DOCUMENT", number, fiscal_day, when, operator=operator,
+           day_number=day_number)
     return p.text()
 
 
@@ -146,33 +186,30 @@ def _discount_label(discount: Any, adjustment: int) -> str:
     return f"{kind} {rate(discount.basis_points)}"
 
 
-def simple_document(title: str, body: list[str], *, shop: str, serial: str, number: int, fiscal_day: int,
-                    when: str) -> str:
+def simple_document(title: str, body: list[str], *, shop: Shop, number: int, fiscal_day: int, when: str) -> str:
     p = Printout()
-    header(p, shop, serial)
+    header(p, shop)
     p.center(title)
     for line in body:
         p.left(line[:WIDTH])
-    footer(p, "DOCUMENT", number, fiscal_day, when, serial)
+    footer(p, shop, "DOCUMENT", number, fiscal_day, when)
     return p.text()
 
 
-def report(title: str, totals: ReportResult, *, shop: str, serial: str, number: int, fiscal_day: int,
-           when: str) -> str:
+def report(title: str, totals: ReportResult, *, shop: Shop, number: int, fiscal_day: int, when: str) -> str:
     p = Printout()
-    header(p, shop, serial)
+    header(p, shop)
     p.center(title)
     p.rule()
     p.pair("BONURI FISCALE", str(totals["receipts_count"]))
     p.pair("BONURI ANULATE", str(totals["voided_count"]))
-    for letter, vat in sorted(totals["vat_totals"].items()):
-        p.pair(f"TOTAL {letter} {rate(vat['rate_basis_points'])}", money(vat["base_cents"] + vat["vat_cents"]))
-        p.pair(f"  TVA {letter}", money(vat["vat_cents"]))
+    vat_block(p, {letter: (vat["rate_basis_points"], vat["base_cents"] + vat["vat_cents"], vat["vat_cents"])
+                  for letter, vat in totals["vat_totals"].items()}, shop.exempt_vat_groups, totals=True)
     p.pair("TOTAL", money(totals["total_cents"]))
     p.rule()
     for kind, cents in sorted(totals["payments"].items()):
         p.pair(PAYMENT_LABELS.get(kind, kind.upper()), money(cents))
     p.pair("INTRODUCERI NUMERAR", money(totals["cash_in_cents"]))
     p.pair("EXTRAGERI NUMERAR", money(totals["cash_out_cents"]))
-    footer(p, title, number, fiscal_day, when, serial)
+    footer(p, shop, title, number, fiscal_day, when)
     return p.text()

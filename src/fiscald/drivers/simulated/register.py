@@ -157,8 +157,10 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
             raise FiscalError(Code.FISCAL_MEMORY_FULL, f"{self.state.z_number} Z reports stored")
 
     @property
-    def _shop(self) -> str:
-        return self.config.name
+    def _shop(self) -> printout.Shop:
+        c = self.config
+        return printout.Shop(c.name, self.state.serial, tuple(c.header_lines), tuple(c.footer_lines), c.operator,
+                             frozenset(c.exempt_vat_groups))
 
     async def print_receipt(self, params: m.PrintReceiptParams) -> r.ReceiptResult:
         return await self._print_receipt(params, [])
@@ -171,14 +173,16 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         when = now.isoformat()
         voided = params.close_action == "void"
         non_fiscal = params.flags.non_fiscal
+        operator = params.operator or self.config.operator
         new = self.state.copy()
         new.document_number += 1
-        if non_fiscal:
-            number = new.document_number
+        receipt_number: int | None = None
+        day_number: int | None = None
+        if non_fiscal:  # a document, not a fiscal receipt: it uses no receipt number
             kind = "non_fiscal"
         else:
             new.receipt_number += 1
-            number = new.receipt_number
+            receipt_number = new.receipt_number
             kind = "void" if voided else "receipt"
             if new.day_opened_at is None:
                 new.day_opened_at = when
@@ -194,11 +198,13 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
                     day["payments"][kind_name] = day["payments"].get(kind_name, 0) + cents
                 new.cash_in_drawer_cents += totals.payments_by_type.get("cash", 0)
                 new.grand_total_cents += totals.total_cents
-        text = printout.receipt(params, totals, shop=self._shop, serial=new.serial, number=number,
+            day_number = new.day["receipts_count"] + new.day["voided_count"]  # this day's receipts, voided too
+        number = new.document_number if receipt_number is None else receipt_number
+        text = printout.receipt(params, totals, shop=self._shop, number=number, day_number=day_number,
                                 fiscal_day=new.fiscal_day, when=when, voided=voided, non_fiscal=non_fiscal,
-                                pos_transactions=pos_transactions)
+                                operator=operator, pos_transactions=pos_transactions)
         result: r.ReceiptResult = {
-            "receipt_number": number,
+            "receipt_number": receipt_number,
             "fiscal_day": new.fiscal_day,
             "datetime": when,
             "total_cents": totals.total_cents,
@@ -206,17 +212,21 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
             "change_cents": 0 if voided else totals.change_cents,
             "vat_totals": totals.vat_totals_json(),
             "device_serial": new.serial,
-            "journal_id": 0,
+            "journal_id": 0,  # the entry's id, known in the transaction that writes it (below)
             "voided": voided,
             "pos_transactions": pos_transactions,
+            "day_receipt_number": day_number,  # new fields go last: INP answer files keep their order
+            "document_number": new.document_number,
         }
-        data = {"request": params.model_dump(mode="json", by_alias=True), "result": result,
-                "payments": totals.payments_by_type, "open_drawer": params.flags.open_drawer}
-        entry = await self.commit(new, {"kind": kind, "number": number, "fiscal_day": new.fiscal_day,
-                                         "datetime": when, "total_cents": totals.total_cents, "text": text,
-                                         "data": data})
-        assert entry is not None
-        result["journal_id"] = entry.id
+        request = params.model_dump(mode="json", by_alias=True)
+
+        def data(entry_id: int) -> dict[str, Any]:
+            result["journal_id"] = entry_id
+            return {"request": request, "result": dict(result), "payments": totals.payments_by_type,
+                    "open_drawer": params.flags.open_drawer, "operator": operator}
+
+        await self.commit(new, {"kind": kind, "number": number, "fiscal_day": new.fiscal_day, "datetime": when,
+                                "total_cents": totals.total_cents, "text": text, "data": data})
         return result
 
     async def print_non_fiscal(self, params: m.PrintNonFiscalParams) -> r.DocumentResult:
@@ -227,7 +237,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         new.document_number += 1
         when = now.isoformat()
         text = printout.simple_document("DOCUMENT NEFISCAL", [line.text for line in params.lines], shop=self._shop,
-                                        serial=new.serial, number=new.document_number, fiscal_day=new.fiscal_day,
+                                        number=new.document_number, fiscal_day=new.fiscal_day,
                                         when=when)
         await self.commit(new, {"kind": "non_fiscal", "number": new.document_number, "fiscal_day": new.fiscal_day,
                                  "datetime": when, "total_cents": None, "text": text,
@@ -251,7 +261,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
             new.day_opened_at = when
         title = "INTRODUCERE NUMERAR" if direction > 0 else "EXTRAGERE NUMERAR"
         text = printout.simple_document(title, [f"SUMA: {printout.money(params.amount_cents)}"], shop=self._shop,
-                                        serial=new.serial, number=new.document_number, fiscal_day=new.fiscal_day,
+                                        number=new.document_number, fiscal_day=new.fiscal_day,
                                         when=when)
         await self.commit(new, {"kind": "cash_in" if direction > 0 else "cash_out", "number": new.document_number,
                                  "fiscal_day": new.fiscal_day, "datetime": when, "total_cents": params.amount_cents,
@@ -291,7 +301,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         new = self.state.copy()
         new.document_number += 1
         totals = self._day_totals(new, when)
-        text = printout.report("RAPORT X", totals, shop=self._shop, serial=new.serial, number=new.document_number,
+        text = printout.report("RAPORT X", totals, shop=self._shop, number=new.document_number,
                                fiscal_day=new.fiscal_day, when=when)
         await self.commit(new, {"kind": "x_report", "number": new.document_number, "fiscal_day": new.fiscal_day,
                                  "datetime": when, "total_cents": totals["total_cents"], "text": text,
@@ -309,7 +319,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         new.z_number += 1
         totals = self._day_totals(new, when)
         totals["z_number"] = new.z_number
-        text = printout.report("RAPORT Z", totals, shop=self._shop, serial=new.serial, number=new.z_number,
+        text = printout.report("RAPORT Z", totals, shop=self._shop, number=new.z_number,
                                fiscal_day=new.fiscal_day, when=when)
         entry = {"kind": "z_report", "number": new.z_number, "fiscal_day": new.fiscal_day, "datetime": when,
                  "total_cents": totals["total_cents"], "text": text, "data": totals}
@@ -341,8 +351,8 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         body = [f"Z {z['z_number']}: {printout.money(z['total_cents'])}" for z in reports] if params.detailed else []
         body.append(f"RAPOARTE Z: {result['reports_count']}")
         body.append(f"TOTAL: {printout.money(result['total_cents'])}")
-        text = printout.simple_document("RAPORT PERIODIC", body, shop=self._shop, serial=new.serial,
-                                        number=new.document_number, fiscal_day=new.fiscal_day, when=when)
+        text = printout.simple_document("RAPORT PERIODIC", body, shop=self._shop, number=new.document_number,
+                                        fiscal_day=new.fiscal_day, when=when)
         summary = {k: result[k] for k in ("reports_count", "receipts_count", "total_cents")}
         await self.commit(new, {"kind": "periodic_report", "number": new.document_number,
                                 "fiscal_day": new.fiscal_day, "datetime": when,
