@@ -7,6 +7,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# tests/test_central.py starts a throwaway PostgreSQL from Debian's binaries: install them where apt can (CI is root)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql) \
+    >/dev/null 2>&1 || echo "could not install postgresql: the central shipping tests will be skipped"
+fi
 # The /ui browser tests drive Debian's Chromium (Playwright's own browser download is not reachable). Install it
 # where apt-get can; elsewhere tests/test_ui_browser.py is skipped with one loud reason in the summary.
 if [ -z "${FISCALD_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -62,3 +65,26 @@ def client(server: Server) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def device_id(server: Server) -> str:
     return server.fiscal_ids()[0]
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Any]:
+    """A real PostgreSQL server for the whole session (tests/pg.py); skipped loudly where none is installed."""
+    from pg import PgCluster, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL NOT INSTALLED: central shipping tests skipped (apt-get install postgresql)")
+    if os.geteuid() == 0 and not (shutil.which("runuser") and _has_user("postgres")):
+        pytest.skip("PostgreSQL cannot run as root and there is no postgres user: central shipping tests skipped")
+    cluster = PgCluster(bin_dir)
+    yield cluster
+    cluster.close()
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True

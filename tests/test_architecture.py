@@ -22,6 +22,7 @@ FORBIDDEN = {
     "drivers": {"core", "interfaces", "commands", "app", "cli", "emulators"},
     "core": {"interfaces", "commands", "app", "cli", "emulators"},
     "interfaces": {"drivers", "commands", "cli", "emulators"},
+    "central": {"core", "drivers", "interfaces", "commands", "app", "cli", "emulators"},
     "deploy": {"commands", "cli"},
     # a device on the wire: built on the drivers' framing and the simulator's rules, used only by `fiscald emulate`
     "emulators": {"core", "interfaces", "commands", "app", "cli"},

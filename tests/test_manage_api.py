@@ -223,7 +223,8 @@ def test_settings_live_and_persistent(make_app: Any, tmp_path: Path) -> None:
         defaults = c.get("/manage/get_settings").json()
         assert defaults == {"enable_simulated_devices": True, "language": "ro", "api_port": 10123,
                             "bind_address": "127.0.0.1", "api_token": None, "idempotency_retention_days": 7,
-                            "inp_settle_ms": 100, "allowed_origins": [], "allowed_hosts": []}
+                            "inp_settle_ms": 100, "allowed_origins": [], "allowed_hosts": [],
+                            "central_url": None, "store_id": None}
         assert c.post("/devices/operation", json={"device_id": str(uuid.uuid4()), "operation": "get_status"}).json()[
             "error"].startswith("Dispozitivul sau resursa nu a fost găsită")
         saved = c.post("/manage/save_settings", json={"language": "en", "inp_settle_ms": 250}).json()

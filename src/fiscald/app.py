@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fiscald import __version__
+from fiscald.central.shipper import DeviceRow, Shipper
 from fiscald.config import DB_FILE
 from fiscald.core.admin import Admin
 from fiscald.core.manager import DeviceManager
@@ -67,6 +68,14 @@ def prepare_demo(db: Database) -> str | None:
     return db.write_sync(setup)
 
 
+def device_rows(manager: DeviceManager) -> list[DeviceRow]:
+    """Every configured device with its live status, for the central database (called on the event loop)."""
+    language = manager.settings.language
+    return [DeviceRow(h.id, h.kind, h.config.name, h.config.manufacturer, h.config.model,
+                      h.driver.connected_device_id, h.config.enabled, h.status.status.value, h.status.text(language))
+            for h in manager.handles()]
+
+
 def _error_response(request: Request, err: FiscalError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     manager: DeviceManager | None = getattr(request.app.state, "manager", None)
     language = manager.settings.language if manager is not None else "ro"
@@ -84,9 +93,13 @@ def create_app(data_dir: Path) -> FastAPI:
         app.state.admin = Admin(manager)
         inp = InpService(manager)
         await inp.start()
+        shipper = Shipper(db, manager.settings, lambda: device_rows(manager))
+        shipper.start()
+        app.state.shipper = shipper
         try:
             yield
         finally:
+            await shipper.aclose()
             await inp.stop()
             await manager.stop()
             db.close()

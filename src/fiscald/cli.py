@@ -12,6 +12,7 @@ from rich.console import Console
 
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
+from fiscald.commands.central import central_app
 from fiscald.commands.datadir import DataDirOption, chosen, stored_settings
 from fiscald.commands.emulate import emulate_app
 from fiscald.commands.manage import devices_app, settings_app
@@ -30,6 +31,7 @@ cli.add_typer(settings_app, name="settings")
 cli.add_typer(simulate_app, name="simulate")
 cli.add_typer(journal_app, name="journal")
 cli.add_typer(emulate_app, name="emulate")
+cli.add_typer(central_app, name="central")
 cli.add_typer(service_app, name="service")
 
 

@@ -33,6 +33,7 @@ from fiscald.core.admin import (
     save_device_tx,
     save_settings_tx,
     save_target,
+    settings_view,
 )
 from fiscald.errors import FiscalError, Language
 from fiscald.interfaces.http import ROOT_TEXT
@@ -155,14 +156,14 @@ class Local:
         return {"success": True, "message": deleted_message(kind), "id": device_id}
 
     def settings(self) -> dict[str, Any]:
-        return self.db.read_sync(device_repo.load_settings).model_dump(mode="json")
+        return settings_view(self.db.read_sync(device_repo.load_settings))
 
     def save_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
         try:
             saved = self.db.write_sync(partial(save_settings_tx, changes=changes))
         except FiscalError as err:
             raise self._failed(err) from None
-        return {"success": True, "message": saved.message, "settings": saved.settings.model_dump(mode="json")}
+        return {"success": True, "message": saved.message, "settings": settings_view(saved.settings)}
 
 
 def _answers(url: str) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fiscald.central.url import mask
 from fiscald.config import Settings
 from fiscald.core.manager import DeviceManager
 from fiscald.core.validation import check_device, check_settings, prepare_scan_folder
@@ -148,12 +149,21 @@ def delete_device_tx(conn: sqlite3.Connection, kind: str, device_id: str) -> Dev
     return current
 
 
+def settings_view(settings: Settings) -> dict[str, Any]:
+    """The settings as /manage and the CLI show them: ``central_url`` with its password masked."""
+    view = settings.model_dump(mode="json")
+    view["central_url"] = mask(settings.central_url)
+    return view
+
+
 def save_settings_tx(conn: sqlite3.Connection, changes: Any, running: dict[str, Any] | None = None) -> SettingsSaved:
     """Validate and store a partial settings update; says which changes need a restart: those of
     RESTART_SETTINGS the save changed to a value the running server (``running``: key -> the value it
     uses, when known) does not already use."""
     body = _object(changes)
     current = device_repo.load_settings(conn)
+    if current.central_url is not None and body.get("central_url") == mask(current.central_url):
+        body = {**body, "central_url": current.central_url}  # the masked view sent back: the password stays
     try:
         new = Settings.model_validate({**current.model_dump(), **body})
     except ValidationError as exc:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from fiscald.central import url as central_url
 from fiscald.config import Settings, is_loopback
 from fiscald.drivers.registry import SUPPORTED, Supported
 from fiscald.errors import Code, FiscalError
@@ -155,3 +156,10 @@ def check_settings(settings: Settings, changed: set[str]) -> None:
         field = "api_token" if "api_token" in changed and "bind_address" not in changed else "bind_address"
         raise FiscalError(Code.CONFIG, f"{field}: binding to {address} (not loopback) requires an api_token "
                                        "of 16 or more characters")
+    if settings.central_url is not None:
+        problem = central_url.problem(settings.central_url)
+        if problem is not None:
+            raise FiscalError(Code.CONFIG, f"central_url: {problem}")
+        if settings.store_id is None:
+            raise FiscalError(Code.CONFIG, "store_id: required with central_url (the name this store ships under, "
+                                           "unique in the chain)")

@@ -17,6 +17,8 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 from fiscald import __version__, jsonfmt
+from fiscald.central.shipper import Shipper
+from fiscald.central.status import render_metrics
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.views import device_view
@@ -54,6 +56,11 @@ def routing_error(method: str, path: str, exc: StarletteHTTPException) -> tuple[
 def manager_of(request: Request) -> DeviceManager:
     manager: DeviceManager = request.app.state.manager
     return manager
+
+
+def shipper_of(request: Request) -> Shipper:
+    shipper: Shipper = request.app.state.shipper
+    return shipper
 
 
 async def read_json(request: Request) -> Any:
@@ -138,11 +145,12 @@ def build_router() -> APIRouter:
             "devices": {"total": len(handles),
                         "connected": sum(h.status.status == DeviceStatus.CONNECTED for h in handles)},
             "inp": {h.id: h.extras["inp"]["state"] for h in handles if "inp" in h.extras},
+            "central": shipper_of(request).status.snapshot(),
         }
 
     @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
     async def metrics(request: Request) -> str:
         manager = manager_of(request)
-        return manager.metrics.render(manager.queue_depths())
+        return manager.metrics.render(manager.queue_depths()) + render_metrics(shipper_of(request).status)
 
     return router

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from fiscald import __version__
-from fiscald.core.admin import Admin, deleted_message, supported_devices
+from fiscald.core.admin import Admin, deleted_message, settings_view, supported_devices
 from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.http import manager_of, read_json
 
@@ -47,7 +47,7 @@ def build_manage_router() -> APIRouter:
 
     @router.get("/get_settings", summary="Current settings")
     async def get_settings(request: Request) -> dict[str, Any]:
-        return manager_of(request).settings.model_dump(mode="json")
+        return settings_view(manager_of(request).settings)
 
     @router.post("/save_settings", summary="Change some settings")
     async def save_settings(request: Request) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def build_manage_router() -> APIRouter:
         running = {"api_port": server[1]} if server and server[1] is not None else None
         saved = await admin_of(request).save_settings(await read_json(request), running)
         return {"success": True, "message": saved.message, "restart_required": list(saved.restart_required),
-                "settings": saved.settings.model_dump(mode="json")}
+                "settings": settings_view(saved.settings)}
 
     @router.get("/get_version", summary="fiscald, Python and platform versions")
     async def get_version() -> dict[str, str]:

@@ -78,5 +78,10 @@ def interrupted(conn: sqlite3.Connection) -> list[OperationRecord]:
 
 
 def purge(conn: sqlite3.Connection, older_than: float) -> int:
-    return conn.execute("DELETE FROM operations WHERE created_at < ? AND state != 'running'",
-                        (older_than,)).rowcount
+    """Forget finished operations older than ``older_than``, except outcomes a store that ships to a central
+    database (docs/central.md) has not shipped yet."""
+    return conn.execute(
+        """DELETE FROM operations WHERE created_at < ? AND state != 'running'
+           AND (outcome_seq <= (SELECT position FROM central_outbox WHERE stream = 'outcomes')
+                OR (SELECT position FROM central_outbox WHERE stream = 'outcomes') = 0)""",
+        (older_than,)).rowcount

@@ -74,4 +74,25 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX inp_claims_file ON inp_claims (device_id, folder, name, state)",
     ],
+    [  # central shipping (central/, docs/central.md): outbox positions and the order of operation outcomes
+        """CREATE TABLE central_outbox (
+            stream TEXT PRIMARY KEY CHECK (stream IN ('journal', 'outcomes')),
+            position INTEGER NOT NULL,
+            shipped_at REAL
+        )""",
+        "INSERT INTO central_outbox (stream, position) VALUES ('journal', 0), ('outcomes', 0)",
+        "CREATE TABLE central_instance (id TEXT PRIMARY KEY)",
+        "INSERT INTO central_instance (id) VALUES (lower(hex(randomblob(16))))",
+        "ALTER TABLE operations ADD COLUMN outcome_seq INTEGER",
+        "UPDATE operations SET outcome_seq = rowid WHERE state != 'running'",
+        "CREATE TABLE central_outcome_counter (last INTEGER NOT NULL)",
+        "INSERT INTO central_outcome_counter (last) SELECT COALESCE(MAX(outcome_seq), 0) FROM operations",
+        "CREATE UNIQUE INDEX operations_outcome_seq ON operations (outcome_seq) WHERE outcome_seq IS NOT NULL",
+        # every finished outcome (done, unknown, re-finished) takes the next number: the shipper's order
+        """CREATE TRIGGER operations_outcome_seq AFTER UPDATE OF state ON operations WHEN NEW.state != 'running'
+        BEGIN
+            UPDATE central_outcome_counter SET last = last + 1;
+            UPDATE operations SET outcome_seq = (SELECT last FROM central_outcome_counter) WHERE id = NEW.id;
+        END""",
+    ],
 ]

@@ -1,0 +1,1 @@
+"""Shipping every store's journal, Z reports and operation outcomes to a central PostgreSQL (docs/central.md)."""
