@@ -141,6 +141,19 @@ def count(conn: sqlite3.Connection, device_id: str) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM journal WHERE device_id = ?", (device_id,)).fetchone()[0])
 
 
+def count_since(conn: sqlite3.Connection, device_id: str, kinds: tuple[str, ...], fiscal_day: int,
+                since_kind: str) -> int:
+    """How many of the device's entries of ``kinds`` in ``fiscal_day`` follow its last ``since_kind`` entry
+    (all of them if there is none). Counted in SQL over the entries since that one (the (device_id, seq)
+    index), so the cost does not grow with the day's receipts' data."""
+    marks = ",".join("?" * len(kinds))
+    row = conn.execute(
+        f"""SELECT COUNT(*) FROM journal WHERE device_id = ? AND fiscal_day = ? AND kind IN ({marks})
+            AND seq > COALESCE((SELECT MAX(seq) FROM journal WHERE device_id = ? AND kind = ?), 0)""",
+        (device_id, fiscal_day, *kinds, device_id, since_kind)).fetchone()
+    return int(row[0])
+
+
 def verify(conn: sqlite3.Connection, device_id: str,
            progress: Callable[[int], None] | None = None) -> tuple[int, JournalEntry | None]:
     """Walk the chain; returns (entries checked, first broken entry or None). ``progress(checked)`` is called

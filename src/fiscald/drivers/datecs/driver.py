@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, cast
 
 from fiscald.drivers import journal_reads
@@ -231,13 +232,17 @@ class DatecsDriver(FiscalDriver):
         return await self.ctx.db.read(last)
 
     async def _record(self, kind: str, number: int | None, total_cents: int | None, text: str,
-                      data: dict[str, Any], settles: bool = False) -> journal.JournalEntry:
+                      data: dict[str, Any] | Callable[[sqlite3.Connection, int], dict[str, Any]],
+                      settles: bool = False) -> journal.JournalEntry:
         """Journal a printed document; ``settles``: it is the outcome of the pending receipt, whose record is
-        cleared in the same transaction."""
+        cleared in the same transaction. ``data`` may be built inside the writing transaction, from the store
+        and the entry's own id."""
         device_id, day, when = self.config.id, self._fiscal_day, self._now()
 
         def write(conn: sqlite3.Connection) -> journal.JournalEntry:
-            entry = journal.append(conn, device_id, kind, number, day, when, total_cents, text, data)
+            content: dict[str, Any] | Callable[[int], dict[str, Any]] = (
+                partial(data, conn) if callable(data) else data)
+            entry = journal.append(conn, device_id, kind, number, day, when, total_cents, text, content)
             if settles:
                 device_repo.save_state(conn, state_key(device_id), {"pending": None})
             return entry
@@ -353,7 +358,7 @@ class DatecsDriver(FiscalDriver):
     async def _journal_receipt(self, pending: dict[str, Any], number: int, voided: bool) -> r.ReceiptResult:
         params = m.PrintReceiptParams.model_validate(pending["request"])
         totals = compute_receipt(params, self._rates)
-        day_number = 1 + sum(1 for e in await self._day_entries() if e.kind in ("receipt", "void"))
+        device_id, day = self.config.id, self._fiscal_day
         result: r.ReceiptResult = {
             "receipt_number": number,
             "fiscal_day": self._fiscal_day,
@@ -363,20 +368,28 @@ class DatecsDriver(FiscalDriver):
             "change_cents": 0 if voided else totals.change_cents,
             "vat_totals": totals.vat_totals_json(),
             "device_serial": self.serial,
-            "journal_id": 0,
+            "journal_id": 0,  # set in the writing transaction, with the day's number
             "voided": voided,
             "pos_transactions": pending.get("pos_transactions", []),
-            "day_receipt_number": day_number,  # counted in fiscald's journal of the day
+            "day_receipt_number": 0,
             "document_number": int(pending["number"]),  # the register's number for it at opening (48)
         }
         text = "\n".join([*pending["lines"], f"TOTAL {c.money(totals.total_cents)}",
                           *(f"{p.type} {c.money(p.amount_cents)}" for p in totals.payments),
                           "ANULAT" if voided else f"BON FISCAL {number}"])
+
+        def content(conn: sqlite3.Connection, entry_id: int) -> dict[str, Any]:
+            # counted by the store's one writer in the appending transaction: exact, and a COUNT over the
+            # entries since the last Z instead of reading (and parsing) the whole day's journal per receipt
+            result["day_receipt_number"] = 1 + journal.count_since(conn, device_id, ("receipt", "void"), day,
+                                                                   "z_report")
+            result["journal_id"] = entry_id
+            return {"request": pending["request"], "result": result,
+                    "payments": {} if voided else pending["payments"]}
+
         pending["settled"] = True
-        entry = await self._record("void" if voided else "receipt", number, totals.total_cents, text,
-                                   {"request": pending["request"], "result": result,
-                                    "payments": {} if voided else pending["payments"]}, settles=True)
-        result["journal_id"] = entry.id
+        await self._record("void" if voided else "receipt", number, totals.total_cents, text, content,
+                           settles=True)
         return result
 
     async def _void_record(self, pending: dict[str, Any], why: str) -> None:
