@@ -146,8 +146,9 @@ class SerialTransport(Transport):
     def _lost(self, exc: BaseException) -> ConnectionLost:
         return ConnectionLost(f"{self.description}: {exc}")
 
-    async def _ready(self, fd: int, writing: bool, timeout_s: float | None) -> None:
-        """Wait until ``fd`` can be read (written); TimeoutError after ``timeout_s``."""
+    async def _ready(self, fd: int, writing: bool, timeout_s: float) -> None:
+        """Wait until ``fd`` can be read (written); TimeoutError after ``timeout_s``. One future and one timer
+        (not ``asyncio.wait_for``, which wraps the wait in more futures and callbacks): this runs once per frame."""
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
 
@@ -155,10 +156,16 @@ class SerialTransport(Transport):
             if not ready.done():
                 ready.set_result(None)
 
+        def expire() -> None:
+            if not ready.done():
+                ready.set_exception(TimeoutError())
+
         (loop.add_writer if writing else loop.add_reader)(fd, wake)
+        timer = loop.call_later(timeout_s, expire)
         try:
-            await asyncio.wait_for(ready, timeout_s)
+            await ready
         finally:
+            timer.cancel()
             (loop.remove_writer if writing else loop.remove_reader)(fd)
 
     async def write(self, data: bytes) -> None:
