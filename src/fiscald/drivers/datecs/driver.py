@@ -321,7 +321,7 @@ class DatecsDriver(FiscalDriver):
                 with contextlib.suppress(FiscalError):
                     await self._settle(pending)
             raise
-        result = await self._journal_receipt(pending, number, voided)
+        result = await self._journal_receipt(pending, number, voided, totals)
         if params.flags.open_drawer and "open_drawer" not in self.spec.lacking:
             with contextlib.suppress(FiscalError):  # the receipt is printed: a stuck drawer does not undo that
                 await self._call(c.DRAWER)
@@ -355,9 +355,11 @@ class DatecsDriver(FiscalDriver):
                 if fields and fields[0][:1] == "F":
                     raise FiscalError(Code.DEVICE, "the device refused the payment", {"payment": payment.type})
 
-    async def _journal_receipt(self, pending: dict[str, Any], number: int, voided: bool) -> r.ReceiptResult:
-        params = m.PrintReceiptParams.model_validate(pending["request"])
-        totals = compute_receipt(params, self._rates)
+    async def _journal_receipt(self, pending: dict[str, Any], number: int, voided: bool,
+                               totals: ReceiptTotals | None = None) -> r.ReceiptResult:
+        """``totals``: the receipt's, when the caller has them (else recomputed from the stored request)."""
+        if totals is None:
+            totals = compute_receipt(m.PrintReceiptParams.model_validate(pending["request"]), self._rates)
         device_id, day = self.config.id, self._fiscal_day
         result: r.ReceiptResult = {
             "receipt_number": number,
