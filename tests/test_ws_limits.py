@@ -12,29 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
+from inproc import configure
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from wsclient import ws_client, ws_url
 
-from fiscald.app import open_database
 from fiscald.config import Settings
 from fiscald.interfaces.local_only import origin_allowed
-from fiscald.store import devices as device_repo
 from server import Server, add_simulated_register
 
 TOKEN = "s3cret-token-for-tests"
-
-
-def configure(data_dir: Path, **settings: Any) -> None:
-    db = open_database(data_dir)
-    try:
-        def save(conn: Any) -> None:
-            current = device_repo.load_settings(conn)
-            device_repo.save_settings(conn, current.model_copy(update=settings))
-
-        db.write_sync(save)
-    finally:
-        db.close()
 
 
 @pytest.mark.parametrize(("origin", "allowed"), [

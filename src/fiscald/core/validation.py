@@ -10,6 +10,7 @@ import ipaddress
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from fiscald.central import url as central_url
 from fiscald.config import Settings, is_loopback
@@ -17,6 +18,9 @@ from fiscald.drivers.registry import SUPPORTED, Supported
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, kind_of
 from fiscald.models.connection import DETAILS_FIELD, WINDOWS_PORT, Details, NetworkDetails, SerialDetails, connection
+from fiscald.operations.models import PaymentType
+
+PAYMENT_TYPES: tuple[str, ...] = get_args(PaymentType)
 
 
 def supported_entry(kind: str, manufacturer: str, model: str, settings: Settings) -> Supported:
@@ -115,9 +119,27 @@ def _check_fiscal(config: FiscalDeviceConfig, entry: Supported, others: Sequence
             raise FiscalError(Code.CONFIG, f"linked_pos_device_id: no POS terminal {config.linked_pos_device_id}")
     elif config.auto_send_card_to_pos:
         raise FiscalError(Code.CONFIG, "auto_send_card_to_pos: needs linked_pos_device_id (the POS terminal to use)")
+    _check_payment_codes(config, entry)
     folder = config.scan_folder
     if folder is not None and not (folder.isprintable() and os.path.isabs(folder)):
         raise FiscalError(Code.CONFIG, f"scan_folder: {config.scan_folder!r} is not an absolute path")
+
+
+def _check_payment_codes(config: FiscalDeviceConfig, entry: Supported) -> None:
+    """Only our payment types, each remapped to a code the model takes; a model without codes takes none."""
+    remapped = config.payment_codes or {}
+    codes = entry.payment_codes.get(config.model)
+    if remapped and codes is None:
+        raise FiscalError(Code.CONFIG, f"payment_codes: a {config.manufacturer} {config.model} register has no "
+                                       "payment codes to remap; leave it out (or null)")
+    for kind, code in remapped.items():
+        if kind not in PAYMENT_TYPES:
+            raise FiscalError(Code.CONFIG, f"payment_codes.{kind}: not a payment type (types: "
+                                           f"{', '.join(PAYMENT_TYPES)})")
+        if codes is not None and code not in codes:
+            known = ", ".join(f"{c} ({name})" for c, name in codes.items())
+            raise FiscalError(Code.CONFIG, f"payment_codes.{kind}: {code!r} is not a payment code of a "
+                                           f"{config.manufacturer} {config.model} (codes: {known})")
 
 
 def prepare_scan_folder(path: str, create: bool) -> None:

@@ -94,6 +94,7 @@ class OpenReceipt:
     document: int  # the document number it will get
     lines: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # the payment codes received, in order
     items: int = 0
 
     def params(self, close_action: str = "close") -> m.PrintReceiptParams:
@@ -107,6 +108,7 @@ class LastReceipt:
     items: int = 0
     amount: int = 0
     paid: int = 0
+    codes: tuple[str, ...] = ()  # its payment codes as received (not kept across a restart)
 
 
 class Refused(Exception):
@@ -184,7 +186,7 @@ class DatecsEmulator:
         return {"simulation": simulation, "wire": asdict(self.wire), "stats": asdict(self.stats),
                 "device": {"receipt_open": self.open is not None, "receipt_number": state.receipt_number,
                            "document_number": state.document_number, "frames": self.frames,
-                           "executing": self.executing}}
+                           "executing": self.executing, "last_payment_codes": list(self.last.codes)}}
 
     # -- the line ---------------------------------------------------------------------------------
     async def _line(self, count: int) -> None:
@@ -419,10 +421,12 @@ class DatecsEmulator:
             rest = args.partition("\t")[2]
             lettered = bool(rest) and rest[0].isalpha()
             code, amount = (rest[0], c.parse_money(rest[1:])) if lettered else ("P", c.parse_money(rest))
-        kind = next((k for k, v in self.spec.payments.items() if v == code), None)
-        if kind is None or receipt.items == 0:
+        if code not in self.spec.codes or receipt.items == 0:
             raise Refused(None, bits.SYNTAX_ERROR)
+        # booked as the payment type whose default code it is; a code no default uses is booked as "other"
+        kind = next((k for k, v in self.spec.payments.items() if v == code), "other")
         receipt.payments.append({"type": kind, "amount_cents": amount})
+        receipt.codes.append(code)
         paid = sum(p["amount_cents"] for p in receipt.payments)
         total = compute_receipt(receipt.params().model_copy(update={"payments": None}),
                                 self.register.vat_rates).total_cents
@@ -437,7 +441,7 @@ class DatecsEmulator:
         result = await self.register.execute(Operation(self.device_id, OPERATIONS["print_receipt"], params))
         self.open = None
         self.last = LastReceipt(int(result["receipt_number"]), receipt.items, int(result["total_cents"]),
-                                int(result["paid_cents"]))
+                                int(result["paid_cents"]), tuple(receipt.codes))
         number = str(result["receipt_number"])
         return [number] if self.syntax.x else [str(self.register.state.document_number), number]
 

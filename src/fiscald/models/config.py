@@ -76,6 +76,8 @@ class FiscalDeviceConfig(BaseModel):
     footer_lines: Annotated[list[PrintLine], Field(max_length=MAX_FOOTER_LINES)] = []
     operator: Annotated[StrictInt, Field(ge=1, le=99)] = 1
     exempt_vat_groups: list[VatLetter] = []
+    # our payment type -> the register's payment code, over the model's defaults (Datecs: docs/devices.md)
+    payment_codes: dict[StrictStr, StrictStr] | None = None
 
     @field_validator("exempt_vat_groups")
     @classmethod

@@ -28,7 +28,7 @@ from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers
 from fiscald.drivers.datecs import commands as c
 from fiscald.drivers.datecs import status as bits
 from fiscald.drivers.datecs.lines import Lines
-from fiscald.drivers.datecs.models import VAT_LETTERS, ModelSpec, model
+from fiscald.drivers.datecs.models import VAT_LETTERS, ModelSpec, model, payment_codes
 from fiscald.drivers.datecs.session import Session
 from fiscald.drivers.transport import ConnectionLost, Transport, open_transport
 from fiscald.errors import Code, FiscalError
@@ -68,6 +68,7 @@ class DatecsDriver(FiscalDriver):
 
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext) -> None:
         self.spec: ModelSpec = model(config.model)
+        self.payment_codes = payment_codes(self.spec, config.payment_codes)
         self.syntax = c.Syntax(self.spec.variant)
         self.lines = Lines(self.syntax, self.spec)
         super().__init__(config, ctx)
@@ -346,7 +347,7 @@ class DatecsDriver(FiscalDriver):
     async def _pay(self, totals: ReceiptTotals) -> None:
         ordered = sorted(totals.payments, key=lambda p: p.type == "cash")  # change comes only from cash
         for payment in ordered:
-            code = self.spec.payments[payment.type]
+            code = self.payment_codes[payment.type]
             amount = c.money(payment.amount_cents)
             if self.syntax.x:
                 await self._call(c.PAYMENT, self.syntax.args(code, amount, ""))

@@ -12,9 +12,19 @@ from fiscald.errors import Code, FiscalError
 
 VAT_LETTERS = "ABCDEFGH"
 
-# our payment type -> the device's payment code. Old protocol: a letter of command 53 (P cash, D debit card,
-# N credit, m coupons, n external coupons, I..L programmable types). X protocol: PaidMode 0..5 (0 cash,
-# 1 credit card, 2 debit card - which starts an attached pinpad -, 3..5 other payment types).
+# The payment codes command 53 takes, per protocol, with the device's name for each. Old protocol: a letter
+# (I..L are types the shop programs). X protocol: PaidMode 0..5 (3..5 are programmed by the shop); PaidMode 6,
+# foreign currency, is not offered: its amount is in another currency than the receipt's.
+OLD_CODES: Mapping[str, str] = {
+    "P": "cash", "N": "credit", "C": "check", "D": "debit card", "I": "programmed type 1",
+    "J": "programmed type 2", "K": "programmed type 3", "L": "programmed type 4", "m": "coupons",
+    "n": "external coupons", "o": "packing", "p": "internal use", "q": "damages", "r": "bank",
+}
+X_CODES: Mapping[str, str] = {
+    "0": "cash", "1": "credit card", "2": "debit card (starts an attached pinpad)", "3": "programmed type 1",
+    "4": "programmed type 2", "5": "programmed type 3",
+}
+# our payment type -> the device's payment code, unless the device's configuration remaps it (payment_codes).
 OLD_PAYMENTS: Mapping[str, str] = {
     "cash": "P", "card": "D", "credit": "N", "meal_voucher": "m", "value_voucher": "n", "voucher": "I",
     "modern_payment": "J", "other": "K",
@@ -31,18 +41,19 @@ class ModelSpec:
     name: str
     variant: Variant
     columns: int  # printable characters per line of free text
-    payments: Mapping[str, str]
+    payments: Mapping[str, str]  # the default code of each of our payment types
+    codes: Mapping[str, str]  # every payment code the device takes -> the device's name for it
     lacking: frozenset[str] = frozenset()
     codepage: str = "cp1250"  # Romanian firmware; Bulgarian firmware uses cp1251
     item_text: int = 72  # characters of an item's description the device takes (old: two lines of 36)
 
 
 def _old(name: str, columns: int, lacking: frozenset[str] = frozenset()) -> ModelSpec:
-    return ModelSpec(name, OLD, columns, OLD_PAYMENTS, lacking)
+    return ModelSpec(name, OLD, columns, OLD_PAYMENTS, OLD_CODES, lacking)
 
 
 def _x(name: str, columns: int, lacking: frozenset[str] = frozenset()) -> ModelSpec:
-    return ModelSpec(name, X, columns, X_PAYMENTS, lacking)
+    return ModelSpec(name, X, columns, X_PAYMENTS, X_CODES, lacking)
 
 
 MODELS: dict[str, ModelSpec] = {m.name: m for m in (
@@ -70,6 +81,12 @@ def model(name: str) -> ModelSpec:
     if spec is None:
         raise FiscalError(Code.CONFIG, f"model: {name!r} is not a supported Datecs model")
     return spec
+
+
+def payment_codes(spec: ModelSpec, remapped: Mapping[str, str] | None) -> Mapping[str, str]:
+    """Our payment type -> the code sent in command 53: the device's configured remapping over the model's
+    defaults (validated on save against ``spec.codes``)."""
+    return {**spec.payments, **(remapped or {})}
 
 
 def encode_text(text: str, spec: ModelSpec, field: str) -> bytes:

@@ -1,0 +1,104 @@
+"""Payment codes remapped per device (docs/devices.md, "Payment codes"): validated on save against the model's
+codes, sent on the wire instead of the model's default, kept across a restart and shown in the device view."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from datecs_env import datecs_rig
+from inproc import InProcessServer
+from sim_client import Sim, pay
+
+from fiscald.drivers.datecs.models import MODELS
+from server import Server, free_port
+
+DATECS: dict[str, Any] = {"manufacturer": "Datecs", "model": "FP-700X", "connection_details": {
+    "type": "Network", "details": {"ip_address": "127.0.0.1", "port": 0}}}
+
+
+def test_every_default_code_is_one_the_model_takes() -> None:
+    for spec in MODELS.values():
+        assert set(spec.payments.values()) <= set(spec.codes), spec.name
+
+
+def _datecs(**fields: Any) -> dict[str, Any]:
+    details = {"ip_address": "127.0.0.1", "port": free_port()}  # nothing listens: the register stays offline
+    return {"name": "Casa", **DATECS, "connection_details": {"type": "Network", "details": details}, **fields}
+
+
+def _refused(c: httpx.Client, body: dict[str, Any]) -> str:
+    r = c.post("/manage/save_fiscal_device", json=body)
+    assert r.status_code == 400 and r.json()["status"] == 400, r.text
+    error: str = r.json()["error"]
+    return error.partition(": ")[2]  # after the code's name
+
+
+def test_a_save_is_checked_against_the_models_codes(make_app: Any) -> None:
+    srv: InProcessServer = make_app(demo=False)
+    with srv.client() as c:
+        assert _refused(c, _datecs(payment_codes={"debit": "2"})).startswith("payment_codes.debit: not a payment type")
+        # "D" is the old protocol's debit card, not an X protocol PaidMode; 6 (foreign currency) is not offered
+        assert _refused(c, _datecs(payment_codes={"card": "D"})).startswith("payment_codes.card: 'D' is not a "
+                                                                            "payment code of a Datecs FP-700X")
+        assert _refused(c, _datecs(payment_codes={"cash": "0", "other": "6"})).startswith("payment_codes.other:")
+        assert _refused(c, _datecs(payment_codes={"card": 2})).startswith("payment_codes.card:")
+        saved = c.post("/manage/save_fiscal_device", json=_datecs(payment_codes={"card": "2"}))
+        assert saved.status_code == 200, saved.text
+        dev = saved.json()["id"]
+        assert Sim(srv).device(dev)["config"]["payment_codes"] == {"card": "2"}
+        # another protocol's model: the stored codes must be stated again for it
+        assert _refused(c, {"id": dev, "model": "DP-25"}).startswith("payment_codes.card: '2' is not")
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "model": "DP-25",
+                                                          "payment_codes": {"card": "L"}}).status_code == 200
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "payment_codes": None}).status_code == 200
+        assert Sim(srv).device(dev)["config"]["payment_codes"] is None
+
+        assert c.post("/manage/save_settings", json={"enable_simulated_devices": True}).status_code == 200
+        simulated = {"name": "Sim", "manufacturer": "Simulated", "model": "Simulated",
+                     "connection_details": {"type": "Virtual", "details": {}}}
+        error = _refused(c, {**simulated, "payment_codes": {"card": "1"}})
+        assert error.startswith("payment_codes: a Simulated Simulated register has no payment codes")
+        assert c.post("/manage/save_fiscal_device", json={**simulated, "payment_codes": {}}).status_code == 200
+
+
+def _connected(srv: Server, device: str) -> None:
+    deadline = time.monotonic() + 30
+    while Sim(srv).device(device)["status"] != "Connected":
+        assert time.monotonic() < deadline, srv.log()
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("protocol", "remapped", "default"), [("x", "2", "1"), ("old", "L", "D")])
+def test_a_remapped_card_payment_goes_on_the_wire_and_survives_a_restart(
+        tmp_path: Path, protocol: str, remapped: str, default: str) -> None:
+    emu, dev, srv = datecs_rig(tmp_path, protocol)
+    try:
+        s = Sim(srv)
+        s.ok(dev, "print_receipt", {"lines": [{"type": "item", "description": "Cafea", "quantity_thousandths": 1000,
+                                               "unit_price_cents": 1000, "vat": "A"}],
+                                    "payments": [pay("card", 400), pay("cash", 600)]})
+        assert emu.simulate()["device"]["last_payment_codes"] == [default, "0" if protocol == "x" else "P"]
+        saved = s.http.post("/manage/save_fiscal_device", json={"id": dev, "payment_codes": {"card": remapped}})
+        assert saved.status_code == 200, saved.text
+        _connected(srv, dev)
+        assert s.receipt(dev, pay("card", 1000)).status_code == 200
+        assert emu.simulate()["device"]["last_payment_codes"] == [remapped]
+        s.close()
+        srv.stop()
+
+        srv = Server(tmp_path / "srv", demo=False).start()
+        _connected(srv, dev)
+        s = Sim(srv)
+        assert s.device(dev)["config"]["payment_codes"] == {"card": remapped}
+        result = s.receipt(dev, pay("card", 1000)).json()["result"]
+        assert emu.simulate()["device"]["last_payment_codes"] == [remapped]
+        [entry] = s.ok(dev, "read_journal", {"from_receipt": result["receipt_number"]})["entries"]
+        assert entry["data"]["payments"] == {"card": 1000}  # fiscald books our type, whatever the code
+        s.close()
+    finally:
+        srv.stop()
+        emu.stop()
