@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -20,6 +20,9 @@ from fiscald.errors import Code, FiscalError, Language
 from fiscald.models.config import DeviceConfig
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import Operation, OperationSpec
+from fiscald.operations import models as m
+from fiscald.operations import registry as ops
+from fiscald.operations import results as r
 from fiscald.operations.registry import DeviceKind
 from fiscald.operations.results import ReceiptResult
 from fiscald.store import Database
@@ -137,6 +140,46 @@ class UnavailableDriver(Driver):
 
     async def execute(self, op: Operation) -> Result:
         raise self.reason
+
+
+class FiscalOperations(Protocol):
+    """A register that offers every fiscal operation (a model lacking some says so in the registry)."""
+
+    async def print_receipt(self, params: m.PrintReceiptParams) -> r.ReceiptResult: ...
+    async def print_non_fiscal(self, params: m.PrintNonFiscalParams) -> r.DocumentResult: ...
+    async def cash_in(self, params: m.CashParams) -> r.DrawerResult: ...
+    async def cash_out(self, params: m.CashParams) -> r.DrawerResult: ...
+    async def x_report(self, params: m.NoParams) -> r.ReportResult: ...
+    async def z_report(self, params: m.NoParams) -> r.ReportResult: ...
+    async def periodic_report(self, params: m.PeriodicReportParams) -> r.PeriodicReportResult: ...
+    async def print_duplicate(self, params: m.NoParams) -> r.DuplicateResult: ...
+    async def cancel_receipt(self, params: m.NoParams) -> r.CancelResult: ...
+    async def open_drawer(self, params: m.NoParams) -> r.EmptyResult: ...
+    async def get_status(self, params: m.NoParams) -> r.StatusResult: ...
+    async def get_datetime(self, params: m.NoParams) -> r.DatetimeResult: ...
+    async def set_datetime(self, params: m.SetDatetimeParams) -> r.DatetimeResult: ...
+    async def get_vat_rates(self, params: m.NoParams) -> dict[str, int]: ...
+    async def read_journal(self, params: m.ReadJournalParams) -> r.JournalResult: ...
+
+
+def fiscal_handlers(register: FiscalOperations) -> Handlers:
+    """The handler table of a register that offers every fiscal operation."""
+    return (Handlers()
+            .on(ops.PRINT_RECEIPT, register.print_receipt)
+            .on(ops.PRINT_NON_FISCAL, register.print_non_fiscal)
+            .on(ops.CASH_IN, register.cash_in)
+            .on(ops.CASH_OUT, register.cash_out)
+            .on(ops.X_REPORT, register.x_report)
+            .on(ops.Z_REPORT, register.z_report)
+            .on(ops.PERIODIC_REPORT, register.periodic_report)
+            .on(ops.PRINT_DUPLICATE, register.print_duplicate)
+            .on(ops.CANCEL_RECEIPT, register.cancel_receipt)
+            .on(ops.OPEN_DRAWER, register.open_drawer)
+            .on(ops.GET_STATUS, register.get_status)
+            .on(ops.GET_DATETIME, register.get_datetime)
+            .on(ops.SET_DATETIME, register.set_datetime)
+            .on(ops.GET_VAT_RATES, register.get_vat_rates)
+            .on(ops.READ_JOURNAL, register.read_journal))
 
 
 class FiscalDriver(Driver):

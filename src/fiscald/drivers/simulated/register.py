@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, cast
 
 from fiscald.drivers import journal_reads
-from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers
+from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers, fiscal_handlers
 from fiscald.drivers.simulated import printout
 from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.drivers.simulated.faults import FaultSpec
@@ -23,7 +23,6 @@ from fiscald.models.config import FiscalDeviceConfig
 from fiscald.models.status import DeviceStatus
 from fiscald.operations import OPERATIONS, Operation
 from fiscald.operations import models as m
-from fiscald.operations import registry as ops
 from fiscald.operations import results as r
 from fiscald.operations.totals import compute_receipt, vat_of
 from fiscald.store import journal
@@ -96,22 +95,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
                                    vat_rates=dict(config.vat_rates or DEFAULT_VAT_RATES))
 
     def build_handlers(self) -> Handlers:
-        return (Handlers()
-                .on(ops.PRINT_RECEIPT, self.print_receipt)
-                .on(ops.PRINT_NON_FISCAL, self.print_non_fiscal)
-                .on(ops.CASH_IN, self.cash_in)
-                .on(ops.CASH_OUT, self.cash_out)
-                .on(ops.X_REPORT, self.x_report)
-                .on(ops.Z_REPORT, self.z_report)
-                .on(ops.PERIODIC_REPORT, self.periodic_report)
-                .on(ops.PRINT_DUPLICATE, self.print_duplicate)
-                .on(ops.CANCEL_RECEIPT, self.cancel_receipt)
-                .on(ops.OPEN_DRAWER, self.open_drawer)
-                .on(ops.GET_STATUS, self.get_status)
-                .on(ops.GET_DATETIME, self.get_datetime)
-                .on(ops.SET_DATETIME, self.set_datetime)
-                .on(ops.GET_VAT_RATES, self.get_vat_rates)
-                .on(ops.READ_JOURNAL, self.read_journal))
+        return fiscal_handlers(self)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def load(self, stored: dict[str, Any] | None) -> None:
