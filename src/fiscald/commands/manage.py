@@ -288,6 +288,16 @@ def _vat_rates(values: list[str]) -> dict[str, int] | None:
     return rates or None
 
 
+def _payment_codes(values: list[str]) -> dict[str, str] | None:
+    codes: dict[str, str] = {}
+    for value in values:
+        kind, sep, code = value.partition("=")
+        if not sep or not kind.strip() or not code.strip():
+            raise typer.BadParameter(f"{value!r} is not TYPE=CODE (e.g. card=2)", param_hint="--payment-code")
+        codes[kind.strip()] = code.strip()
+    return codes or None
+
+
 @devices_app.command("add")
 def add_device(
     name: Annotated[str, typer.Argument(help="Name shown in lists")],
@@ -305,6 +315,16 @@ def add_device(
     linked_pos: Annotated[str | None, typer.Option(help="Id of the POS terminal for card payments")] = None,
     auto_send_card: Annotated[bool, typer.Option("--auto-send-card", help="Send card payments to the POS")]
     = False,
+    operator: Annotated[int | None, typer.Option(help="Operator code 1-99 printed on every document")] = None,
+    operator_password: Annotated[str | None, typer.Option(
+        help="The operator's password on a real register (1-8 digits; default: the model's factory password)")] = None,
+    header_line: Annotated[list[str] | None, typer.Option(
+        help="A header line printed at the top of every document (repeat for more lines, at most 8)")] = None,
+    footer_line: Annotated[list[str] | None, typer.Option(
+        help="A footer line printed at the end of every document (repeat for more lines, at most 4)")] = None,
+    payment_code: Annotated[list[str] | None, typer.Option(
+        help="Our payment type -> the register's code, e.g. --payment-code card=2 (repeatable; "
+             "types left out keep the model's default, see get_supported_devices)")] = None,
     bank: Annotated[str | None, typer.Option(help="Bank of a POS terminal")] = None,
     notes: Annotated[str | None, typer.Option(help="Free notes")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Save it disabled")] = False,
@@ -320,7 +340,12 @@ def add_device(
     else:
         body.update(notes=notes, scan_folder=str(scan_folder.absolute()) if scan_folder else None,
                     create_scan_folder=create_folder, vat_rates=_vat_rates(vat or []), linked_pos_device_id=linked_pos,
-                    auto_send_card_to_pos=auto_send_card)
+                    auto_send_card_to_pos=auto_send_card, header_lines=header_line or [],
+                    footer_lines=footer_line or [], payment_codes=_payment_codes(payment_code or []))
+        if operator is not None:
+            body["operator"] = operator
+        if operator_password is not None:
+            body["operator_password"] = operator_password
     with failing_cleanly(), target(data_dir, url, token) as where:
         answer = where.save_device("pos" if pos else "fiscal", body)
         console.print(f"[green]{answer['message']}[/green] ({where.where})")

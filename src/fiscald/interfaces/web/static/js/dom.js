@@ -1,6 +1,7 @@
 // Small DOM helpers. Text always goes in as textContent (device names and printouts are data, never HTML).
 
-import { t } from "./i18n.js";
+import { currentLanguage, t } from "./i18n.js";
+import { errorText, nextStep } from "./messages.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -67,12 +68,23 @@ export function checkbox(label, checked, attrs = {}) {
   return { input, el: h("div", { class: "check" }, input, h("label", { for: input.id }, label)) };
 }
 
-// Cents as "12.34" without floating point.
+// Integer cents as an amount in the page's language, by string arithmetic on the digits (no floating point):
+// 123456 -> "1.234,56" (ro) or "1,234.56" (en).
+export function amount(cents) {
+  if (cents === null || cents === undefined) return "—";
+  const text = String(cents);
+  const negative = text.startsWith("-");
+  const digits = (negative ? text.slice(1) : text).padStart(3, "0");
+  const whole = digits.slice(0, -2).replace(/^0+(?=\d)/, "");
+  const [group, decimal] = currentLanguage() === "ro" ? [".", ","] : [",", "."];
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, group);
+  return `${negative ? "-" : ""}${grouped}${decimal}${digits.slice(-2)}`;
+}
+
+// The same with the currency: "1.234,56 lei". Every total the dashboard shows goes through here.
 export function money(cents) {
   if (cents === null || cents === undefined) return "—";
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(cents);
-  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+  return `${amount(cents)} lei`;
 }
 
 // "12", "12.5", "12,50" -> 1250; null when it is not an amount.
@@ -109,8 +121,18 @@ export function setBadges(deviceId, status, text) {
   }
 }
 
+// An error as the dashboard shows it: what happened (its field detail translated) and what to do next.
 export function errorBox(err) {
-  return h("p", { class: "error", role: "alert" }, err && err.message ? err.message : String(err));
+  const next = nextStep(err);
+  return h("div", { class: "error-box", role: "alert" },
+    h("p", { class: "error" }, errorText(err)),
+    next ? h("p", { class: "next-step" }, h("strong", {}, t("next_label")), " ", next) : null);
+}
+
+// The same as one line, for the notice at the bottom of the page.
+export function errorLine(err) {
+  const next = nextStep(err);
+  return next ? `${errorText(err)} — ${next}` : errorText(err);
 }
 
 export function json(value) {
