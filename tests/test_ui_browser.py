@@ -621,3 +621,23 @@ def test_datecs_register_form_operator_password_lines_and_payment_codes(
     finally:
         for config in created:
             api.post("/manage/delete_fiscal_device", json={"id": config["id"]})
+
+
+AMOUNTS = [0, 1, 7, 99, 100, 1005, 123456, -123456, -5, 100_000_000_000, 2**53 - 1]
+
+
+def test_amounts_are_lei_by_string_arithmetic(page: Page, srv: Server) -> None:
+    """dom.money() on amounts where floating point would show (0.07, 10.05, 2^53 - 1 cents), both languages."""
+    open_ui(page, srv)
+    shown = page.evaluate("""async (values) => {
+      const dom = await import("/ui/js/dom.js");
+      const i18n = await import("/ui/js/i18n.js");
+      const out = {};
+      for (const language of ["en", "ro"]) {
+        i18n.setLanguage(language);
+        out[language] = values.map((v) => dom.money(v));
+      }
+      return out;
+    }""", AMOUNTS)
+    assert shown == {language: [lei(v, language) for v in AMOUNTS] for language in ("en", "ro")}
+    assert shown["ro"][6] == "1.234,56 lei" and shown["en"][6] == "1,234.56 lei" and shown["en"][5] == "10.05 lei"
