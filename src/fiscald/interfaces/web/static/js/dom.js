@@ -76,7 +76,7 @@ export function amount(cents) {
   const negative = text.startsWith("-");
   const digits = (negative ? text.slice(1) : text).padStart(3, "0");
   const whole = digits.slice(0, -2).replace(/^0+(?=\d)/, "");
-  const [group, decimal] = currentLanguage() === "ro" ? [".", ","] : [",", "."];
+  const [group, decimal] = decimalMark() === "," ? [".", ","] : [",", "."];
   const grouped = whole.replace(/\B(?=(\d{3})+$)/g, group);
   return `${negative ? "-" : ""}${grouped}${decimal}${digits.slice(-2)}`;
 }
@@ -94,9 +94,14 @@ export function parseMoney(text) {
   return Number(match[1]) * 100 + Number((match[2] || "0").padEnd(2, "0"));
 }
 
-// Basis points as "21.00 %"; "21", "5,5" -> 2100, 550.
+// The decimal separator of the page's language.
+export function decimalMark() {
+  return currentLanguage() === "ro" ? "," : ".";
+}
+
+// Basis points as "21.00 %" ("21,00 %" in Romanian); "21", "5,5" -> 2100, 550.
 export function percent(bp) {
-  return `${Math.trunc(bp / 100)}.${String(bp % 100).padStart(2, "0")} %`;
+  return `${Math.trunc(bp / 100)}${decimalMark()}${String(bp % 100).padStart(2, "0")} %`;
 }
 
 export function parsePercent(text) {
