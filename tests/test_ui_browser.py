@@ -516,6 +516,11 @@ def test_settings_edit_hosts_store_and_central_url_without_showing_its_password(
         values = page.locator("input, textarea").evaluate_all("els => els.map(e => e.value)")
         page_text = page.content() + "".join(values)
         assert secret not in page_text
+        central.fill("postgresql://store:***@127.0.0.2:9/fiscald")  # another host, the mask kept: asked for it
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(f"#{central.get_attribute('id')}-error")).to_contain_text("password is still ***")
+        assert api.get("/manage/get_settings").json()["central_url"] == "postgresql://store:***@127.0.0.1:9/fiscald"
+        central.fill("postgresql://store:***@127.0.0.1:9/fiscald")
         page.get_by_label("Store id").fill("cluj-08")  # the masked URL goes unchanged: the password stays
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_label("Store id")).to_have_value("cluj-08")

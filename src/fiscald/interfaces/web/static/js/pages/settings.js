@@ -75,6 +75,13 @@ export async function renderSettings(main, params, ctx) {
       const error = document.getElementById(`${control.id}-error`);
       if (error) error.textContent = "";
     }
+    // A changed URL that still holds the mask would store "***" as the password: ask for the real one.
+    if (changes.central_url && /:\*\*\*@|password=\*\*\*/.test(changes.central_url)) {
+      central.setAttribute("aria-invalid", "true");
+      document.getElementById(`${central.id}-error`).textContent = t("central_url_masked");
+      central.focus();
+      return;
+    }
     if (!Object.keys(changes).length) {
       clear(out, h("p", {}, t("nothing_changed")));
       return;
