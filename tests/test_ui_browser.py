@@ -158,6 +158,10 @@ def test_test_receipt_from_the_register_page(page: Page, srv: Server, api: httpx
     result = page.locator("#action-result pre")
     expect(result).to_contain_text('"voided": true')
     expect(result).to_contain_text(f'"receipt_number": {before + 1}')
+    facts = page.locator("#action-result dl.facts")  # read first, in lei; the JSON only on request
+    expect(facts).to_contain_text("Total0.01 lei")
+    expect(facts).to_contain_text("Voidedyes")
+    expect(result).to_be_hidden()
     expect(page.locator("#status-facts")).to_contain_text(str(before + 1))
     shot(page, "register-test-receipt")
     journal = api.get(f"/devices/{register}/journal", params={"kind": "void"}).json()["entries"]

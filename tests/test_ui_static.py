@@ -74,7 +74,7 @@ def test_both_languages_have_every_text_the_scripts_use() -> None:
     for prefix, values in families.items():
         used |= {prefix + v for v in values}
     used |= {"cash_in", "cash_out", "header_lines", "footer_lines", "header_lines_hint", "footer_lines_hint",
-             "x_report", "z_report"}  # t(name), t(key), t(`${key}_hint`)
+             "x_report", "z_report", "paid", "change", "voided", "reports_count"}  # t(name), t(key), t(label)
     used |= {f"toast_{what}" for what in ("enabled", "disabled", "created", "updated")}  # t(cond ? … : …)
     messages = (STATIC / "js" / "messages.js").read_text(encoding="utf-8")
     used |= set(re.findall(r'"(v_[a-z_]+)"', messages))  # the translation of each API validation message

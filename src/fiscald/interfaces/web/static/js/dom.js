@@ -144,12 +144,31 @@ export function json(value) {
   return JSON.stringify(value, null, 2);
 }
 
+// The facts of an answer a person reads first (amounts in lei); the whole JSON answer follows on request.
+const ANSWER_FACTS = [
+  ["receipt_number", "receipt_number", String], ["document_number", "document_number", String],
+  ["reports_count", "reports_count", String], ["receipts_count", "receipts_count", String],
+  ["total_cents", "total", money], ["paid_cents", "paid", money], ["change_cents", "change", money],
+  ["voided", "voided", (v) => (v ? t("yes") : t("no"))], ["cash_in_drawer_cents", "cash_in_drawer", money],
+];
+
+function answerView(value) {
+  const rows = value && typeof value === "object"
+    ? ANSWER_FACTS.filter(([key]) => value[key] !== undefined && value[key] !== null) : [];
+  return [
+    rows.length ? h("dl", { class: "facts" }, rows.map(([key, label, show]) =>
+      [h("dt", {}, t(label)), h("dd", {}, show(value[key]))])) : null,
+    h("details", { class: "raw", open: rows.length ? null : true }, h("summary", {}, t("raw_answer")),
+      h("pre", { class: "json", tabindex: "0" }, json(value))),
+  ];
+}
+
 // Shows what an action answered, or its error, in a live region.
 export function report(el, title, promise) {
   clear(el, h("p", { class: "muted" }, t("working")));
   return promise.then(
     (value) => {
-      clear(el, h("h3", {}, title), h("pre", { class: "json", tabindex: "0" }, json(value)));
+      clear(el, h("h3", {}, title), answerView(value));
       return value;
     },
     (err) => {
