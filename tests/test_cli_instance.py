@@ -183,3 +183,25 @@ def test_read_only_commands_create_nothing(tmp_path: Path) -> None:
     # writing a first setting or device is how a data dir is prepared before the first start
     fiscald("settings", "set", "language", "en", "--data-dir", str(missing))
     assert (missing / DB_FILE).is_file()
+
+
+def test_a_holder_that_has_not_said_where_it_listens(tmp_path: Path) -> None:
+    """A server starting, or a command changing the data dir: commands wait for nothing and change nothing; a serve
+    waits briefly for the lock, then refuses."""
+    data = tmp_path / "data"
+    add_simulated_register(data)
+    held = instance.claim(data)
+    assert held is not None
+    try:
+        said = flat(fiscald("settings", "set", "language", "en", "--data-dir", str(data), code=1).stdout)
+        assert f"a fiscald process holds data dir {data}" in said and "nothing was read or changed" in said
+        run = subprocess.run([sys.executable, "-m", "fiscald", "serve", "--port", str(free_port()), "--data-dir",
+                              str(data)], capture_output=True, text=True, encoding="utf-8", timeout=60)
+        assert run.returncode == 4 and "it has not said where it listens yet" in flat(run.stderr)
+    finally:
+        held.release()
+    db = open_database(data)
+    try:
+        assert db.read_sync(device_repo.load_settings).language == "ro"
+    finally:
+        db.close()

@@ -137,8 +137,9 @@ def data_dir_server(where: DataDir) -> Live | Stopped:
     if held is False or (held is None and record is None):
         return Stopped(record)
     if record is None:
-        raise ServerTrouble(f"a fiscald server holds data dir {where} but has not said where it listens (it is "
-                            "starting or stopping): nothing was read or changed; try again in a moment")
+        raise ServerTrouble(f"a fiscald process holds data dir {where} but no server there has said where it "
+                            "listens (one is starting or stopping, or another command is changing the data dir): "
+                            "nothing was read or changed; try again in a moment")
     problem = _answers_as(record)
     if problem is not None:
         raise ServerTrouble(f"the server of data dir {where} ({record.describe()}) {problem}: nothing was read or "
@@ -157,8 +158,9 @@ def _in_use(where: DataDir) -> NoReturn:
 
 
 def refuse_if_served(where: DataDir) -> None:
-    """``serve``: exit 4 naming the server that already runs on ``where`` (looks only; creates nothing)."""
-    if where.path.is_dir() and instance.is_held(where.path):
+    """``serve``: exit 4 naming the server that already runs on ``where`` (looks only; creates nothing). A holder
+    that has not said where it listens may be a command changing the data dir: ``claim_for_serve`` waits for it."""
+    if where.path.is_dir() and instance.is_held(where.path) and instance.read_record(where.path) is not None:
         _in_use(where)
 
 
