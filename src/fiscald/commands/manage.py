@@ -50,6 +50,7 @@ from fiscald.core.admin import (
     settings_view,
 )
 from fiscald.errors import FiscalError, Language
+from fiscald.exitcodes import ExitCode
 from fiscald.models.config import kind_of
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
@@ -267,7 +268,7 @@ def failing_cleanly() -> Iterator[None]:
         yield
     except Failed as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.FAILED) from None
 
 
 def _connection_text(connection: dict[str, Any]) -> str:
