@@ -299,7 +299,9 @@ def test_api_token_guards_every_request(make_server: Any, tmp_path: Path) -> Non
 
 def test_version_and_check_update(client: httpx.Client) -> None:
     version = client.get("/manage/get_version").json()
-    assert set(version) == {"version", "python", "platform"} and version["version"] == "0.1.0"
+    assert set(version) == {"version", "python", "platform", "instance_id"} and version["version"] == "0.1.0"
+    assert version["instance_id"] == client.get("/").headers["X-Fiscald-Instance"] == client.get("/health").json()[
+        "instance_id"]
     update = client.post("/manage/check_update")
     assert update.status_code == 503 and update.json()["status"] == 1006
     assert "no update channel" in update.json()["error"]
