@@ -8,6 +8,9 @@ clients from starving the others (docs/http.md, "Limits").
   once its request has arrived is not limited by this.
 - **Connection cap**: at most ``max_connections`` open connections (HTTP and WebSocket); one more is answered
   at once with 429 and error 1014 Busy, and closed, before anything is read.
+- **Body size**: a request declaring a ``Content-Length`` above ``MAX_BODY`` is answered 400 at once and
+  the connection closed, without reading the body; a chunked body is counted as it arrives and cut off (400,
+  closed) once it passes the limit. Nothing is buffered beyond it, whichever path the request is for.
 - **Open-file limit**: raised from the soft to the hard limit where the platform allows, and the connection
   cap kept below it (database, journal and watched folders need descriptors too).
 """
@@ -24,6 +27,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from fiscald import jsonfmt
 from fiscald.errors import Code, FiscalError, Language
+from fiscald.interfaces.http import MAX_BODY
 from fiscald.interfaces.ws import UVICORN_OPTIONS
 
 log = logging.getLogger("fiscald.http")
@@ -73,6 +77,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_deadline: asyncio.TimerHandle | None = None
+        self._body_bytes = 0
+        self._refused = False  # answered "too large": the rest of what the client sends is dropped unread
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -87,13 +93,47 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._body_bytes = 0
         self._arm()
+
+    def on_headers_complete(self) -> None:
+        declared = _content_length(self.headers)
+        if declared is not None and declared > MAX_BODY:
+            self._refuse_body(f"Content-Length {declared}")
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if self._refused:
+            return
+        self._body_bytes += len(body)
+        if self._body_bytes > MAX_BODY:
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                cycle.disconnected = True  # the app reading the body is told the client went away; it answers nobody
+                cycle.message_event.set()
+            self._refuse_body(f"more than {MAX_BODY} bytes sent", answer=cycle is None or not cycle.response_started)
+            return
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._disarm()
-        super().on_message_complete()
+        if not self._refused:
+            super().on_message_complete()
+
+    def _refuse_body(self, what: str, answer: bool = True) -> None:
+        """Answer 400 (unless an answer has begun), close, and read nothing more from this connection."""
+        self._refused = True
+        self._disarm()
+        if answer:
+            self.transport.write(_too_large_response(what, self.language))
+        self.transport.close()
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
@@ -123,6 +163,24 @@ def _busy_response(limit: int, language: Language) -> bytes:
     body = jsonfmt.dumps(err.body(language)).encode()
     return (f"HTTP/1.1 {err.http_status} Too Many Requests\r\ncontent-type: application/json\r\n"
             f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n").encode() + body
+
+
+def _content_length(headers: list[tuple[bytes, bytes]] | None) -> int | None:
+    for name, value in headers or ():
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the parser refuses it
+    return None
+
+
+def _too_large_response(what: str, language: Language) -> bytes:
+    err = FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes, the most a request may carry ({what}); "
+                                   "not read")
+    body = jsonfmt.dumps(err.body(language)).encode()
+    return (f"HTTP/1.1 {err.http_status} Bad Request\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n").encode() + body
 
 
 def server_config(app: Any, host: str, port: int, language: Language, limits: Limits, *,
