@@ -10,7 +10,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from fiscald import __version__
+from fiscald import __version__, exitcodes
 from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.central import central_app
 from fiscald.commands.datadir import DataDirOption, chosen, stored_settings
@@ -62,11 +62,11 @@ def serve(
     if not is_loopback(host) and not settings.api_token:
         err_console.print(f"[red]Refusing to bind to {host}: set an api_token first "
                           "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(exitcodes.REFUSED)
     refusal = why_not_listen(host, port)
     if refusal is not None:
-        err_console.print(f"[red]{refusal}[/red]", soft_wrap=True, highlight=False)
-        raise typer.Exit(3)
+        err_console.print(f"[red]{refusal.message}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(refusal.exit_code)
     db = open_database(folder.path)
     try:
         new_register = prepare_demo(db) if demo else None
@@ -81,7 +81,12 @@ def serve(
     limits = serving.Limits(request_timeout, max_connections)
     config = serving.server_config(create_app(folder.path), host, port, settings.language, limits,
                                    log_level=log_level, graceful_timeout_s=graceful_timeout)
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except SystemExit as exc:  # uvicorn's "could not start" is its own 3, which here means "port in use"
+        if exc.code == uvicorn.config.STARTUP_FAILURE:
+            raise typer.Exit(exitcodes.START_FAILED) from None
+        raise
 
 
 @cli.command()

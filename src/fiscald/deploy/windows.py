@@ -145,7 +145,7 @@ class ServiceRunner:
             raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
         refusal = why_not_listen(settings.bind_address, settings.api_port)
         if refusal is not None:
-            raise RuntimeError(refusal)
+            raise RuntimeError(refusal.message)
         config = serving.server_config(create_app(self.data_dir), settings.bind_address, settings.api_port,
                                        settings.language, serving.Limits(), graceful_timeout_s=GRACEFUL_STOP_S)
         return uvicorn.Server(config)
