@@ -21,7 +21,7 @@ from pg import wait_until
 from server import Server, free_port
 
 # Each password is marked at both ends, so an output that shows any part of it is caught.
-HOSTILE = ["%", "%zz", "@", "a@b", ":", "a:b", "/", "#", "?", " ", "a b", "пароль", "%40", "@h/x?y#z", ""]
+HOSTILE = ["%", "%zz", "@", "a@b", ":", "a:b", "/", "#", "?", " ", "a b", "пароль", "%40", "@h/x?y#z", "", "x" * 2000]
 LEFT, RIGHT = "Qx7L", "Zk9R"
 
 
@@ -75,7 +75,7 @@ def test_no_output_of_server_or_cli_shows_the_password(make_server: Any, tmp_pat
             raw = central(secret(middle), closed)
             answer = client.post("/manage/save_settings", json={"central_url": raw, "store_id": "store-1"})
             outputs.append(answer.text)
-            if url.problem(raw) is not None:
+            if url.problem(raw) is not None or len(raw) > 2000:  # 2000: the longest central_url taken
                 assert answer.status_code == 400 and "central_url" in answer.json()["error"]
             else:
                 assert answer.status_code == 200, answer.text
