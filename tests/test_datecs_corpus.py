@@ -1,0 +1,156 @@
+"""The conformance corpus (datecs_corpus.py) replayed against the Datecs emulator over the wire framing, in
+process (a memory link): third-party clients' request strings, the manuals' replies."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+from datecs_corpus import SCENARIOS, Case
+
+from fiscald.drivers.datecs import framing
+from fiscald.emulators.datecs import MODELS, DatecsEmulator
+from fiscald.emulators.link import MemoryLink
+
+
+class Host:
+    """A Datecs host on a memory link: frames out, the reply frame back (SYN skipped, NAK reported)."""
+
+    def __init__(self, emulator: DatecsEmulator) -> None:
+        self.emulator = emulator
+        self.variant = emulator.variant
+        self.link = MemoryLink()
+        self.task = asyncio.create_task(emulator.serve(self.link.device_read, self.link.device_write))
+        self.seq = 0x20
+
+    async def ask(self, cmd: int, data: bytes, seq: int | None = None) -> framing.Frame:
+        if seq is None:
+            self.seq = self.seq + 1 if self.seq < self.variant.seq_max else 0x20
+            seq = self.seq
+        self.link.send(framing.request(self.variant, seq, cmd, data))
+        decoder = framing.Decoder(self.variant, replies=True)
+        while True:
+            chunk = await asyncio.wait_for(self.link.receive(), 5)
+            for event in decoder.feed(chunk):
+                if isinstance(event, framing.Frame):
+                    return event
+
+    async def close(self) -> None:
+        self.link.hang_up()
+        await self.task
+
+
+def _check(case: Case, reply: framing.Frame, codepage: str) -> None:
+    data = reply.data.decode(codepage)
+    where = f"{case.source}: {case.request!r} -> {data!r}"
+    if isinstance(case.reply, re.Pattern):
+        assert case.reply.fullmatch(data), where
+    else:
+        assert data == case.reply, where
+    status = reply.status or b""
+    for byte, bit in case.bits:
+        assert status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} not set ({status.hex()})"
+    for byte, bit in case.clear:
+        assert not status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} set ({status.hex()})"
+
+
+@pytest.mark.parametrize("dialect", sorted(SCENARIOS))
+def test_corpus(dialect: str, tmp_path: Path) -> None:
+    model, cases = SCENARIOS[dialect]
+
+    async def run() -> None:
+        emulator = DatecsEmulator(MODELS[model], tmp_path)
+        assert emulator.dialect.name == dialect
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            for case in cases:
+                if case.control:
+                    await emulator.control(case.control)
+                reply = await host.ask(case.cmd, case.request.encode(emulator.dialect.codepage))
+                assert reply.cmd == case.cmd
+                _check(case, reply, emulator.dialect.codepage)
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+def test_a_repeated_seq_is_answered_not_executed(tmp_path: Path) -> None:
+    """[X] p.3: the same SEQ again -> the last reply again, nothing executed (a payment is not paid twice)."""
+
+    async def run() -> None:
+        emulator = DatecsEmulator(MODELS["DP-150MX"], tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            await host.ask(0x30, b"1\t0000\t1\t\t\t")
+            await host.ask(0x31, b"Paine\t1\t10.00\t\t\t\t0\t")
+            first = await host.ask(0x35, b"0\t4.00\t\t")
+            again = await host.ask(0x35, b"0\t4.00\t\t", seq=host.seq)
+            assert first.data == again.data == b"0\tD\t6.00\t"
+            state = await host.ask(0x4C, b"")
+            assert state.data.split(b"\t")[-2] == b"4.00"  # paid once
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+def test_an_open_receipt_survives_a_power_cycle(tmp_path: Path) -> None:
+    """[P] p.6 / [C] p.4: after a power outage 76 reports the receipt, which can be paid and closed."""
+
+    async def first() -> None:
+        emulator = DatecsEmulator(MODELS["DP-25"], tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            await host.ask(0x30, b"1,1,1")
+            await host.ask(0x31, "Paine\tА2.00".encode("cp1251"))
+            paid = await host.ask(0x35, b"\tC0.50")
+            assert paid.data == b"D+00000150"
+        finally:
+            await host.close()
+            emulator.close()
+
+    async def second() -> None:
+        emulator = DatecsEmulator(MODELS["DP-25"], tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            assert (await host.ask(0x4C, b"T")).data == b"1,1,+00000200,+00000050"
+            assert (await host.ask(0x3C, b"")).data == b""  # refused: paid partly
+            assert (await host.ask(0x35, b"\t")).data == b"R+00000000"
+            assert (await host.ask(0x38, b"")).data == b"1,1"
+            codes = (await emulator.control({}))["device"]["last_payment_codes"]
+            assert codes == ["C", "P"]
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(first())
+    asyncio.run(second())
+
+
+def test_romanian_text_is_cp1250(tmp_path: Path) -> None:
+    """Evidence 3: cp1250 has ă â î ş ţ; a Romanian item name travels in it and is kept as sent."""
+
+    async def run() -> None:
+        emulator = DatecsEmulator(MODELS["FP-700MX"], tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            await host.ask(0x30, b"1\t0000\t1\t\t\t")
+            reply = await host.ask(0x31, "Pâine ţărănească\t1\t3.00\t\t\t\t0\t".encode("cp1250"))
+            assert reply.data == b"0\t1\t"
+            assert emulator.rules.open is not None
+            assert emulator.rules.open.lines[0]["description"] == "Pâine ţărănească"
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(run())
