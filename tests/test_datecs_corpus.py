@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,65 @@ def test_romanian_text_is_cp1250(tmp_path: Path) -> None:
             assert reply.data == b"0\t1\t"
             assert emulator.rules.open is not None
             assert emulator.rules.open.lines[0]["description"] == "Pâine ţărănească"
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+def test_dst_follows_the_time_in_summer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[X] p.5, 16: 62 answers ``DD-MM-YY hh:mm:ss DST`` while summer time is active, without it in winter;
+    61 takes either; a clock before the last fiscal record is refused (-112004, [UCS] doc/Datecs)."""
+    monkeypatch.setenv("TZ", "Europe/Bucharest")
+    time.tzset()
+
+    async def run() -> None:
+        emulator = DatecsEmulator(MODELS["DP-150MX"], tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            assert (await host.ask(0x3D, b"15-07-30 12:00:00 DST\t")).data == b"0\t"
+            summer = (await host.ask(0x3E, b"")).data.decode()
+            assert re.fullmatch(r"0\t15-07-30 12:00:0\d DST\t", summer), summer
+            assert (await host.ask(0x3D, b"15-01-31 12:00:00\t")).data == b"0\t"
+            winter = (await host.ask(0x3E, b"")).data.decode()
+            assert re.fullmatch(r"0\t15-01-31 12:00:0\d\t", winter), winter
+            await host.ask(0x30, b"1\t0000\t1\t\t\t")
+            await host.ask(0x31, b"Paine\t1\t1.00\t\t\t\t0\t")
+            await host.ask(0x35, b"\t\t\t")
+            await host.ask(0x38, b"")
+            assert (await host.ask(0x3D, b"14-01-31 12:00:00\t")).data == b"-112004\t"
+        finally:
+            await host.close()
+            emulator.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_paper_out_mid_receipt_leaves_it_usable(tmp_path: Path) -> None:
+    """A refused command never spoils the open receipt: paper out at the payment -> -112006; 76 still reports
+    the receipt, unpaid; with paper back it is paid and closed once."""
+
+    async def run() -> None:
+        emulator = DatecsEmulator(MODELS["FP-700X"], tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            await host.ask(0x30, b"1\t0000\t1\t\t")
+            await host.ask(0x31, b"Paine\t1\t2.00\t\t\t\t0\t")
+            await emulator.control({"fault": "paper_out"})
+            refused = await host.ask(0x35, b"0\t2.00\t\t")
+            assert refused.data == b"-112006\t" and (refused.status or b"")[2] & 1
+            assert (await host.ask(0x4C, b"")).data == b"0\t1\t1\t1\t2.00\t0.00\t"
+            await emulator.control({"fault": "none"})
+            assert (await host.ask(0x35, b"0\t2.00\t\t")).data == b"0\tR\t0.00\t"
+            assert (await host.ask(0x38, b"")).data == b"0\t1\t"
+            assert (await host.ask(0x4C, b"")).data == b"0\t0\t1\t1\t2.00\t2.00\t"
         finally:
             await host.close()
             emulator.close()

@@ -55,6 +55,7 @@ class Rule(enum.Enum):
     TOO_MANY_SALES = "too_many_sales"
     OVERFLOW = "overflow"
     FORBIDDEN_PAYMENT = "forbidden_payment"
+    WRONG_DATETIME = "wrong_datetime"
 
 
 class Refusal(Exception):
@@ -386,13 +387,16 @@ class FiscalRules:
         self.save()
 
     # -- other operations ---------------------------------------------------------------------------
-    async def run(self, name: str, params: dict[str, Any] | None = None) -> Any:
+    async def run(self, name: str, params: dict[str, Any] | None = None,
+                  refusals: dict[Code, Rule] | None = None) -> Any:
+        """One operation on the books; a refusal is named by ``refusals``, else by CODE_RULES."""
         spec = OPERATIONS[name]
         try:
             return await self.register.execute(Operation(self.device_id, spec, spec.params.model_validate(
                 params or {})))
         except FiscalError as exc:
-            raise Refusal(CODE_RULES.get(exc.code, Rule.NOT_PERMITTED), exc.message("en")) from exc
+            rule = (refusals or {}).get(exc.code) or CODE_RULES.get(exc.code, Rule.NOT_PERMITTED)
+            raise Refusal(rule, exc.message("en")) from exc
 
     def drawer(self) -> tuple[int, int, int]:
         state = self.register.state
@@ -425,7 +429,8 @@ class FiscalRules:
 
     async def set_datetime(self, when: dt.datetime) -> None:
         self._idle()
-        await self.run("set_datetime", {"datetime": when.isoformat()})
+        # the books refuse (as CONFIG) only a clock earlier than the last fiscal record ([P] p.22)
+        await self.run("set_datetime", {"datetime": when.isoformat()}, {Code.CONFIG: Rule.WRONG_DATETIME})
 
     async def duplicate(self) -> None:
         self._idle()

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -60,6 +61,7 @@ RULES: dict[Rule, tuple[int, Bit]] = {
     Rule.TOO_MANY_SALES: (d.ERR_TOO_MANY_SALES, d.NOT_PERMITTED_BIT),
     Rule.OVERFLOW: (d.ERR_OVERFLOW, d.OVERFLOW_BIT),
     Rule.FORBIDDEN_PAYMENT: (d.ERR_PAY_BIG_AMOUNT, d.NOT_PERMITTED_BIT),
+    Rule.WRONG_DATETIME: (d.ERR_WRONG_DATETIME, d.NOT_PERMITTED_BIT),
 }
 FAULT_BITS: dict[str, Bit] = {"paper_out": d.PAPER_OUT_BIT, "cover_open": d.COVER_OPEN_BIT,
                               "fiscal_memory_full": d.FM_FULL_BIT}
@@ -711,9 +713,9 @@ class DatecsEmulator:
         return [tax] if self.dialect.x else [tax, "ЕИК"]  # [P] p.30: <Text>,<Name>
 
     def _datetime_text(self) -> str:
-        now = self.rules.now()
-        text = now.strftime("%d-%m-%y %H:%M:%S")
-        if self.dialect.x and now.dst():  # [X] p.5, 16: " DST" while summer time is active
+        stamp = self.rules.now().timestamp()
+        text = dt.datetime.fromtimestamp(stamp).strftime("%d-%m-%y %H:%M:%S")  # the local wall clock then
+        if self.dialect.x and time.localtime(stamp).tm_isdst > 0:  # [X] p.5, 16: " DST" in summer
             text += " DST"
         return text
 
