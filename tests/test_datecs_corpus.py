@@ -4,6 +4,7 @@ process (a memory link): third-party clients' request strings, the manuals' repl
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from pathlib import Path
@@ -212,5 +213,73 @@ def test_paper_out_mid_receipt_leaves_it_usable(tmp_path: Path) -> None:
         finally:
             await host.close()
             emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("model", ["DP-25MX", "FP-700X", "DP-25", "FP-2000"])
+def test_any_request_gets_a_reply_frame(model: str) -> None:
+    """Whatever a host sends to a known command, the register answers with a frame (a refusal at worst),
+    and the link stays up."""
+    import tempfile
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    loop = asyncio.new_event_loop()
+    folder = tempfile.TemporaryDirectory()
+    emulator = DatecsEmulator(MODELS[model], Path(folder.name))
+    loop.run_until_complete(emulator.start())
+    codes = sorted(emulator.commands)
+    alphabet = st.sampled_from([*"0123456789.,;*#+-\t\nABCDPZXTIabcАБ ", "1\t", "\t\t"])
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cmd=st.sampled_from(codes), text=st.lists(alphabet, max_size=12).map("".join))
+    def check(cmd: int, text: str) -> None:
+        data = text.encode(emulator.dialect.codepage, errors="replace")
+        reply = loop.run_until_complete(emulator.execute(0x21, cmd, data))
+        frames = [e for e in framing.Decoder(emulator.variant, replies=True).feed(reply)
+                  if isinstance(e, framing.Frame)]
+        assert len(frames) == 1 and frames[0].cmd == cmd and frames[0].status is not None
+
+    try:
+        check()
+    finally:
+        emulator.close()
+        loop.close()
+        folder.cleanup()
+
+
+def test_a_power_cut_after_the_books_committed_is_recovered(tmp_path: Path) -> None:
+    """The receipt reached the books (the journal) but the power went before the emulator noted it closed:
+    after the restart 76 reports it closed, with its amount, and a Z's counters start again."""
+
+    async def run() -> None:
+        emulator = DatecsEmulator(MODELS["FP-2000"], tmp_path)
+        await emulator.start()
+        saved = (tmp_path / "emulator-state.json").read_text("utf-8")
+        host = Host(emulator)
+        try:
+            await host.ask(0x30, b"1,0000,1,")
+            await host.ask(0x31, "Paine\tА2.00".encode("cp1251"))
+            opened = (tmp_path / "emulator-state.json").read_text("utf-8")
+            await host.ask(0x35, b"\t")
+            assert (await host.ask(0x38, b"")).data == b"1,1"
+            saved = opened  # the state file as it was before the payment and the close
+        finally:
+            await host.close()
+            emulator.close()
+        before = json.loads(saved)  # the receipt open and paid, as the cut left the file
+        before["open"]["payments"], before["open"]["codes"] = [{"type": "cash", "amount_cents": 200}], ["P"]
+        (tmp_path / "emulator-state.json").write_text(json.dumps(before), "utf-8")
+        again = DatecsEmulator(MODELS["FP-2000"], tmp_path)
+        await again.start()
+        host = Host(again)
+        try:
+            assert (await host.ask(0x4C, b"T")).data == b"0,1,+00000200,+00000200"
+            assert (await host.ask(0x30, b"1,0000,1,")).data == b"2,2"
+        finally:
+            await host.close()
+            again.close()
 
     asyncio.run(run())

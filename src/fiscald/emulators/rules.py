@@ -123,6 +123,7 @@ class Book:
     last_z_sinv: Simplified = field(default_factory=Simplified)
     last_z_vat: dict[str, int] = field(default_factory=dict)  # gross per VAT letter of the last Z
     last_z_at: str | None = None
+    z_seen: int = 0  # the Z number these counters follow
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Book:
@@ -168,6 +169,20 @@ class FiscalRules:
         self.book = Book.load(json.loads(self.path.read_text("utf-8"))) if self.path.exists() else Book()
 
     # -- persistence ------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """After a power cut between the books' commit and this file's: what the books have, counts."""
+        state = self.register.state
+        receipt = self.book.open
+        if receipt is not None and receipt.number <= state.receipt_number:  # closed or voided on the books
+            self.book.last = LastReceipt(receipt.number, receipt.items, self.totals(receipt)[0], receipt.paid,
+                                         list(receipt.codes))
+            self.book.open = None
+        if state.z_number > self.book.z_seen:  # a Z on the books: nothing was printed after it
+            self.book.documents_at_z, self.book.receipts_at_z = state.document_number, state.receipt_number
+            self.book.last_z_sinv, self.book.day_sinv = self.book.day_sinv, Simplified()
+            self.book.last_z_at, self.book.z_seen = state.last_z_datetime, state.z_number
+        self.save()
+
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self.book)), encoding="utf-8")
@@ -422,7 +437,7 @@ class FiscalRules:
             self.book.documents_at_z, self.book.receipts_at_z = state.document_number, state.receipt_number
             self.book.last_z_sinv, self.book.day_sinv = simplified, Simplified()
             self.book.last_z_vat = gross
-            self.book.last_z_at = state.last_z_datetime
+            self.book.last_z_at, self.book.z_seen = state.last_z_datetime, state.z_number
             self.save()
             return Report(state.z_number, gross, vat, simplified)
         return Report(self.register.state.z_number + 1, gross, vat, simplified)

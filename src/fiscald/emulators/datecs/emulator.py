@@ -174,8 +174,14 @@ class DatecsEmulator:
             self._handlers[0x61] = self._vat_rates  # [P] p.30
             self._handlers[0x71] = self._last_document  # [P] p.35 / [C] p.27
 
+    @property
+    def commands(self) -> frozenset[int]:
+        """The command codes this model answers (any other: an empty reply with status bit 0.1)."""
+        return frozenset(self._handlers)
+
     async def start(self) -> None:
         await self.register.start()
+        self.rules.recover()
 
     def close(self) -> None:
         self.db.close()
@@ -321,7 +327,7 @@ class DatecsEmulator:
         text = data.decode(self.dialect.codepage, errors="replace")
         try:
             reply = await handler(text)
-        except Syntax:
+        except (Syntax, ValueError, IndexError):  # a request that does not parse, whatever field it trips on
             code, bit = RULES[Rule.SYNTAX]
             return self._frame(seq, cmd, self._encode(f"{code}\t") if self.dialect.x else b"", bit)
         except Refusal as exc:
