@@ -5,6 +5,7 @@ Our own strings, built from the facts in the cited sources (nothing copied):
 [EN-I]  erpnet/ErpNet.FP Drivers/BgIslFiscalPrinter.Commands.cs (shared ISL requests)
 [EN-X]  .../BgDatecs/BgDatecsXIslFiscalPrinter.Commands.cs   [EN-C] ...C...Commands.cs   [EN-P] ...P...Commands.cs
 [PY]    krkodil/pypos ecr.py                                 [X] [P] [C] the Datecs manuals (Docs/*.txt), by page
+[UCS-I] Unicontsoft/UcsFiscalPrinters src/UcsFP20/Protocols/cIslProtocol.cls (legacy Datecs printers)
 [UCS]   Unicontsoft/UcsFiscalPrinters doc/Datecs (the X error list)   [RO] [DUDE] shared/spec/datecs-evidence.md
 
 A reply is the exact data field (TABs shown as \\t) or a regular expression (``re.Pattern``) it must match;
@@ -197,4 +198,21 @@ OLD_P = ("FP-2000", [
          "", bits=(NOT_PERMITTED,), clear=(FISCAL_OPEN,)),
 ])
 
-SCENARIOS = {"bulgarian-x": BULGARIAN_X, "romanian-x": ROMANIAN_X, "old-c": OLD_C, "old-p": OLD_P}
+# old P as Unicontsoft's UcsFiscalPrinters drives a legacy Datecs printer ([UCS-I] src/UcsFP20/Protocols/
+# cIslProtocol.cls, by line)
+OLD_P_UCS = ("FP-800", [
+    case("[UCS-I] :3003 InfoDiagnostics '0' (no checksum); [P] p.30 Chk 'FFFF' unless '1'", 0x5A, "0",
+         re.compile(r"FP-800,1\.00BG \d\d[A-Z][a-z]{2}\d\d \d{4},FFFF,00000000,DT\d{6},\d{8}")),
+    case("[UCS-I] :2439 FiscalOpen '%1,%2,%3' (operator, password, till); [P] p.16", 0x30, "1,0000,1", "1,1"),
+    case("[UCS-I] :2619 FiscalSell '<L1><Tab><TaxCd><Price>'; [P] p.17", 0x31, "Paine\tА1.50", ""),
+    case("[UCS-I] :2805 FiscalPayment '<Tab><type letter><amount>'; [P] p.19", 0x35, "\tP1.00", "D+00000050"),
+    case("[UCS-I] :2567 InfoTransaction 'T' (resume after a failure); [P] p.25", 0x4C, "T",
+         "1,1,+00000150,+00000100"),
+    case("[UCS-I] :2817 FiscalPayment '<Tab>': whatever is left, in cash; [P] p.20", 0x35, "\t", "R+00000000"),
+    case("[P] p.20 56", 0x38, "", "1,1"),
+    case("[UCS-I] :1639 FiscalServiceDeposit '0': the drawer, nothing moved; [P] p.23 in stotinki", 0x46, "0",
+         "P,150,0,0"),
+])
+
+SCENARIOS = {"bulgarian-x": BULGARIAN_X, "romanian-x": ROMANIAN_X, "old-c": OLD_C, "old-p": OLD_P,
+             "old-p (UcsFiscalPrinters)": OLD_P_UCS}
