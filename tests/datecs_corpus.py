@@ -111,12 +111,25 @@ BULGARIAN_X = ("FP-700X", [
          "-111024\t", bits=(NOT_PERMITTED,)),
     case("[X] p.18: the Z is still allowed", 0x45, "Z\t", "0\t2\t1.50\t" + "0.00\t" * 15),
     case("[X] p.9: and then receipts again", 0x30, "1\t0000\t1\t\t", "0\t3\t"),
+    case("[X] p.41 255 PrintColumns: 42 until set", 0xFF, "PrintColumns\t\t\t", "0\t42\t"),
+    case("[X] p.41: not while a receipt is open", 0xFF, "PrintColumns\t\t48\t", "-111015\t",
+         bits=(NOT_PERMITTED,)),
+    case("[X] p.15", 0x3C, "", "0\t"),
+    case("[X] p.41: an FP-700X takes 42, 48 or 64", 0xFF, "PrintColumns\t\t50\t", "-112001\t", bits=(SYNTAX,)),
+    case("[X] p.41: set to 48", 0xFF, "PrintColumns\t\t48\t", "0\t"),
+    case("[X] p.39 Answer(2): the value read back", 0xFF, "PrintColumns\t\t\t", "0\t48\t"),
+    case("[X] p.41 Header[0] programmed (a host's own header lines)", 0xFF, "Header\t0\tMAGAZIN SRL\t", "0\t"),
+    case("[X] p.41 Header[0] read back", 0xFF, "Header\t0\t\t", "0\tMAGAZIN SRL\t"),
+    case("[X] p.44 nFBon: the global number of fiscal receipts", 0xFF, "nFBon\t\t\t", "0\t2\t"),
 ])
 
 # Romanian X (DP-25MX): the Romanian dialect of X [DUDE] [RO]
 ROMANIAN_X = ("DP-25MX", [
     case("[DUDE] 90 Syntax 1: Name, FwRev, FwDate, FwTime, Checksum, Sw, SerialNumber (no FM number)", 0x5A, "1\t",
          re.compile(r"0\tDP-25MX\t1\.00RO\t\d\d[A-Z][a-z]{2}\d\d\t\d{4}\t[0-9A-F]{4}\t00000000\tDT\d{6}\t")),
+    case("[X] p.41: a DP-25-class register prints 42 columns, not settable", 0xFF, "PrintColumns\t\t48\t",
+         "-112001\t", bits=(SYNTAX,)),
+    case("[X] p.41", 0xFF, "PrintColumns\t\t\t", "0\t42\t"),
     case("[DUDE] 50: nZReport, TaxA..TaxG, DateTime", 0x32, "",
          re.compile(r"0\t1\t21\.00\t11\.00\t0\.00\t0\.00\t100\.00\t100\.00\t100\.00\t\d\d-\d\d-\d\d\t")),
     case("[RO]: a DP-25MX refuses 48 with a unique sale number -> -112001", 0x30,

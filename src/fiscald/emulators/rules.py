@@ -124,6 +124,7 @@ class Book:
     last_z_vat: dict[str, int] = field(default_factory=dict)  # gross per VAT letter of the last Z
     last_z_at: str | None = None
     z_seen: int = 0  # the Z number these counters follow
+    settings: dict[str, str] = field(default_factory=dict)  # programmed variables (header, footer, columns...)
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Book:

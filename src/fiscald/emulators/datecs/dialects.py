@@ -168,6 +168,7 @@ class Model:
     name: str
     dialect: Dialect
     columns: int  # printable columns ([X] p.41: DP-25X/DP-150X/WP-500X/WP-50X 42; FP-700X 42/48/64 as set)
+    column_choices: tuple[int, ...] = ()  # what 255 PrintColumns may be set to (none: fixed)
 
 
 def _models() -> dict[str, Model]:
@@ -175,13 +176,16 @@ def _models() -> dict[str, Model]:
         # Romanian X: the MX models [DUDE] [RO]
         *((n, RO_X, 42) for n in ("DP-25MX", "DP-150MX", "DP-05MX", "WP-50MX", "WP-500MX", "FP-700MX", "FMP-350MX")),
         # Bulgarian X [X]; FP-700X / FMP-350X default to 42 columns (settable to 48 or 64)
-        *((n, BG_X, 42) for n in ("DP-25X", "DP-150X", "WP-500X", "WP-50X", "FP-700X", "FMP-350X", "FMP-55X")),
+        *((n, BG_X, 42) for n in ("DP-25X", "DP-150X", "WP-500X", "WP-50X", "FP-700X", "FMP-350X")),
+        ("FMP-55X", BG_X, 32),
         # old C: cash registers [C]
         *((n, OLD_C, 32) for n in ("DP-05", "DP-25", "DP-35", "WP-50", "DP-150")),
         # old P: fiscal printers [P]
         *((n, OLD_P, 42) for n in ("FP-550", "FP-650", "FP-800", "FP-2000")),
     ]
-    return {name: Model(name, dialect, columns) for name, dialect, columns in rows}
+    settable = {"FP-700X", "FMP-350X", "FP-700MX", "FMP-350MX"}  # [X] p.41: 42, 48 or 64 columns as set
+    return {name: Model(name, dialect, columns, (42, 48, 64) if name in settable else ())
+            for name, dialect, columns in rows}
 
 
 MODELS = _models()

@@ -169,6 +169,7 @@ class DatecsEmulator:
         }
         if dialect.x:
             self._handlers[0x32] = self._vat_rates  # [X] p.10; old 50 prints a report of a period instead
+            self._handlers[0xFF] = self._programming  # [X] p.39-45
         else:
             self._handlers[0x34] = self._sale  # [P] p.18 / [C] p.12: sale and display
             self._handlers[0x61] = self._vat_rates  # [P] p.30
@@ -406,8 +407,12 @@ class DatecsEmulator:
             raise Syntax("empty item text")
         return name
 
+    @property
+    def columns(self) -> int:
+        return int(self.rules.book.settings.get("PrintColumns", self.model.columns))
+
     def _free_text(self, text: str) -> str:
-        width = self.dialect.free_text or self.model.columns - 2
+        width = self.dialect.free_text or self.columns - 2
         return text[:width]
 
     # -- the fiscal receipt -------------------------------------------------------------------------
@@ -597,11 +602,11 @@ class DatecsEmulator:
             raise Syntax("separator type 1..4")
         if self.rules.open is None and not self.rules.non_fiscal_open:
             raise Refusal(Rule.RECEIPT_CLOSED)  # [P] p.30: a receipt must be open
-        line = {"1": "-", "2": "- ", "3": "=", "4": "*"}[kind] * self.model.columns
+        line = ({"1": "-", "2": "- ", "3": "=", "4": "*"}[kind] * self.columns)[:self.columns - 2]
         if self.rules.open is not None:
-            self.rules.text(line[:self.model.columns - 2])
+            self.rules.text(line)
         else:
-            self.rules.non_fiscal_text(line[:self.model.columns - 2])
+            self.rules.non_fiscal_text(line)
         return []
 
     # -- reports, cash, information -------------------------------------------------------------------
@@ -750,6 +755,46 @@ class DatecsEmulator:
         if f[1] != self.rules.password(op):
             raise Refusal(Rule.WRONG_PASSWORD)
         self.rules.book.passwords[str(op)] = f[2]
+        self.rules.save()
+        return []
+
+    async def _programming(self, text: str) -> Reply:
+        """X 255 ``Name⇥Index⇥Value⇥``: a blank Value reads the variable, else programs it ([X] p.39-45). The
+        variables a host needs are kept: PrintColumns, Header[0..9], Footer[0..9], OperName[0..29], and the
+        read-only counters; any other name is a syntax error here (UNVERIFIED)."""
+        f = self._x_fields(text, 1)
+        name, index, value = f[0], (f[1] if len(f) > 1 else "") or "0", f[2] if len(f) > 2 else ""
+        if not index.isdigit():
+            raise Syntax("Index")
+        state = self.register.state
+        counters = {"nZreport": state.z_number, "nBon": state.document_number, "nFBon": state.receipt_number,
+                    "nLastFiscalDoc": state.receipt_number, "nFBonDailyCount": self.rules.receipts_since_z,
+                    "DecimalPoint": 2, "Fiscalized": 1, "DFR_needed": int(state.day_opened_at is not None)}
+        settings = self.rules.book.settings
+        lines = {"Header": 10, "Footer": 10, "OperName": 30}
+        if name in counters:
+            if value:
+                raise Refusal(Rule.NOT_PERMITTED, f"{name} is read-only")
+            return [str(counters[name])]
+        if name == "PrintColumns":
+            if not value:
+                return [str(self.columns)]
+            if not value.isdigit() or int(value) not in self.model.column_choices:
+                raise Syntax(f"PrintColumns {value!r} on {self.model.name}")
+            if self.rules.open is not None or self.rules.non_fiscal_open:
+                raise Refusal(Rule.RECEIPT_OPEN)
+            settings["PrintColumns"] = value
+        elif name in lines:
+            if int(index) >= lines[name]:
+                raise Syntax(f"{name} index 0..{lines[name] - 1}")
+            key = f"{name}[{int(index)}]"
+            if not value:
+                return [settings.get(key, "")]
+            if len(value) > (32 if name == "OperName" else self.columns):
+                raise Syntax(f"{name}: too long")
+            settings[key] = value
+        else:
+            raise Syntax(f"variable {name!r}")
         self.rules.save()
         return []
 
