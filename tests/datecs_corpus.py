@@ -190,6 +190,9 @@ OLD_C = ("DP-25", [
 OLD_P = ("FP-2000", [
     case("[P] p.30 90: Name,FwRev+Country FwDate FwTime,Chk,Sw,Ser,FM", 0x5A, "1",
          re.compile(r"FP-2000,1\.00BG \d\d[A-Z][a-z]{2}\d\d \d{4},[0-9A-F]{4},00000000,DT\d{6},\d{8}")),
+    case("[P] p.14 43: HEADER line 0", 0x2B, "0MAGAZIN SRL", ""),
+    case("[P] p.14 43: FOOTER line 1 (item 7)", 0x2B, "7Va multumim", ""),
+    case("[P] p.14 43: the print options are not emulated (UNVERIFIED)", 0x2B, "D3", "", bits=(SYNTAX,)),
     case("[P] p.17 a wrong password (the count restarts after a right one: UNVERIFIED)", 0x30, "1,1111,1,", "",
          bits=(NOT_PERMITTED,)),
     case("[EN-P] :29 OpenReceipt '1,0000,1,' (empty USN); [P] p.16 AllReceipt,FiscReceipt", 0x30, "1,0000,1,",

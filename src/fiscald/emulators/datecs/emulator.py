@@ -174,6 +174,7 @@ class DatecsEmulator:
             self._handlers[0x34] = self._sale  # [P] p.18 / [C] p.12: sale and display
             self._handlers[0x61] = self._vat_rates  # [P] p.30
             self._handlers[0x71] = self._last_document  # [P] p.35 / [C] p.27
+            self._handlers[0x2B] = self._header_footer  # [P] p.14 / [C] p.7
 
     @property
     def commands(self) -> frozenset[int]:
@@ -795,6 +796,17 @@ class DatecsEmulator:
             settings[key] = value
         else:
             raise Syntax(f"variable {name!r}")
+        self.rules.save()
+        return []
+
+    async def _header_footer(self, text: str) -> Reply:
+        """Old 43 ``<Item><Text>``: items 0-5 are the HEADER lines, 6-7 the FOOTER ([P] p.14, [C] p.7); the
+        print options (other items) are not emulated and refused as a syntax error (UNVERIFIED)."""
+        if not text or text[0] not in "01234567":
+            raise Syntax("43: only the HEADER/FOOTER lines 0..7 are emulated")
+        line = int(text[0])
+        key = f"Header[{line}]" if line < 6 else f"Footer[{line - 6}]"
+        self.rules.book.settings[key] = text[1:][:self.columns]
         self.rules.save()
         return []
 
