@@ -177,3 +177,25 @@ def test_no_posix_only_module_at_module_level() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             wrong += [f"{path.name}: {n}" for n in names if n.split(".")[0] in posix_only]
     assert len(files) >= 6 and wrong == []
+
+
+def test_a_romanian_model_over_tcp(tmp_path: Path) -> None:
+    """`fiscald emulate datecs --model DP-25MX`: X framing, the Romanian dialect, state kept across a restart."""
+    emu = Emulator(tmp_path / "emu", "x", model="DP-25MX").start()
+    try:
+        with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as conn:
+            info = _exchange(conn, framing.X, 0x21, 0x5A, b"1\t").data.split(b"\t")
+            assert info[0] == b"0" and info[1] == b"DP-25MX" and len(info) == 9  # no FM number [DUDE]
+            opened = _exchange(conn, framing.X, 0x22, 0x30, b"1\t0000\t1\t\tRO18547290\t")
+            assert opened.data == b"0\t1\t" and _bit(opened, FISCAL_OPEN)
+            assert _exchange(conn, framing.X, 0x23, 0x31, b"Paine\t1\t3.00\t\t\t\t0\t").data == b"0\t1\t"
+    finally:
+        emu.stop()
+    again = Emulator(tmp_path / "emu", "x", model="DP-25MX").start()  # a power cycle: the receipt is still open
+    try:
+        with socket.create_connection(("127.0.0.1", again.port), timeout=5) as conn:
+            state = _exchange(conn, framing.X, 0x24, 0x4C, b"")
+            assert state.data.startswith(b"0\t1\t1\t") and state.data.endswith(b"\t1\t3.00\t0.00\t")
+            assert again.simulate()["device"]["receipt_open"] is True
+    finally:
+        again.stop()
