@@ -283,3 +283,49 @@ def test_a_power_cut_after_the_books_committed_is_recovered(tmp_path: Path) -> N
             again.close()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("model", ["DP-150MX", "FP-2000"])
+def test_a_refusal_changes_nothing(model: str) -> None:
+    """Evidence 4: a refused command never spoils the open receipt. Whatever request is refused, 76 (the
+    receipt's number, items, amount, payments) and the counters read the same before and after."""
+    import tempfile
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    loop = asyncio.new_event_loop()
+    folder = tempfile.TemporaryDirectory()
+    emulator = DatecsEmulator(MODELS[model], Path(folder.name))
+    loop.run_until_complete(emulator.start())
+    x = emulator.dialect.x
+    ask = lambda cmd, data: loop.run_until_complete(emulator.execute(0x21, cmd, data))  # noqa: E731
+    opened = ask(0x30, b"1\t0000\t1\t\t\t" if x else b"1,0000,1,")
+    ask(0x31, b"Paine\t1\t2.00\t\t\t\t0\t" if x else "Paine\tА2.00".encode("cp1251"))
+    assert emulator.rules.open is not None, opened
+    receipt_commands = [0x30, 0x31, 0x33, 0x35, 0x36, 0x38, 0x3C, 0x26, 0x27, 0x2A, 0x45, 0x46, 0x5C, 0x6D]
+    alphabet = st.sampled_from([*"0123456789.,-\tPDCmZXI", "1\t", "\t\t", "9.99", "А"])
+
+    def snapshot() -> tuple[object, ...]:
+        t = emulator.rules.transaction()
+        state = emulator.register.state
+        return (t, state.receipt_number, state.document_number, state.cash_in_drawer_cents, state.z_number)
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cmd=st.sampled_from(receipt_commands), text=st.lists(alphabet, max_size=10).map("".join))
+    def check(cmd: int, text: str) -> None:
+        before = snapshot()
+        reply = ask(cmd, text.encode(emulator.dialect.codepage, errors="replace"))
+        frame = next(e for e in framing.Decoder(emulator.variant, replies=True).feed(reply)
+                     if isinstance(e, framing.Frame))
+        status = frame.status or b""
+        refused = frame.data.startswith(b"-") if x else bool(status[0] & 0x03 or status[1] & 0x03)
+        if refused:
+            assert snapshot() == before, (cmd, text, frame.data)
+
+    try:
+        check()
+    finally:
+        emulator.close()
+        loop.close()
+        folder.cleanup()
