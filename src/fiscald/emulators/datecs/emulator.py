@@ -331,7 +331,8 @@ class DatecsEmulator:
             reply = await handler(text)
         except (Syntax, ValueError, IndexError):  # a request that does not parse, whatever field it trips on
             code, bit = RULES[Rule.SYNTAX]
-            return self._frame(seq, cmd, self._encode(f"{code}\t") if self.dialect.x else b"", bit)
+            answer = f"{code}\t" if self.dialect.x else self._old_refusal(cmd)
+            return self._frame(seq, cmd, self._encode(answer), bit)
         except Refusal as exc:
             code, bit = RULES[exc.rule]
             if self.dialect.x:
@@ -532,8 +533,8 @@ class DatecsEmulator:
             kind_field = f[2] if len(f) > 2 else ""
             if code == "" and amount_text == "":  # "\t\t\t": the rest in cash [EN] FullPayment
                 code = dialect.cash_code
-            if code not in dialect.payments:
-                raise Refusal(Rule.FORBIDDEN_PAYMENT, f"PaidMode {code!r}")
+            if code not in dialect.payments:  # not a payment this register has: a bad parameter
+                raise Syntax(f"PaidMode {code!r}")
             if kind_field not in ("", "0", "1", "12"):
                 raise Syntax(f"Type {kind_field!r}")
             amount = parse_amount(amount_text) if amount_text else None  # no amount: the exact rest [RO]
@@ -545,8 +546,8 @@ class DatecsEmulator:
             code = dialect.cash_code
             if rest and not (rest[0].isdigit() or rest[0] in "+-."):
                 code, rest = rest[0], rest[1:]
-            if code not in dialect.payments:
-                raise Refusal(Rule.FORBIDDEN_PAYMENT, f"PaidMode {code!r}")
+            if code not in dialect.payments:  # not a payment this register has: a bad parameter
+                raise Syntax(f"PaidMode {code!r}")
             amount = self._old_amount(rest) if rest else None  # nothing after the TAB: the rest [P] p.20
         due = self.rules.pay(dialect.payments[code], code, amount)
         flag, value = ("D", due) if due > 0 else ("R", -due)  # [X] p.11, [P] p.20
