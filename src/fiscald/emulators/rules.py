@@ -155,8 +155,9 @@ class Report:
 
 
 class FiscalRules:
-    """One register's fiscal rules. ``password_for(op)`` is the factory password of operator ``op``;
-    ``lock_after`` wrong passwords lock the register until restart (None: never)."""
+    """One register's fiscal rules. ``factory_password`` is every operator's password until changed (None: the
+    operator's own number); ``lock_after`` wrong passwords lock the register until restart (None: never);
+    ``max_sales`` sales fit in one receipt."""
 
     def __init__(self, register: SimulatedRegister, data_dir: Path, *, factory_password: str | None,
                  lock_after: int | None, max_sales: int) -> None:
