@@ -1,4 +1,5 @@
-"""``fiscald emulate datecs``: a Datecs register on the wire (TCP or a pseudo-terminal) for tests and demos."""
+"""``fiscald emulate datecs|daisy|eltrade|incotex``: a register on the wire (TCP or a pseudo-terminal) for tests
+and demos."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_type_hints
 
 import typer
 
 from fiscald.emulators.control import serve_control
 from fiscald.emulators.datecs import DEFAULT_MODEL, MODELS, DatecsEmulator
+from fiscald.emulators.isl import BRANDS, Brand, IslEmulator
 from fiscald.emulators.link import serve_pty, serve_tcp
 
 emulate_app = typer.Typer(help="Emulate a fiscal device on the wire (no hardware needed).", no_args_is_help=True)
@@ -52,6 +54,40 @@ def datecs(
         raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
     folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="fiscald-datecs-"))
     asyncio.run(_run(DatecsEmulator(spec, folder, baud), listen, control, pty))
+
+
+def _isl_command(brand: Brand) -> None:
+    """``fiscald emulate <brand>`` for one ISL brand of emulators/isl (its models from the brand's table)."""
+
+    def command(
+        model: Annotated[str | None, typer.Option(help=f"{brand.maker} model: {', '.join(brand.models)} "
+                                                       f"(default {brand.default_model})")] = None,
+        listen: Annotated[str, typer.Option(help="TCP HOST:PORT to serve (port 0: any free port)")]
+        = "127.0.0.1:4999",
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The register's memory (default: a temp "
+                                                                         "dir)")] = None,
+        baud: Annotated[int | None, typer.Option(help="Pace bytes as a serial line at this baud rate")] = None,
+        control: Annotated[str | None, typer.Option(help="HOST:PORT of the POST /simulate control endpoint")] = None,
+        pty: Annotated[bool, typer.Option("--pty", help="Serve on a pseudo-terminal instead of TCP (not on "
+                                                        "Windows)")] = False,
+    ) -> None:
+        name = model or brand.default_model
+        if name not in brand.models:
+            raise typer.BadParameter(f"{name!r} is not a {brand.maker} model ({', '.join(brand.models)})",
+                                     param_hint="--model")
+        if pty and sys.platform == "win32":
+            raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
+        folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix=f"fiscald-{brand.name}-"))
+        asyncio.run(_run(IslEmulator(brand, name, folder, baud), listen, control, pty))
+
+    # the options' help names the brand: resolve the annotations here, where ``brand`` is known
+    command.__annotations__ = get_type_hints(command, localns={"brand": brand}, include_extras=True)
+    command.__doc__ = f"{brand.maker}: an ISL register ({brand.dialect} firmware) speaking its manual's protocol."
+    emulate_app.command(brand.name)(command)
+
+
+for _brand in BRANDS.values():
+    _isl_command(_brand)
 
 
 async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: bool) -> None:

@@ -330,17 +330,18 @@ class DatecsEmulator:
         try:
             reply = await handler(text)
         except (Syntax, ValueError, IndexError):  # a request that does not parse, whatever field it trips on
-            code, bit = RULES[Rule.SYNTAX]
-            answer = f"{code}\t" if self.dialect.x else self._old_refusal(cmd)
-            return self._frame(seq, cmd, self._encode(answer), bit)
+            return self._refused(seq, cmd, Rule.SYNTAX)
         except Refusal as exc:
-            code, bit = RULES[exc.rule]
-            if self.dialect.x:
-                return self._frame(seq, cmd, self._encode(f"{code}\t"), bit)
-            return self._frame(seq, cmd, self._encode(self._old_refusal(cmd)), bit)
+            return self._refused(seq, cmd, exc.rule)
         if isinstance(reply, bytes):
             return self._frame(seq, cmd, reply)
         return self._frame(seq, cmd, self._fields(reply))
+
+    def _refused(self, seq: int, cmd: int, rule: Rule) -> bytes:
+        """The reply to a refused request: X, the error code; old, no data (or ``F``) and the rule's status bit."""
+        code, bit = RULES[rule]
+        answer = f"{code}\t" if self.dialect.x else self._old_refusal(cmd)
+        return self._frame(seq, cmd, self._encode(answer), bit)
 
     @staticmethod
     def _old_refusal(cmd: int) -> str:

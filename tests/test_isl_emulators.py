@@ -1,0 +1,259 @@
+"""The Daisy, Eltrade and Incotex emulators: the conformance corpus (isl_corpus.py: ErpNet.FP's request strings,
+the manuals' replies) replayed over the real framing in process (a memory link), a receipt's state machine with
+each brand's refusals, a lost reply answered by the repeated-SEQ rule (nothing booked twice: the journal is
+read), and one real process per brand over TCP with /simulate."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from isl_corpus import SCENARIOS, Case
+
+from fiscald.drivers.datecs import framing
+from fiscald.emulators.isl import BRANDS, IslEmulator
+from fiscald.emulators.link import MemoryLink
+from fiscald.store import journal
+
+NOT_PERMITTED = (1, 1)
+FISCAL_OPEN = (2, 3)
+PAPER_OUT = (2, 0)
+
+# one receipt per brand, as ErpNet.FP's drivers send it: open, sale, payment in cash
+RECEIPT = {
+    "daisy": [(0x30, "1,1,DY000001-0001-{n:07d}"), (0x31, "Paine\tА2.00"), (0x35, "\tP2.00")],
+    "eltrade": [(0x90, "Operator,ED000001-0001-{n:07d}"), (0x31, "Paine\tА2.00"), (0x35, "\tP2.00")],
+    "incotex": [(0x30, "1,IN000001-0001-{n:07d},0"), (0x31, "Paine\tА2.00"), (0x35, "\tP2.00")],
+}
+
+
+class Host:
+    """An ISL host on a memory link: frames out, the reply frame back (SYN skipped)."""
+
+    def __init__(self, emulator: IslEmulator) -> None:
+        self.link = MemoryLink()
+        self.task = asyncio.create_task(emulator.serve(self.link.device_read, self.link.device_write))
+        self.seq = 0x20
+
+    async def send(self, cmd: int, text: str, seq: int | None = None) -> None:
+        if seq is None:
+            self.seq = self.seq + 1 if self.seq < framing.OLD.seq_max else 0x20
+            seq = self.seq
+        self.link.send(framing.request(framing.OLD, seq, cmd, text.encode("cp1251")))
+
+    async def reply(self) -> framing.Frame:
+        decoder = framing.Decoder(framing.OLD, replies=True)
+        while True:
+            for event in decoder.feed(await asyncio.wait_for(self.link.receive(), 5)):
+                if isinstance(event, framing.Frame):
+                    return event
+
+    async def ask(self, cmd: int, text: str, seq: int | None = None) -> framing.Frame:
+        await self.send(cmd, text, seq)
+        return await self.reply()
+
+    async def close(self) -> None:
+        self.link.hang_up()
+        await self.task
+
+
+def _bit(frame: framing.Frame, bit: tuple[int, int]) -> bool:
+    return bool((frame.status or b"\0" * 6)[bit[0]] & (1 << bit[1]))
+
+
+def _check(case: Case, reply: framing.Frame) -> None:
+    data = reply.data.decode("cp1251")
+    where = f"{case.source}: {case.cmd:#x} {case.request!r} -> {data!r}"
+    if isinstance(case.reply, re.Pattern):
+        assert case.reply.fullmatch(data), where
+    else:
+        assert data == case.reply, where
+    status = reply.status or b""
+    for byte, bit in case.bits:
+        assert status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} not set ({status.hex()})"
+    for byte, bit in case.clear:
+        assert not status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} set ({status.hex()})"
+    if case.error is not None:
+        assert status[3] & 0x7F == case.error, f"{where}: error number {status[3] & 0x7F} ({status.hex()})"
+
+
+@pytest.mark.parametrize("brand", sorted(SCENARIOS))
+def test_corpus(brand: str, tmp_path: Path) -> None:
+    model, cases = SCENARIOS[brand]
+
+    async def run() -> None:
+        emulator = IslEmulator(BRANDS[brand], model, tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            for case in cases:
+                if case.control:
+                    await emulator.control(case.control)
+                reply = await host.ask(case.cmd, case.request)
+                assert reply.cmd == case.cmd
+                _check(case, reply)
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> None:
+    """The manuals' receipt rules with each brand's bits: no sale or payment without an open receipt, no second
+    open, no close before the total is paid, nothing printed without paper (and the receipt left usable)."""
+    open_, sale, pay = RECEIPT[brand]
+
+    async def run() -> None:
+        emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            for cmd, text in (sale, pay, (0x38, "")):  # nothing open
+                refused = await host.ask(cmd, text)
+                assert _bit(refused, NOT_PERMITTED) and not _bit(refused, FISCAL_OPEN), (cmd, refused)
+            assert _bit(await host.ask(open_[0], open_[1].format(n=1)), FISCAL_OPEN)
+            assert _bit(await host.ask(open_[0], open_[1].format(n=2)), NOT_PERMITTED)
+            assert (await host.ask(*sale)).data == b""
+            assert _bit(await host.ask(0x38, ""), NOT_PERMITTED)  # not paid
+            await emulator.control({"fault": "paper_out"})
+            no_paper = await host.ask(*pay)
+            assert no_paper.data == b"F" and _bit(no_paper, PAPER_OUT)
+            await emulator.control({"fault": "none"})
+            transaction = (await host.ask(0x4C, "T")).data.split(b",")
+            assert transaction[:2] == [b"1", b"1"]  # still open, one sale, nothing paid
+            assert (await host.ask(*pay)).data.startswith(b"D")
+            closed = await host.ask(0x38, "")
+            assert not _bit(closed, FISCAL_OPEN) and not _bit(closed, NOT_PERMITTED)
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_a_lost_close_reply_is_resent_not_executed(brand: str, tmp_path: Path) -> None:
+    """[DY] p.5 / [ED] p.7 / [IN] p.3: the host times out on the close and sends it again with the same SEQ: the
+    register answers its last reply again and executes nothing, so the journal holds one receipt."""
+    open_, sale, pay = RECEIPT[brand]
+
+    async def run() -> None:
+        emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            await host.ask(open_[0], open_[1].format(n=1))
+            await host.ask(*sale)
+            await host.ask(*pay)
+            await emulator.control({"wire": {"drop_replies": 1}})
+            await host.send(0x38, "")
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(host.reply(), 0.3)  # the reply is lost on the line
+            again = await host.ask(0x38, "", seq=host.seq)
+            assert not _bit(again, NOT_PERMITTED) and not _bit(again, FISCAL_OPEN)
+            assert again.data.split(b",")[:2] == [b"1", b"1"]  # Allreceipt,FiscReceipt of that one receipt
+            entries = await emulator.db.read(lambda c: journal.query(c, emulator.device_id, kinds=("receipt",)))
+            assert len(entries) == 1
+            state = await emulator.control({})
+            assert state["device"]["frames"] == 4 and state["device"]["receipt_number"] == 1
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_any_request_gets_a_reply_frame(brand: str, tmp_path: Path) -> None:
+    """Whatever a host sends to a command the brand has, it answers one frame (a refusal at worst)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    loop = asyncio.new_event_loop()
+    emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
+    loop.run_until_complete(emulator.start())
+    alphabet = st.sampled_from([*"0123456789.,;$@*#+-\t\nABCDPLNZTIАБЗ ", "1,1,", "DY000001-0001-0000001"])
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cmd=st.sampled_from(sorted(emulator.commands)), text=st.lists(alphabet, max_size=10).map("".join))
+    def check(cmd: int, text: str) -> None:
+        reply = loop.run_until_complete(emulator.execute(0x21, cmd, text.encode("cp1251")))
+        frames = [e for e in framing.Decoder(framing.OLD, replies=True).feed(reply) if isinstance(e, framing.Frame)]
+        assert len(frames) == 1 and frames[0].cmd == cmd and len(frames[0].status or b"") == 6
+
+    try:
+        check()
+    finally:
+        emulator.close()
+        loop.close()
+
+
+def test_every_brand_is_one_table() -> None:
+    """Each brand names its models, a serial prefix of two letters, Cyrillic VAT groups and a known function for
+    every command; payments map to our types."""
+    from typing import get_args
+
+    from fiscald.emulators.isl.brand import Function
+    from fiscald.operations.models import PaymentType
+
+    for brand in BRANDS.values():
+        assert re.fullmatch(r"[A-Z]{2}", brand.serial_prefix) and brand.default_model in brand.models
+        assert set(brand.commands.values()) <= set(get_args(Function))
+        assert set(brand.payments.values()) <= set(get_args(PaymentType)) and brand.payments["P"] == "cash"
+        assert brand.tax_letters.encode("cp1251") == bytes(range(0xC0, 0xC8))
+    assert BRANDS["daisy"].payments["C"] == "card" == BRANDS["incotex"].payments["C"]  # C/N: payment 2 vs 1
+    assert BRANDS["eltrade"].payments["L"] == "card"
+    assert 0x90 in BRANDS["eltrade"].commands and 0x30 not in BRANDS["eltrade"].commands
+
+
+def _exchange(conn: socket.socket, seq: int, cmd: int, text: str) -> framing.Frame:
+    conn.sendall(framing.request(framing.OLD, seq, cmd, text.encode("cp1251")))
+    decoder = framing.Decoder(framing.OLD, replies=True)
+    while True:
+        for event in decoder.feed(conn.recv(4096)):
+            if isinstance(event, framing.Frame):
+                return event
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_fiscald_emulate_brand_over_tcp(brand: str, tmp_path: Path) -> None:
+    """`fiscald emulate <brand>` on a free port with its own data dir: the listening and control lines, a
+    receipt over TCP, paper out set through POST /simulate."""
+    spec = BRANDS[brand]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fiscald", "emulate", brand, "--model", spec.default_model, "--listen", "127.0.0.1:0",
+         "--data-dir", str(tmp_path), "--control", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    try:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        control = lines[0].removeprefix("control on ").strip()
+        listen = lines[1].removeprefix("listening on ").strip()
+        assert lines[0].startswith("control on ") and lines[1].startswith("listening on "), lines
+        open_, sale, pay = RECEIPT[brand]
+        with socket.create_connection(("127.0.0.1", int(listen.rpartition(":")[2])), timeout=5) as conn:
+            info = _exchange(conn, 0x21, 0x5A, "1").data.decode()
+            assert re.search(rf",{spec.serial_prefix}\d{{6}},", info), info
+            assert _bit(_exchange(conn, 0x22, open_[0], open_[1].format(n=1)), FISCAL_OPEN)
+            answer = httpx.post(f"http://{control}/simulate", json={"fault": "paper_out"}, timeout=10).json()
+            assert answer["device"]["receipt_open"] is True and answer["device"]["model"] == spec.default_model
+            refused = _exchange(conn, 0x23, *sale)
+            assert _bit(refused, PAPER_OUT) and _bit(refused, FISCAL_OPEN)
+            httpx.post(f"http://{control}/simulate", json={"fault": "none"}, timeout=10)
+            assert _exchange(conn, 0x24, *sale).data == b""
+            assert _exchange(conn, 0x25, *pay).data.startswith(b"D")
+            assert not _bit(_exchange(conn, 0x26, 0x38, ""), FISCAL_OPEN)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        proc.stdout.close()
