@@ -141,36 +141,63 @@ def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> Non
     asyncio.run(run())
 
 
+@pytest.mark.parametrize("step", range(4))
 @pytest.mark.parametrize("brand", sorted(BRANDS))
-def test_a_lost_close_reply_is_resent_not_executed(brand: str, tmp_path: Path) -> None:
-    """[DY] p.5 / [ED] p.7 / [IN] p.3: the host times out on the close and sends it again with the same SEQ: the
-    register answers its last reply again and executes nothing, so the journal holds one receipt."""
-    open_, sale, pay = RECEIPT[brand]
+def test_a_lost_reply_is_resent_not_executed(brand: str, step: int, tmp_path: Path) -> None:
+    """[DY] p.5 / [ED] p.7 / [IN] p.3: the reply to one step of a receipt (open, sale, payment, close) is lost; the
+    host sends the frame again with the same SEQ: the register answers its last reply again and executes nothing,
+    so the journal holds one receipt, with one sale and one payment."""
+    steps = [*RECEIPT[brand], (0x38, "")]
 
     async def run() -> None:
         emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
         await emulator.start()
         host = Host(emulator)
         try:
-            await host.ask(open_[0], open_[1].format(n=1))
-            await host.ask(*sale)
-            await host.ask(*pay)
-            await emulator.control({"wire": {"drop_replies": 1}})
-            await host.send(0x38, "")
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(host.reply(), 0.3)  # the reply is lost on the line
-            again = await host.ask(0x38, "", seq=host.seq)
-            assert not _bit(again, NOT_PERMITTED) and not _bit(again, FISCAL_OPEN)
-            assert again.data.split(b",")[:2] == [b"1", b"1"]  # Allreceipt,FiscReceipt of that one receipt
+            for i, (cmd, text) in enumerate(steps):
+                request = text.format(n=1)
+                if i != step:
+                    assert not _bit(await host.ask(cmd, request), NOT_PERMITTED)
+                    continue
+                await emulator.control({"wire": {"drop_replies": 1}})
+                await host.send(cmd, request)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(host.reply(), 0.1)  # the reply is lost on the line
+                again = await host.ask(cmd, request, seq=host.seq)
+                assert not _bit(again, NOT_PERMITTED)
             entries = await emulator.db.read(lambda c: journal.query(c, emulator.device_id, kinds=("receipt",)))
             assert len(entries) == 1
-            state = await emulator.control({})
-            assert state["device"]["frames"] == 4 and state["device"]["receipt_number"] == 1
+            assert (await host.ask(0x4C, "T")).data.split(b",")[:2] == [b"0", b"1"]  # closed, one sale
+            assert emulator.rules.drawer()[0] == 200  # paid once
+            assert (await emulator.control({}))["device"]["frames"] == 5  # 4 steps and 4Ch, nothing twice
         finally:
             await host.close()
             emulator.close()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_a_receipt_left_open_survives_a_power_cycle(brand: str, tmp_path: Path) -> None:
+    """[DY] p.22 / [ED] p.17 / [IN] p.19: 4Ch lets a host finish a receipt a power cut interrupted; the emulator
+    keeps it in its data dir, so after a restart it is reported open and can be paid and closed once."""
+    open_, sale, pay = RECEIPT[brand]
+
+    async def session(*steps: tuple[int, str]) -> list[framing.Frame]:
+        emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
+        await emulator.start()
+        host = Host(emulator)
+        try:
+            return [await host.ask(cmd, text.format(n=1)) for cmd, text in steps]
+        finally:
+            await host.close()
+            emulator.close()
+
+    asyncio.run(session(open_, sale))
+    state, paid, closed, after = asyncio.run(session((0x4C, "T"), pay, (0x38, ""), (0x4C, "T")))
+    assert state.data.split(b",")[:2] == [b"1", b"1"] and _bit(state, FISCAL_OPEN)
+    assert paid.data.startswith(b"D") and not _bit(closed, FISCAL_OPEN)
+    assert after.data.split(b",")[:2] == [b"0", b"1"]
 
 
 @pytest.mark.parametrize("brand", sorted(BRANDS))
