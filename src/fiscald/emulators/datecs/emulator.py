@@ -133,7 +133,7 @@ def signed_cents(cents: int, width: int) -> str:
 
 
 class DatecsEmulator:
-    def __init__(self, model: d.Model, data_dir: Path, baud: int | None = None) -> None:
+    def __init__(self, model: d.Model, data_dir: Path, baud: int | None = None, maker: str = "Datecs") -> None:
         self.model = model
         self.dialect = model.dialect
         self.variant = model.dialect.framing
@@ -141,7 +141,7 @@ class DatecsEmulator:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(data_dir / "emulator.sqlite3")
         self.device_id = device_id_in(data_dir)
-        config = FiscalDeviceConfig(id=self.device_id, name=f"Datecs {model.name}", manufacturer="Simulated",
+        config = FiscalDeviceConfig(id=self.device_id, name=f"{maker} {model.name}", manufacturer="Simulated",
                                     model="Simulated", connection_details=ConnectionDetails(type="Virtual"))
         self.register = SimulatedRegister(config, DriverContext(self.db, lambda a, b: None, lambda e: None,
                                                                 lambda: "en"))

@@ -59,6 +59,7 @@ class Brand:
     unit_mark: str  # the mark before a unit of measure in a sale ("" none)
     sale_department_form: bool  # 31h also takes ``text TAB dept TAB price`` (a sale by department)
     status_data: bool  # 4Ah answers the status bytes as data too (else no data: they are in the status field)
+    duplicate_once: bool  # 6Dh prints the last receipt's duplicate once only
     departments: int  # departments a sale by department may name (1..n)
     item_width: int  # characters per line of item text
     comment_width: int  # free text (36h, 2Ah) is cut to this

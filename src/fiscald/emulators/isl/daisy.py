@@ -41,6 +41,7 @@ DAISY = Brand(
     unit_mark="",  # [DY] p.15: no unit of measure in 31h
     sale_department_form=False,  # [DY] p.15: 31h has no department form (that is 8Ah)
     status_data=True,  # [DY] p.22 Reply {S0}..{S5}
+    duplicate_once=False,  # [DY] p.29: Count must be 1, no limit stated
     departments=99,  # [DY] p.34 "up to 2 digits"; which are programmed: UNVERIFIED (1..8 -> groups А..З here)
     item_width=22,  # UNVERIFIED: #COMMENT_LEN# / P11 are read from 80h ([E-DYD] :85-86); text is cut [DY] p.15
     comment_width=30,  # UNVERIFIED value of #COMMENT_LEN#; longer text is cut [DY] p.12, 17

@@ -39,6 +39,7 @@ ELTRADE = Brand(
     unit_mark="",  # [ED] p.10: no unit of measure
     sale_department_form=True,  # [ED] p.10 <Tab><Dept><Tab><Price>; [E-ISL] :263-266
     status_data=True,  # [ED] p.17 Response <S0>..<S5>
+    duplicate_once=False,  # [ED] p.23: Count 1, no limit stated
     departments=100,  # [ED] p.10 Dept 1..100 (which are programmed: UNVERIFIED, 1..8 -> groups А..З here)
     item_width=30,  # [ED] p.10 L1/L2 30 bytes; [E-EDD] :63
     comment_width=46,  # [ED] p.9, 13; [E-EDD] :62

@@ -38,7 +38,7 @@ def dialect_of(brand: Brand) -> d.Dialect:
 
 class IslEmulator(DatecsEmulator):
     def __init__(self, brand: Brand, model: str, data_dir: Path, baud: int | None = None) -> None:
-        super().__init__(d.Model(model, dialect_of(brand), brand.models[model]), data_dir, baud)
+        super().__init__(d.Model(model, dialect_of(brand), brand.models[model]), data_dir, baud, brand.maker)
         self.brand = brand
         digits = int(hashlib.sha256(self.device_id.encode()).hexdigest(), 16) % 1_000_000
         self.serial = f"{brand.serial_prefix}{digits:06d}"  # two letters and six digits
@@ -341,6 +341,16 @@ class IslEmulator(DatecsEmulator):
         if text and not (text.isdigit() and low <= int(text) <= high):
             raise Syntax(f"mSec {low}..{high}")
         await self.rules.run("open_drawer")
+        return []
+
+    async def _duplicate(self, text: str) -> Reply:
+        """6Dh ``1``: a copy of the last receipt ([DY] p.29, [ED] p.23, [IN] p.24: once only on Incotex)."""
+        last = str(self.rules.book.last.number)
+        if self.brand.duplicate_once and self.rules.book.settings.get("duplicated") == last:
+            raise Refusal(Rule.NOT_PERMITTED, "the duplicate of this receipt was printed")
+        await super()._duplicate(text)
+        self.rules.book.settings["duplicated"] = last
+        self.rules.save()
         return []
 
     async def _constants(self, text: str) -> Reply:

@@ -38,6 +38,8 @@ INCOTEX = Brand(
     sale_department_form=False,  # UNVERIFIED: [IN] p.12 shows no department form in 31h (8Ah is the
     # sale by department), though ErpNet.FP's Incotex driver sends one ([E-IN] :140-143)
     status_data=False,  # [IN] p.19: 4Ah answers no data
+    duplicate_once=True,  # [IN] p.24: a second attempt is not executed (refused: error 3 here, 28 in [IN]
+    # p.6 "cannot print a duplicate": UNVERIFIED which one a unit sends)
     departments=100,  # [IN] p.27 (1..20 or 1..100 by model; which are programmed: UNVERIFIED, 1..8 -> А..З)
     item_width=34,  # [IN] p.12: up to 34 (300S KL-Q: 52); longer text is cut
     comment_width=34,  # [IN] p.9, 15
