@@ -54,6 +54,9 @@ DAISY = Brand(
         "open": ("all", "fiscal"),  # [DY] p.14 Allreceipt, FiscReceipt
         "close": ("all", "fiscal"),  # [DY] p.17
         "cancel": ("all", "fiscal"),  # [DY] p.32 (82h)
+        "cash": ("code", "cash", "cash_in", "cash_out"),  # [DY] p.21 Code,CashSum,ServInput,ServOutput
+        "last_document": ("document",),  # [DY] p.30 DocNumber (7 digits: UNVERIFIED)
+        "datetime": ("date_time",),  # [DY] p.19 DD-MM-YY HH:MM:SS (real units also send dd.MM.yy: isl-brands.md)
         "transaction": ("is_open", "items", "amount"),  # [DY] p.22 Open,Items,Amount
         "transaction_t": ("is_open", "items", "amount", "paid", "remainder"),  # [DY] p.22 [,Tender,Remainder]
         "report": ("nrep", *(f"tot_{x}" for x in "ABCDEFGH"), *(f"stor_{x}" for x in "ABCDEFGH")),  # [DY] p.20-21

@@ -52,6 +52,9 @@ ELTRADE = Brand(
         "open": ("all", "fiscal"),  # [ED] p.23-24 Allreceipt, FiscReceipt
         "close": ("all", "fiscal"),  # [ED] p.13
         "cancel": (),  # [ED] p.14: no data
+        "cash": ("code", "cash", "cash_in", "cash_out"),  # [ED] p.16 ExitCode,CashSum,ServIn,ServOut
+        "last_document": ("document",),  # [ED] p.23 DocNum, 7 digits
+        "datetime": ("date_time",),  # [ED] p.14 <DD-MM-YY><Space><HH:MM:SS>
         "transaction": ("is_open", "items", "amount"),  # [ED] p.17 Open,Items,Amount
         "transaction_t": ("is_open", "items", "amount", "paid"),  # [ED] p.17 [,Tender] with T
         "report": ("nrep", "fm_total", *(f"net_{x}" for x in "ABCDEFGH")),  # [ED] p.15-16 (TotX: net of VAT)

@@ -318,7 +318,8 @@ class IslEmulator(DatecsEmulator):
             if exc.rule not in (Rule.NO_CASH, Rule.RECEIPT_OPEN, Rule.NON_FISCAL_OPEN):
                 raise
             code, (cash, cash_in, cash_out) = "F", self.rules.drawer()
-        return [code, self._amount(cash), self._amount(cash_in), self._amount(cash_out)]
+        return self._layout("cash", {"code": code, "cash": self._amount(cash), "cash_in": self._amount(cash_in),
+                                     "cash_out": self._amount(cash_out)})
 
     async def _status_read(self, text: str) -> Reply:
         if text not in ("", "W", "X"):
@@ -335,6 +336,12 @@ class IslEmulator(DatecsEmulator):
 
     async def _tax_number(self, text: str) -> Reply:
         return self._layout("tax_number", {"eik": EIK, "serial": self.serial})
+
+    async def _last_document(self, text: str) -> Reply:
+        return self._layout("last_document", {"document": f"{self.rules.document_number:07d}"})
+
+    async def _get_datetime(self, text: str) -> Reply:
+        return self._layout("datetime", {"date_time": self._datetime_text()})
 
     async def _drawer(self, text: str) -> Reply:
         low, high = self.brand.drawer_ms

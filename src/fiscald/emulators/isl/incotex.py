@@ -52,6 +52,9 @@ INCOTEX = Brand(
         "open": ("all", "fiscal"),  # [IN] p.11 Allreceipt, FiscReceipt
         "close": ("all", "fiscal", "unp"),  # [IN] p.15 Allreceipt, FiscReceipt, UNP
         "cancel": ("unp",),  # [IN] p.26
+        "cash": ("code", "cash", "cash_in", "cash_out"),  # [IN] p.18 Code,CashSum,ServIn,ServOut
+        "last_document": ("document",),  # [IN] p.25 DocNum (7 digits: UNVERIFIED)
+        "datetime": ("date_time",),  # [IN] p.17 DD-MM-YY HH:MM:SS
         "transaction": ("is_open", "items", "amount", "paid"),  # [IN] p.19 Open,Items,Amount,Paid
         "transaction_t": ("is_open", "items", "amount", "paid"),  # [IN] p.19 (T: the same fields)
         # [IN] p.18 Closure,FM_Total1,TotalA..H,FM_Total2,RevA..H; FM_Total1 "always 0 for Bulgaria"
