@@ -68,7 +68,7 @@ DAISY = Brand(
     },
     refusals=Refusals(
         bits={  # [DY] p.6-7: 0.0 syntax, 1.1 prohibited in this mode, 1.6 wrong password, 2.0 no paper, 4.4 FM full
-            Rule.SYNTAX: ((0, 0),), Rule.WRONG_PASSWORD: ((1, 6), (1, 1)), Rule.LOCKED: ((1, 6), (1, 1)),
+            Rule.SYNTAX: ((0, 0),), Rule.WRONG_PASSWORD: ((1, 6), (1, 1)),
             Rule.PAPER_OUT: ((2, 0),), Rule.COVER_OPEN: ((0, 4),), Rule.FM_FULL: ((4, 4),),
             Rule.OVERFLOW: ((1, 0), (1, 1)),
         },

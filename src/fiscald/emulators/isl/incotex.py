@@ -45,7 +45,7 @@ INCOTEX = Brand(
     comment_width=34,  # [IN] p.9, 15
     max_sales=200,  # UNVERIFIED: [IN] p.26 P24 "transactions in one receipt" gives no number
     factory_password=None,  # [IN] p.11: 30h takes no password ([E-INO] :23 default password 0 for 65h)
-    lock_after=3,  # [IN] p.5 1.5 "three wrong passwords in a row" (only 65h takes a password here)
+    lock_after=None,  # [IN] p.5 1.5 "three wrong passwords in a row": only 65h takes one (not emulated)
     drawer_ms=(5, 150),  # [IN] p.22, default 80
     report_options={"": "Z", "0": "Z", "1": "Z", "2": "X", "3": "X", "8": "periodic", "9": "periodic"},  # p.18
     layouts={
@@ -65,9 +65,8 @@ INCOTEX = Brand(
         "tax_number": ("{serial}", "{eik}"),  # [IN] p.21 FD No, Code; [E-IN] :32-35 takes the 2nd
     },
     refusals=Refusals(
-        bits={  # [IN] p.5: 0.0 syntax, 1.1 not allowed, 1.5 three wrong passwords, 2.0 paper, 4.4 FM full
+        bits={  # [IN] p.5-6: 0.0 syntax, 1.1 not allowed, 2.0 end of paper, 4.4 FM full
             Rule.SYNTAX: ((0, 0),), Rule.PAPER_OUT: ((2, 0),), Rule.FM_FULL: ((4, 4),),
-            Rule.LOCKED: ((1, 5), (1, 1)),
         },
         numbers={  # byte 3: [IN] p.5-6 error numbers
             Rule.OVERFLOW: 8, Rule.TOO_MANY_SALES: 12, Rule.NO_SALES: 18, Rule.NO_CASH: 21, Rule.FM_FULL: 24,
