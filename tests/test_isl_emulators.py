@@ -110,7 +110,8 @@ def test_corpus(brand: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("brand", sorted(BRANDS))
 def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> None:
     """The manuals' receipt rules with each brand's bits: no sale or payment without an open receipt, no second
-    open, no close before the total is paid, nothing printed without paper (and the receipt left usable)."""
+    open, no close before the total is paid, no text with a control character, nothing printed without paper
+    (and the receipt left usable)."""
     open_, sale, pay = RECEIPT[brand]
 
     async def run() -> None:
@@ -124,6 +125,7 @@ def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> Non
             assert _bit(await host.ask(open_[0], open_[1].format(n=1)), FISCAL_OPEN)
             assert _bit(await host.ask(open_[0], open_[1].format(n=2)), NOT_PERMITTED)
             assert (await host.ask(*sale)).data == b""
+            assert _bit(await host.ask(0x36, "Text\tmore"), (0, 0))  # a control character: refused, nothing kept
             assert _bit(await host.ask(0x38, ""), NOT_PERMITTED)  # not paid
             await emulator.control({"fault": "paper_out"})
             no_paper = await host.ask(*pay)
@@ -217,6 +219,44 @@ def test_any_request_gets_a_reply_frame(brand: str, tmp_path: Path) -> None:
         reply = loop.run_until_complete(emulator.execute(0x21, cmd, text.encode("cp1251")))
         frames = [e for e in framing.Decoder(framing.OLD, replies=True).feed(reply) if isinstance(e, framing.Frame)]
         assert len(frames) == 1 and frames[0].cmd == cmd and len(frames[0].status or b"") == 6
+
+    try:
+        check()
+    finally:
+        emulator.close()
+        loop.close()
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_a_refusal_changes_nothing(brand: str, tmp_path: Path) -> None:
+    """A refused request never spoils the open receipt: whatever is refused, the receipt (4Ch), the counters
+    and the drawer read the same before and after."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    loop = asyncio.new_event_loop()
+    emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
+    loop.run_until_complete(emulator.start())
+    ask = lambda cmd, text: loop.run_until_complete(emulator.execute(0x21, cmd, text.encode("cp1251")))  # noqa: E731
+    for cmd, text in RECEIPT[brand][:2]:
+        ask(cmd, text.format(n=1))
+    assert emulator.rules.open is not None
+    alphabet = st.sampled_from([*"0123456789.,;$@*-\tPCLNZI", "1,1,", "А", "9.99", "DY000001-0001-0000002"])
+
+    def snapshot() -> tuple[object, ...]:
+        state = emulator.register.state
+        return (emulator.rules.transaction(), state.receipt_number, state.document_number,
+                state.cash_in_drawer_cents, state.z_number)
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cmd=st.sampled_from(sorted(emulator.commands)), text=st.lists(alphabet, max_size=8).map("".join))
+    def check(cmd: int, text: str) -> None:
+        before = snapshot()
+        reply = ask(cmd, text)
+        frame = next(e for e in framing.Decoder(framing.OLD, replies=True).feed(reply) if isinstance(e, framing.Frame))
+        status = frame.status or b""
+        if status[0] & 0x03 or status[1] & 0x02:  # syntax, invalid command, not permitted
+            assert snapshot() == before, (hex(cmd), text, frame.data)
 
     try:
         check()

@@ -303,8 +303,18 @@ class FiscalRules:
     def text(self, text: str) -> None:
         receipt = self._receipt()
         self.printable()
-        receipt.lines.append({"type": "text", "text": text})
+        receipt.lines.append(self._text_line(text))
         self.save()
+
+    @staticmethod
+    def _text_line(text: str) -> dict[str, Any]:
+        """A line of free text, checked before it joins a receipt (a control character would spoil it)."""
+        line = {"type": "text", "text": text}
+        try:
+            m.TextLine.model_validate(line)
+        except ValidationError as exc:
+            raise Refusal(Rule.SYNTAX, str(exc.errors()[0]["msg"])) from exc
+        return line
 
     def subtotal(self, discount: dict[str, Any] | None) -> tuple[int, dict[str, int]]:
         receipt = self._receipt()
@@ -392,7 +402,7 @@ class FiscalRules:
         if self.book.non_fiscal is None:
             raise Refusal(Rule.RECEIPT_CLOSED)
         self.printable()
-        self.book.non_fiscal.append(text)
+        self.book.non_fiscal.append(str(self._text_line(text)["text"]))
         self.save()
 
     async def close_non_fiscal(self) -> None:
