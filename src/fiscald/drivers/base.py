@@ -67,6 +67,8 @@ class Driver(abc.ABC):
     kind: ClassVar[DeviceKind]
     #: seconds of idle queue after which the manager calls :meth:`poll` (None: never)
     poll_interval_s: ClassVar[float | None] = None
+    #: operations this driver answers without its device (from the store), so also while it is not connected
+    offline_operations: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         self.config = config
@@ -184,6 +186,7 @@ def fiscal_handlers(register: FiscalOperations) -> Handlers:
 
 class FiscalDriver(Driver):
     kind = "fiscal"
+    offline_operations = frozenset({"read_journal"})  # every register journals in the store (journal_reads.py)
 
     async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> ReceiptResult:
         """Print a receipt whose card payments the linked POS terminal already answered (``pos_transactions``).
