@@ -360,9 +360,11 @@ class DeviceManager:
         if op.name not in handle.operations:
             raise FiscalError(Code.NOT_SUPPORTED, f"operation: {op.name} is not offered by "
                                                   f"{handle.config.manufacturer} {handle.config.model}")
-        bound_s = op.timeout_ms / 1000 if op.timeout_ms else (DEFAULT_WAIT_S if bounded else None)
+        # not started by then: dropped (1013); a bounded caller is also answered by then whatever happens
+        deadline_s = op.timeout_ms / 1000 if op.timeout_ms else (DEFAULT_WAIT_S if bounded else None)
+        bound_s = deadline_s if bounded else None
         if idem_key is None:
-            job = await self._submit(handle, op, None, source, record, on_queued, bound_s)
+            job = await self._submit(handle, op, None, source, record, on_queued, deadline_s)
             return await self._answer(job, bound_s)
         if not _valid_key(idem_key):
             raise FiscalError(Code.CONFIG, "Idempotency-Key: 1 to 255 printable ASCII characters without spaces")
@@ -376,7 +378,8 @@ class DeviceManager:
         # The keyed work runs in a task of its own and holds the key until the operation is answered: a caller
         # that goes away (cancelled, connection closed, or answered 1009 at its bound) must not free the key
         # while its job is still queued or running, or a retry with the same key would queue a second job.
-        task = asyncio.create_task(self._keyed(handle, op, idem_key, source, record, on_queued, bound_s, inflight))
+        task = asyncio.create_task(self._keyed(handle, op, idem_key, source, record, on_queued, deadline_s,
+                                               inflight))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if bound_s is None:
@@ -391,7 +394,7 @@ class DeviceManager:
             return self._still_running(queued, bound_s)
 
     async def _keyed(self, handle: DeviceHandle, op: Operation, idem_key: str, source: str, record: bool | None,
-                     on_queued: Callable[[str], Awaitable[None]] | None, bound_s: float | None,
+                     on_queued: Callable[[str], Awaitable[None]] | None, deadline_s: float | None,
                      inflight: _Inflight) -> None:
         final = inflight.final
         try:
@@ -408,7 +411,7 @@ class DeviceManager:
             elif inflight.dropped:  # the caller's timeout_ms passed before the job was queued
                 outcome = self._not_started(op, None)
             else:
-                job = await self._submit(handle, op, idem_key, source, record, on_queued, bound_s)
+                job = await self._submit(handle, op, idem_key, source, record, on_queued, deadline_s)
                 inflight.job = job
                 if inflight.dropped:
                     self._drop(job)
@@ -459,17 +462,17 @@ class DeviceManager:
 
     async def _submit(self, handle: DeviceHandle, op: Operation, idem_key: str | None, source: str,
                       record: bool | None, on_queued: Callable[[str], Awaitable[None]] | None,
-                      bound_s: float | None) -> Job:
+                      deadline_s: float | None) -> Job:
         """Queue ``op``: 1004 at once for a device that is not connected (a start under way is waited for, up
         to READY_WAIT_S or the caller's bound), 1014 when its queue is full."""
         if not self._ready(handle, op):
-            await self.wait_ready(handle.id, min(READY_WAIT_S, bound_s or READY_WAIT_S))
+            await self.wait_ready(handle.id, min(READY_WAIT_S, deadline_s or READY_WAIT_S))
             if not self._ready(handle, op):
                 raise self._not_connected(handle)
         loop = asyncio.get_running_loop()
         job = Job(op, uuid.uuid4().hex, idem_key, source,
                   record if record is not None else (op.spec.mutating or idem_key is not None),
-                  loop.time() + bound_s if bound_s is not None else None, loop.create_future())
+                  loop.time() + deadline_s if deadline_s is not None else None, loop.create_future())
         try:
             handle.queue.put_nowait(job)
         except asyncio.QueueFull:
@@ -478,7 +481,8 @@ class DeviceManager:
         return job
 
     async def _answer(self, job: Job, bound_s: float | None) -> Outcome:
-        """The job's outcome; past the caller's bound: 1013 if it has not started (it never will), else 1009."""
+        """The job's outcome; past the caller's bound: 1013 if it has not started (it never will), else 1009.
+        Unbounded: the outcome itself (1013 when the worker finds it past its deadline)."""
         if job.deadline is None or bound_s is None:
             return await job.future
         try:
