@@ -441,9 +441,9 @@ class DeviceManager:
         return Outcome(outcome.http_status, outcome.body, outcome.stored, outcome.operation_id, outcome.stored)
 
     def _ready(self, handle: DeviceHandle, op: Operation) -> bool:
-        return (op.name in handle.driver.offline_operations
-                or (handle.ready and handle.driver.status.status not in (DeviceStatus.DISCONNECTED,
-                                                                          DeviceStatus.CONNECTING)))
+        # ready: started, and its link not lost since (a lost link clears it until the reconnect succeeds)
+        return op.name in handle.driver.offline_operations or (
+            handle.ready and handle.driver.status.status != DeviceStatus.CONNECTING)
 
     def _not_connected(self, handle: DeviceHandle) -> FiscalError:
         status = handle.driver.status

@@ -144,7 +144,7 @@ class Simulator:
             await asyncio.sleep(delay / 1000)
         spec = self.faults.get(self.state.fault)
         if spec is not None and operation in spec.operations:
-            raise FiscalError(spec.code, details={"simulated": self.state.fault}, left_nothing=True)
+            raise FiscalError(spec.code, details={"simulated": self.state.fault})  # what a real device would say
         await self._fire(operation, "before")
 
     async def after(self, operation: str) -> None:
