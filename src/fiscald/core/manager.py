@@ -100,15 +100,6 @@ class DeviceManager:
         if tasks:
             await asyncio.wait(tasks, timeout=START_GRACE_S)
 
-    async def recover(self) -> list[str]:
-        """Turn every operation left *running* by a dead process into 1010 OutcomeUnknown (never re-executed)."""
-        for rec in await self.db.read(op_repo.interrupted):
-            self._interrupted.setdefault(rec.device_id, []).append(rec)
-        ids = [rec.id for recs in self._interrupted.values() for rec in recs]
-        for device_id in list(self._interrupted):
-            await self._settle_interrupted(device_id)
-        return ids
-
     async def _settle_interrupted(self, device_id: str) -> None:
         """1010 for the operations a dead process left running on ``device_id``; called once the device's
         start settled what it found (a receipt the register printed is in the journal by then), so the details
