@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from datecs_env import Emulator, add_datecs_register
 from inproc import InProcessServer
 from sim_client import Sim, item
 
@@ -142,3 +143,24 @@ def test_not_connected_is_1004_on_every_driver(make_app: Any, tmp_path: Path) ->
             r = sim.op(device_id, operation, params)
             body = r.json()
             assert (r.status_code, body["status"], body["retryable"]) == (503, 1004, True), (device_id, body)
+
+
+def test_a_register_whose_link_dropped_answers_2004_then_1004_never_1000(make_app: Any, tmp_path: Path) -> None:
+    """The Datecs register over TCP on the emulator, switched off: the operation that finds the link gone is
+    2004 (lost during it), the next ones 1004 (not connected) — never 1000 (docs/errors.md)."""
+    emu = Emulator(tmp_path / "emu", "x").start()
+    try:
+        dev = add_datecs_register(tmp_path / "srv", emu)
+        srv: InProcessServer = make_app(tmp_path / "srv", demo=False)
+        sim = Sim(srv)
+        deadline = time.monotonic() + 20
+        while status_of(sim, dev) != "Connected":
+            assert time.monotonic() < deadline, status_of(sim, dev)
+            time.sleep(0.05)
+        assert sim.receipt(dev).status_code == 200
+    finally:
+        emu.stop()
+    codes = [sim.op(dev, operation, params).json()["status"]
+             for operation, params in (("print_receipt", {"lines": [item("Dupa")]}), ("get_status", None),
+                                       ("print_receipt", {"lines": [item("Dupa")]}), ("x_report", None))]
+    assert set(codes) <= {1004, 2004} and codes[-1] == 1004, codes

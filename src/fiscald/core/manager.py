@@ -171,8 +171,10 @@ class DeviceManager:
             async with handle.lock:
                 if not handle.removed and handle.driver is driver:
                     handle.ready = await self._start_driver(handle)
+                # the first start settles what a dead process left, under the lock: before any new operation
+                await self._settle_interrupted(handle.id)
         finally:
-            if handle.id in self._interrupted:  # the first start (or its cancellation) settles them
+            if handle.id in self._interrupted:  # the start was abandoned (delete, update): settled all the same
                 await asyncio.shield(self._settle_interrupted(handle.id))
 
     async def _cancel_start(self, handle: DeviceHandle) -> None:
