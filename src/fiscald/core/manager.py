@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from fiscald.config import Settings
-from fiscald.core import card_payments, events
+from fiscald.core import card_payments, events, resume
 from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
 from fiscald.drivers.base import Driver, DriverContext, UnavailableDriver
@@ -79,7 +79,7 @@ class DeviceManager:
         """Turn operations left *running* by a dead process into 1010 OutcomeUnknown (never re-executed)."""
         records = await self.db.read(op_repo.interrupted)
         for rec in records:
-            if await card_payments.recover(self, rec):
+            if await card_payments.recover(self, rec) or await resume.recover(self.db, rec):
                 continue
             details = await self.db.read(partial(interrupted_details, rec=rec))
             err = FiscalError(Code.OUTCOME_UNKNOWN, f"{rec.operation} was interrupted", details)
