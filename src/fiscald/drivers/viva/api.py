@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 TIMEOUT_S = 10.0  # one HTTP exchange (Odoo's client uses 10 s [S20])
+CHECK_TIMEOUT_S = 3.0  # the reachability check at start-up and in pos_status
 # accounts and API hosts of each environment [S20]
 HOSTS = {
     "demo": ("https://demo-accounts.vivapayments.com", "https://demo-api.vivapayments.com"),
@@ -84,6 +85,7 @@ class TerminalApi(abc.ABC):
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
+        self._timeout = TIMEOUT_S
 
     @property
     @abc.abstractmethod
@@ -102,17 +104,20 @@ class TerminalApi(abc.ABC):
 
     async def reachable(self) -> None:
         """Raise Unreachable/AuthFailed when the terminal (or the cloud) cannot be used."""
+        self._timeout = CHECK_TIMEOUT_S
         try:
             await self.session("00000000-0000-4000-8000-000000000000")
         except NotFound:
             return
+        finally:
+            self._timeout = TIMEOUT_S
 
     async def close(self) -> None:
         await self.client.aclose()
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
-            return await self.client.request(method, url, timeout=TIMEOUT_S, **kwargs)
+            return await self.client.request(method, url, timeout=self._timeout, **kwargs)
         except httpx.ConnectError as exc:
             raise Unreachable(f"{type(exc).__name__} to {url.split('?')[0]}", sent=False) from None
         except httpx.HTTPError as exc:  # a timeout or a dropped connection: the request may have arrived
@@ -260,5 +265,9 @@ class CloudApi(TerminalApi):
             raise Refused(response.status_code, self._json(response))
 
     async def reachable(self) -> None:
-        await self._bearer()
+        self._timeout = CHECK_TIMEOUT_S
+        try:
+            await self._bearer()
+        finally:
+            self._timeout = TIMEOUT_S
         await super().reachable()
