@@ -106,3 +106,18 @@ def test_charges_survive_a_restart(tmp_path: Path) -> None:
         assert httpx.get(f"{second.url}/pos/v1/sessions/{sid}").json()["success"] is True
     finally:
         second.stop()
+
+
+def test_cloud_takes_the_documented_example_body(term: EmulatedTerminal) -> None:
+    """The sale example of ciramconsulting/VivaTerminalRelayServer README.md (Viva's EFT POS API example):
+    terminalId and currencyCode as numbers."""
+    bearer = {"Authorization": f"Bearer {token(term.url).json()['access_token']}"}
+    sid = "4bdebe62-c211-4ca0-a994-b2fbea2061c5"
+    body = {"sessionId": sid, "terminalId": 16000010, "cashRegisterId": "XDE384678UY", "amount": 1170,
+            "currencyCode": 978, "merchantReference": "some-reference", "customerTrns": "some-reference",
+            "preauth": False, "maxInstalments": 0, "tipAmount": 0}
+    assert httpx.post(f"{term.url}/ecr/v1/transactions:sale", json=body, headers=bearer).status_code == 200
+    cancel = httpx.delete(f"{term.url}/ecr/v1/sessions/{sid}", params={"cashRegisterId": "XDE384678UY"},
+                          headers=bearer)
+    assert cancel.status_code == 200  # Odoo's cancel: DELETE sessions/{id}?cashRegisterId=...
+    assert httpx.get(f"{term.url}/ecr/v1/sessions/{sid}", headers=bearer).json()["abortSuccess"] is True

@@ -184,3 +184,32 @@ def test_secrets_are_masked_and_kept(shop: Shop) -> None:
     assert saved.status_code == 200, saved.text
     shop.term.simulate(expire_tokens=True)  # and the token expires: the driver fetches a new one
     assert shop.s.ok(shop.pos, "pos_sale", {"amount_cents": 300})["approved"] is True
+
+
+def test_register_failure_after_approval_refunds_the_card(shop: Shop) -> None:
+    s = shop.s
+    s.simulate(shop.register, fail_next={"operation": "print_receipt", "code": 2001})
+    body = s.op(shop.register, "print_receipt", {"lines": [item(price=900)], "payments": [pay("card", 900)]},
+                key="r-fail").json()
+    assert body["status"] == 2001
+    [tx] = body["details"]["pos_transactions"]
+    [reversal] = body["details"]["pos_reversals"]
+    assert reversal["transaction_id"] == tx["transaction_id"] and reversal["status"] == 200
+    assert [(c["kind"], c["amount"], c["parent"]) for c in shop.term.charges()] == [
+        ("sale", 900, None), ("refund", 900, tx["transaction_id"])]  # the approval was refunded on the terminal
+
+
+def test_failure_codes_and_session_ids() -> None:
+    from fiscald.drivers.viva.driver import failure_code, session_id_for
+    from fiscald.errors import Code
+
+    assert failure_code({"success": False, "eventId": 1006, "message": "Transaction declined by server"}) == \
+        Code.CARD_DECLINED
+    assert failure_code({"success": False, "eventId": 1003, "abortOperation": True, "abortSuccess": True}) == \
+        Code.POS_CANCELLED
+    assert failure_code({"success": False, "eventId": 1004, "message": "Transaction timed out"}) == Code.POS_TIMEOUT
+    assert failure_code({"success": False, "eventId": 9999, "message": "?"}) == Code.POS
+    device = str(uuid.uuid4())
+    assert session_id_for(device, "pos_sale", "k") == session_id_for(device, "pos_sale", "k")
+    assert len({session_id_for(device, "pos_sale", "k"), session_id_for(device, "pos_sale", "k2"),
+                session_id_for(device, "pos_refund", "k"), session_id_for(str(uuid.uuid4()), "pos_sale", "k")}) == 4
