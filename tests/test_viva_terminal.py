@@ -131,8 +131,9 @@ def test_decline_cancel_timeout_map_to_their_codes(shop: Shop) -> None:
     assert declined["details"]["event_id"] == 1006 and declined["details"]["message"] == \
         "Transaction declined by server"
     assert shop.term.charges() == []
-    failed = [e for e in s.http.get(f"/devices/{pos}/journal").json()["entries"] if e["kind"] == "pos_failed"]
+    failed = s.http.get(f"/devices/{pos}/journal", params={"kind": "pos_failed"}).json()["entries"]
     assert len(failed) == 4  # every outcome is journaled
+    assert [e["data"]["event_id"] for e in failed] == [1006, 1003, 1004, 1006]
 
 
 def test_declined_card_in_a_receipt_voids_the_receipt(shop: Shop) -> None:
