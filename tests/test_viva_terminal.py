@@ -214,3 +214,14 @@ def test_failure_codes_and_session_ids() -> None:
     assert session_id_for(device, "pos_sale", "k") == session_id_for(device, "pos_sale", "k")
     assert len({session_id_for(device, "pos_sale", "k"), session_id_for(device, "pos_sale", "k2"),
                 session_id_for(device, "pos_refund", "k"), session_id_for(str(uuid.uuid4()), "pos_sale", "k")}) == 4
+
+
+def test_a_declined_void_can_be_tried_again_once(shop: Shop) -> None:
+    s, pos = shop.s, shop.pos
+    sale = s.ok(pos, "pos_sale", {"amount_cents": 640})
+    shop.term.simulate(decline_next=True)
+    declined = s.op(pos, "pos_void", {"transaction_id": sale["transaction_id"]}).json()
+    assert declined["status"] == 3001 and declined["details"]["session_id"] != sale["transaction_id"]
+    void = s.ok(pos, "pos_void", {"transaction_id": sale["transaction_id"]})
+    assert s.ok(pos, "pos_void", {"transaction_id": sale["transaction_id"]}) == void
+    assert [(c["kind"], c["amount"]) for c in shop.term.charges()] == [("sale", 640), ("refund", 640)]

@@ -315,7 +315,8 @@ class VivaDriver(PosDriver):
             await self._save(sid, done, approved, also)
             return done
         code = failure_code(session)
-        error = {"code": int(code), "event_id": session.get("eventId"), "message": session.get("message"),
+        error = {"code": int(code), "session_id": sid, "event_id": session.get("eventId"),
+                 "message": session.get("message"),
                  "abort_operation": session.get("abortOperation"), "abort_success": session.get("abortSuccess")}
         done = {**rec, "state": "failed", "error": error}
 
@@ -334,7 +335,8 @@ class VivaDriver(PosDriver):
             return result
         error = rec.get("error") or {}
         raise FiscalError(Code(error.get("code", int(Code.POS))), str(error.get("message") or "not approved"),
-                          {"event_id": error.get("event_id"), "message": error.get("message"),
+                          {"session_id": error.get("session_id"), "event_id": error.get("event_id"),
+                           "message": error.get("message"),
                            "abort_operation": error.get("abort_operation"),
                            "abort_success": error.get("abort_success")})
 
@@ -409,12 +411,13 @@ class VivaDriver(PosDriver):
                 return {"approved": True, "transaction_id": target_id, "auth_code": "", "rrn": "",
                         "card_masked": "", "card_brand": "", "amount_cents": target["amount"],
                         "terminal_id": self.api.terminal_id, "datetime": _now()}
-        if target.get("voided_by"):
-            voided = self.ledger.get(target["voided_by"])
-            if voided is not None and voided["state"] == "approved":
-                return self._outcome(voided)  # voided already (a retry): the same answer
-        # a completed sale is voided by refunding it in full; one void per sale, so its session id is fixed
-        sid = session_id_for(self.config.id, "pos_void", target_id)
+        # a completed sale is voided by refunding it in full, once: a void already approved answers again, one
+        # whose outcome is still open is resumed, and only after a failed one may a new one start
+        earlier = [(sid, rec) for sid, rec in self.ledger.items() if rec.get("voids") == target_id]
+        for rec in (rec for _, rec in earlier if rec["state"] == "approved"):
+            return self._outcome(rec)
+        pending = [sid for sid, rec in earlier if rec["state"] == "sent"]
+        sid = pending[0] if pending else self._session_id("pos_void")
         return await self._transact(Request("refund", sid, target["amount"], target["currency_code"], sid,
                                             target_id), {"as": "void", "voids": target_id})
 
