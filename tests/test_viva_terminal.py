@@ -4,6 +4,9 @@ the emulator's own charge ledger."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +18,13 @@ import pytest
 from inproc import InProcessServer, configure
 from sim_client import Sim, item, pay
 from viva_harness import EmulatedTerminal
+
+from fiscald.app import open_database
+from fiscald.drivers.viva.driver import failure_code, session_id_for
+from fiscald.errors import Code
+from fiscald.models.config import ConnectionDetails, PosConfig
+from fiscald.store import devices as device_repo
+from server import free_port
 
 SIMULATED_CARD_KEYS = {"approved", "transaction_id", "auth_code", "rrn", "card_masked", "card_brand",
                        "amount_cents", "terminal_id", "datetime"}
@@ -201,9 +211,6 @@ def test_register_failure_after_approval_refunds_the_card(shop: Shop) -> None:
 
 
 def test_failure_codes_and_session_ids() -> None:
-    from fiscald.drivers.viva.driver import failure_code, session_id_for
-    from fiscald.errors import Code
-
     assert failure_code({"success": False, "eventId": 1006, "message": "Transaction declined by server"}) == \
         Code.CARD_DECLINED
     assert failure_code({"success": False, "eventId": 1003, "abortOperation": True, "abortSuccess": True}) == \
@@ -225,3 +232,23 @@ def test_a_declined_void_can_be_tried_again_once(shop: Shop) -> None:
     void = s.ok(pos, "pos_void", {"transaction_id": sale["transaction_id"]})
     assert s.ok(pos, "pos_void", {"transaction_id": sale["transaction_id"]}) == void
     assert [(c["kind"], c["amount"]) for c in shop.term.charges()] == [("sale", 640), ("refund", 640)]
+
+
+def test_cli_listing_masks_the_secret(tmp_path: Path) -> None:
+    """``fiscald devices list`` on a stopped server's data dir reads the store: the secret is masked there too."""
+    data = tmp_path / "d"
+    data.mkdir()
+    configure(data, api_port=free_port())
+    db = open_database(data)
+    try:
+        config = PosConfig(id=str(uuid.uuid4()), name="Viva", manufacturer="VivaWallet", model="Q30",
+                           connection_details=ConnectionDetails(type="Cloud", details={
+                               "client_id": "cid", "client_secret": "very-secret-value", "terminal_id": "16000010"}))
+        db.write_sync(lambda conn: device_repo.save_device(conn, config))
+    finally:
+        db.close()
+    shown = [subprocess.run([sys.executable, "-m", "fiscald", "devices", "list", *args, "--data-dir", str(data)],
+                            capture_output=True, text=True, check=True).stdout for args in (["--json"], [])]
+    assert all("very-secret-value" not in text for text in shown)
+    [device] = json.loads(shown[0])["devices"]
+    assert device["config"]["connection_details"]["details"]["client_secret"] == "***"
