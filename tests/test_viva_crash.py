@@ -1,5 +1,6 @@
 """SIGKILL during a Viva card sale, with fiscald and the terminal emulator (`fiscald emulate viva`) as real
-processes: the retry with the same Idempotency-Key polls the session the killed process started (one charge),
+processes: the restarted server journals the session the killed process started while idle, the retry with the
+same Idempotency-Key answers it (one charge),
 and a session left in progress can still be aborted by pos_void (no charge)."""
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ def test_sigkill_during_sale_then_retry_and_abort(tmp_path: Path, terminal: Emul
     kill_during_sale(srv, terminal, pos, "crash-1")
     srv = Server(data, demo=False).start()
     try:
+        # nobody asks: the restarted server resolves the session while idle and journals the approval
+        deadline = time.monotonic() + 30
+        while not httpx.get(f"{srv.url}/devices/{pos}/journal").json()["entries"]:
+            assert time.monotonic() < deadline, "the interrupted sale was never journaled"
+            time.sleep(0.2)
         retried = sale(srv.url, pos, "crash-1")
         assert retried.status_code == 200, retried.text
         assert retried.json()["result"]["transaction_id"] == session_id_for(pos, "pos_sale", "crash-1")

@@ -8,7 +8,7 @@ Idempotency-Key (a random one without a key), so the same key always means the s
   the terminal never heard of it), never starting a second charge;
 - the terminal's final answer is journaled (``pos_sale``/``pos_refund``/``pos_void``, and ``pos_failed`` for a
   decline, cancel or timeout) in the same store transaction that records it in the ledger;
-- a session left unfinished (crash, timeout) is resolved at start-up and by ``pos_status``.
+- a session left unfinished (crash, timeout) is resolved at start-up, every 5 s while idle and by ``pos_status``.
 
 Transaction ids in results are the session ids: ``pos_refund`` of one is a refund with ``parentSessionId``;
 ``original_transaction_id: "unreferenced"`` asks for an unreferenced refund. ``pos_void`` aborts a session still
@@ -91,6 +91,7 @@ def _now() -> str:
 class VivaDriver(PosDriver):
     config: PosConfig
     resumes_interrupted = True
+    poll_interval_s = 5.0  # while idle, sessions left unfinished are resolved (and journaled) every 5 s
 
     def __init__(self, config: PosConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
@@ -146,6 +147,11 @@ class VivaDriver(PosDriver):
                                                                                   f"{exc.status}")))
         else:
             self.set_status(StatusInfo(DeviceStatus.CONNECTED))
+
+    async def poll(self) -> None:
+        """While idle: resolve sessions left unfinished (a crash, a timeout); nothing goes out when there are none."""
+        if any(rec["state"] == "sent" for rec in self.ledger.values()):
+            await self._resolve_pending()
 
     async def _resolve_pending(self) -> None:
         """Ask the terminal about every session left in progress; journal those that have finished."""
