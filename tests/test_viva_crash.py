@@ -1,7 +1,7 @@
 """SIGKILL during a Viva card sale, with fiscald and the terminal emulator (`fiscald emulate viva`) as real
 processes: the restarted server journals the session the killed process started while idle, the retry with the
-same Idempotency-Key answers it (one charge),
-and a session left in progress can still be aborted by pos_void (no charge)."""
+same Idempotency-Key answers it (one charge), and a session left in progress can still be aborted by pos_void (no
+charge)."""
 
 from __future__ import annotations
 
