@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from sim_client import Sim, item, pay
 from viva_harness import EmulatedTerminal
 
 from fiscald.app import open_database
+from fiscald.drivers.viva import driver
 from fiscald.drivers.viva.driver import failure_code, session_id_for
 from fiscald.errors import Code
 from fiscald.models.config import ConnectionDetails, PosConfig
@@ -252,3 +255,27 @@ def test_cli_listing_masks_the_secret(tmp_path: Path) -> None:
     assert all("very-secret-value" not in text for text in shown)
     [device] = json.loads(shown[0])["devices"]
     assert device["config"]["connection_details"]["details"]["client_secret"] == "***"
+
+
+def test_terminal_gone_mid_session_then_void_aborts_it(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(driver, "UNREACHABLE_S", 0.5)
+    shop.term.simulate(card_delay_ms=6000)
+    answers: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(
+        shop.s.op(shop.pos, "pos_sale", {"amount_cents": 2200}, key="gone-1")))
+    thread.start()
+    sid = session_id_for(shop.pos, "pos_sale", "gone-1")
+    deadline = time.monotonic() + 10
+    while not any(r["body"] and r["body"].get("sessionId") == sid for r in shop.term.ledger()["requests"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    shop.term.simulate(offline=True)
+    thread.join(20)
+    [answer] = answers
+    assert answer.json()["status"] == 3003 and answer.json()["details"] == {"session_id": sid, "state": "unknown"}
+    shop.term.simulate(offline=False)
+    void = shop.s.ok(shop.pos, "pos_void", {"transaction_id": sid})  # aborted before the card was read
+    assert void["approved"] is True and void["transaction_id"] == sid
+    assert shop.term.charges() == []
+    [failed] = shop.s.http.get(f"/devices/{shop.pos}/journal", params={"kind": "pos_failed"}).json()["entries"]
+    assert failed["data"]["session_id"] == sid and failed["data"]["abort_success"] is True

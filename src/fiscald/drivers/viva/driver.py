@@ -61,6 +61,7 @@ CURRENCIES = {"RON": "946", "EUR": "978", "USD": "840", "GBP": "826", "HUF": "34
 DECLINED_BY_SERVER = 1006  # EventId "Transaction declined by server" [S18, webhook 1803 example]
 NAMESPACE = uuid.UUID("5b0e7d0c-3f0e-4c55-9a51-6b7f1f2d6a10")  # of the session ids derived from keys [ours]
 MAX_WAIT_S = 300.0  # how long an operation waits for the cardholder before answering 3003
+UNREACHABLE_S = 60.0  # how long polling bears a terminal that stopped answering before answering 3003
 KEPT_FINISHED = 2000  # finished sessions kept in the ledger (older ones are asked of the terminal)
 TITLES = {"sale": "VANZARE", "refund": "RETUR", "unreferenced-refund": "RETUR", "void": "ANULARE"}
 
@@ -250,11 +251,14 @@ class VivaDriver(PosDriver):
         """Poll the session until it has an outcome (re-sending the request if the terminal never got it)."""
         sid = request.session_id
         deadline = time.monotonic() + MAX_WAIT_S
+        answered = time.monotonic()  # when the terminal last answered
         delay, resent = 0.05, 0
         while True:
             try:
                 session = await self.api.session(sid)
+                answered = time.monotonic()
             except NotFound:
+                answered = time.monotonic()
                 if resent >= 3:
                     raise FiscalError(Code.POS, "the terminal does not know the session it was sent",
                                       {"session_id": sid}) from None
@@ -266,10 +270,12 @@ class VivaDriver(PosDriver):
                     pass
                 except (Refused, AuthFailed) as exc:
                     raise self._unreachable(exc, sid) from None
-            except (Unreachable, AuthFailed, Refused) as exc:
-                if time.monotonic() >= deadline:
+            except Unreachable as exc:
+                if time.monotonic() >= min(deadline, answered + UNREACHABLE_S):
                     raise self._unreachable(exc, sid) from None
                 session = None
+            except (AuthFailed, Refused) as exc:
+                raise self._unreachable(exc, sid) from None
             if session is not None:
                 return session
             if time.monotonic() >= deadline:
