@@ -279,3 +279,20 @@ def test_terminal_gone_mid_session_then_void_aborts_it(shop: Shop, monkeypatch: 
     assert shop.term.charges() == []
     [failed] = shop.s.http.get(f"/devices/{shop.pos}/journal", params={"kind": "pos_failed"}).json()["entries"]
     assert failed["data"]["session_id"] == sid and failed["data"]["abort_success"] is True
+
+
+def test_wrong_cloud_secret_is_a_configuration_error(shop: Shop) -> None:
+    if shop.api != "cloud":
+        pytest.skip("the Local Terminal API has no credentials")
+    details = {**shop.term.connection("cloud")["details"], "client_secret": "not-the-secret"}
+    saved = shop.s.http.post("/manage/save_pos_terminal", json={
+        "id": shop.pos, "connection_details": {"type": "Cloud", "details": details}})
+    assert saved.status_code == 200, saved.text
+    deadline = time.monotonic() + 10
+    while shop.s.device(shop.pos)["status"] != "Error":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert "client_secret" in shop.s.device(shop.pos)["status_text"]
+    r = shop.s.op(shop.pos, "pos_sale", {"amount_cents": 100})
+    assert r.json()["status"] == 400 and "client_secret" in r.json()["error"] and "not-the-secret" not in r.text
+    assert shop.term.charges() == []

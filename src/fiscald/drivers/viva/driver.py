@@ -136,18 +136,19 @@ class VivaDriver(PosDriver):
         self.set_status(StatusInfo(DeviceStatus.DISCONNECTED))
 
     async def _check(self) -> None:
+        """Connected when the terminal (or the cloud) answers at all; any HTTP answer proves that."""
         try:
             await self.api.reachable()
         except Unreachable as exc:
             self.set_status(StatusInfo(DeviceStatus.DISCONNECTED, FiscalError(Code.CONNECTION, exc.detail)))
+            return
         except AuthFailed as exc:
             self.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.CONFIG, f"connection_details.details."
                                                                                       f"client_secret: {exc}")))
-        except Refused as exc:
-            self.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.POS, f"the terminal answered HTTP "
-                                                                                  f"{exc.status}")))
-        else:
-            self.set_status(StatusInfo(DeviceStatus.CONNECTED))
+            return
+        except Refused:
+            pass
+        self.set_status(StatusInfo(DeviceStatus.CONNECTED))
 
     async def poll(self) -> None:
         """While idle: resolve sessions left unfinished (a crash, a timeout); nothing goes out when there are none."""
