@@ -14,7 +14,7 @@ import httpx
 import pytest
 from viva_harness import EmulatedTerminal
 
-from fiscald.emulators.viva import CLIENT_ID, CLIENT_SECRET, TERMINAL_ID
+from fiscald.emulators.viva import CLIENT_ID, CLIENT_SECRET, TERMINAL_ID, loopback_host
 
 
 @pytest.fixture()
@@ -121,3 +121,11 @@ def test_cloud_takes_the_documented_example_body(term: EmulatedTerminal) -> None
                           headers=bearer)
     assert cancel.status_code == 200  # Odoo's cancel: DELETE sessions/{id}?cashRegisterId=...
     assert httpx.get(f"{term.url}/ecr/v1/sessions/{sid}", headers=bearer).json()["abortSuccess"] is True
+
+
+@pytest.mark.parametrize(("header", "allowed"), [
+    (None, True), ("localhost", True), ("localhost:8081", True), ("127.0.0.1:8081", True), ("[::1]:8081", True),
+    ("127.9.9.9", True), ("evil.example", False), ("127.0.0.1.nip.io:8081", False), ("10.0.0.1:8081", False),
+    ("[::1", False), ("", False)])
+def test_control_host_check(header: str | None, allowed: bool) -> None:
+    assert loopback_host(header) is allowed

@@ -26,6 +26,7 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import os
 import secrets
@@ -35,9 +36,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-from fiscald.config import Settings
-from fiscald.interfaces.local_only import host_allowed
 
 CLIENT_ID = "fiscald-emulator"
 CLIENT_SECRET = "emulator-secret"
@@ -382,15 +380,28 @@ class ApiServer:
             writer.close()
 
 
+def loopback_host(header: str | None) -> bool:
+    """A ``Host`` header naming this machine literally (``localhost``, a loopback IP, any port), or none: a page
+    whose DNS name was re-pointed at 127.0.0.1 sends its own name and is refused (as interfaces/local_only.py)."""
+    if header is None:
+        return True
+    host = header[1:header.find("]")] if header.startswith("[") else header.rsplit(":", 1)[0]
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def serve_control(emulator: VivaEmulator, api: ApiServer, host: str, port: int) -> asyncio.Server:
     """``POST /simulate`` and ``GET /charges`` on a loopback port; a foreign Host is refused (403)."""
-    settings = Settings()
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             method, target, headers, raw = await _read_request(reader)
             status, answer = 200, None
-            if not host_allowed(headers.get("host"), None, settings):
+            if not loopback_host(headers.get("host")):
                 status, answer = 403, {"status": 1015, "error": "Host: not a loopback name"}
             elif method == "POST" and target == "/simulate":
                 try:
