@@ -29,7 +29,7 @@ class EmulatorProcess:
     def __init__(self, data_dir: Path) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fiscald", "emulate", "viva", "--listen", "127.0.0.1:0", "--data-dir",
-             str(data_dir), "--control", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+             str(data_dir), "--control", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True, encoding="utf-8")
         assert self.proc.stdout is not None
         lines = [self.proc.stdout.readline().strip() for _ in range(2)]
         self.control = next(line for line in lines if line.startswith("control on ")).rsplit(":", 1)[1]

@@ -251,7 +251,8 @@ def test_cli_listing_masks_the_secret(tmp_path: Path) -> None:
     finally:
         db.close()
     shown = [subprocess.run([sys.executable, "-m", "fiscald", "devices", "list", *args, "--data-dir", str(data)],
-                            capture_output=True, text=True, check=True).stdout for args in (["--json"], [])]
+                            capture_output=True, text=True, encoding="utf-8", check=True).stdout
+             for args in (["--json"], [])]
     assert all("very-secret-value" not in text for text in shown)
     [device] = json.loads(shown[0])["devices"]
     assert device["config"]["connection_details"]["details"]["client_secret"] == "***"
