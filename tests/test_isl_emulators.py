@@ -302,7 +302,8 @@ def test_fiscald_emulate_brand_over_tcp(brand: str, tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "fiscald", "emulate", brand, "--model", spec.default_model, "--listen", "127.0.0.1:0",
          "--data-dir", str(tmp_path), "--control", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.stdout is not None
     try:
         lines = [proc.stdout.readline(), proc.stdout.readline()]
