@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -83,6 +82,10 @@ def pg() -> Iterator[Any]:
 
 
 def _has_user(name: str) -> bool:
+    if sys.platform == "win32":
+        return False
+    import pwd
+
     try:
         pwd.getpwnam(name)
     except KeyError:

@@ -4,15 +4,16 @@ connections beyond the cap are refused at once, and the server raises its open-f
 from __future__ import annotations
 
 import json
-import resource
 import select
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from server import Server
 
@@ -84,7 +85,10 @@ def test_connections_beyond_the_cap_are_refused_with_a_clear_answer(make_server:
         assert c.get("/health").status_code == 200
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the child's limits from /proc (Linux)")
 def test_serve_raises_the_open_file_limit(make_server: Any, tmp_path: Path) -> None:
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     lowered = 256 if hard == resource.RLIM_INFINITY else min(256, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
@@ -36,6 +37,8 @@ def datecs(
     pty: Annotated[bool, typer.Option("--pty", help="Serve on a pseudo-terminal instead of TCP")] = False,
 ) -> None:
     """A Datecs register speaking the old or X protocol."""
+    if pty and sys.platform == "win32":
+        raise typer.BadParameter("a pseudo-terminal needs Linux or macOS; serve on TCP (--listen)", param_hint="--pty")
     name = model or ("FP-700X" if protocol == "x" else "DP-25")
     spec = MODELS.get(name)
     if spec is None or spec.variant.name != protocol:
@@ -50,8 +53,9 @@ def datecs(
 async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if sys.platform != "win32":  # Windows' event loop takes no signal handlers: Ctrl+C ends asyncio.run there
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     await emulator.start()
     servers: list[asyncio.Server] = []
     try:

@@ -22,7 +22,7 @@ import functools
 import hashlib
 import json
 import os
-import tty
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -639,7 +639,11 @@ async def serve_tcp(emulator: DatecsEmulator, host: str, port: int) -> asyncio.S
 
 
 async def serve_pty(emulator: DatecsEmulator) -> str:
-    """A pseudo-terminal pair: returns the device path a host opens as a serial port."""
+    """A pseudo-terminal pair: returns the device path a host opens as a serial port (not on Windows)."""
+    if sys.platform == "win32":
+        raise OSError("a pseudo-terminal needs Linux or macOS; serve on TCP instead (--listen)")
+    import tty
+
     master, slave = os.openpty()
     tty.setraw(slave)
     os.set_blocking(master, False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -36,10 +37,10 @@ KEEP_ALIVE_S = 5  # idle time between requests on a keep-alive connection (uvico
 
 def raise_open_file_limit() -> int | None:
     """Raise the soft open-file limit to the hard one; the limit now in force (None where unknown)."""
-    try:
-        import resource
-    except ImportError:  # Windows: no such limit to raise
+    if sys.platform == "win32":  # no such limit to raise
         return None
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and soft != hard:
         try:
