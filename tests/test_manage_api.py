@@ -337,8 +337,10 @@ def test_version_and_check_update(client: httpx.Client) -> None:
     version = client.get("/manage/get_version").json()
     assert set(version) == {"version", "python", "platform"} and version["version"] == "0.1.0"
     update = client.post("/manage/check_update")
-    assert update.status_code == 503 and update.json()["status"] == 1006
-    assert "no update channel" in update.json()["error"]
+    assert update.status_code == 200, update.text
+    assert update.json() == {"version": "0.1.0", "update_channel": None, "update_available": None,
+                             "message": update.json()["message"]}
+    assert "no update channel" in update.json()["message"]
 
 
 @pytest.mark.parametrize("path", ["/manage/save_fiscal_device", "/manage/get_supported_devices",

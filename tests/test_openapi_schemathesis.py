@@ -1,7 +1,7 @@
 """The OpenAPI document is complete and true: schemathesis drives every operation of /openapi.json in-process
 (all its checks, valid and invalid data, a few examples each) and finds nothing.
 
-Three things the schema cannot say, and how the run takes them into account:
+Two things the schema cannot say, and how the run takes them into account:
 - integers are JSON integers: ``2.0`` where an integer is expected is refused (money, quantities and codes are
   never floats), while JSON Schema counts ``2.0`` as an integer; generated whole floats are sent as integers.
 - some rules tie fields together or to the store, beyond what JSON Schema states: a receipt needs an item
@@ -10,7 +10,6 @@ Three things the schema cannot say, and how the run takes them into account:
   connection type, an existing scan folder or linked terminal; a token comes before binding beyond
   loopback. A well-formed request may still be 400 there, so "valid data is accepted" is not asked of those
   four operations (every other check is);
-- ``check_update`` always answers 1006 Update, HTTP 503 (fiscald has no update channel): a documented 5xx.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from inproc import configure
-from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from fiscald.app import create_app
@@ -32,7 +30,6 @@ from server import add_simulated_register
 EXAMPLES = 15
 CROSS_FIELD_RULES = {"POST /devices/operation", "POST /manage/save_fiscal_device", "POST /manage/save_pos_terminal",
                      "POST /manage/save_settings"}
-ALWAYS_503 = {"POST /manage/check_update"}
 LAST = "POST /manage/save_settings"  # may set an api_token: every later request would be 401
 
 
@@ -61,8 +58,6 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
 def _run(operation: Any) -> str | None:
     """Schemathesis's findings on one operation, or None."""
     excluded = [positive_data_acceptance] if operation.label in CROSS_FIELD_RULES else []
-    if operation.label in ALWAYS_503:
-        excluded.append(not_a_server_error)
 
     @given(case=operation.as_strategy())
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from fiscald.config import Settings
-from fiscald.errors import ERRORS, Code
+from fiscald.errors import ERRORS
 from fiscald.models.config import FiscalDeviceConfig, PosConfig
 from fiscald.models.simulate import SimulateRequest
 from fiscald.operations import OPERATIONS
@@ -37,9 +37,7 @@ STATUSES: dict[tuple[str, str], list[int]] = {
     ("post", "/manage/delete_pos_terminal"): [400, 404],
     ("post", "/manage/save_settings"): [400],
     ("post", "/manage/simulate"): [400, 404, 422],
-    ("post", "/manage/check_update"): [ERRORS[Code.UPDATE].http_status],
 }
-NEVER_OK = frozenset({("post", "/manage/check_update")})  # fiscald has no update channel
 
 _ID = {"type": "string", "format": "uuid"}
 
@@ -123,7 +121,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                 if parameter["name"] == "device_id" and parameter["in"] == "path":
                     parameter["schema"] = _ID
             responses = operation.setdefault("responses", {})
-            for generated in ("422", "default", *(["200"] if (method, path) in NEVER_OK else [])):
+            for generated in ("422", "default"):
                 responses.pop(generated, None)
             statuses = set(STATUSES.get((method, path), []))
             if "requestBody" in operation or operation.get("parameters"):
