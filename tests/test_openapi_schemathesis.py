@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from fiscald.app import create_app
+from fiscald.central import url as central_url
 from fiscald.errors import FiscalError
 from fiscald.models.config import ConnectionDetails
 from fiscald.models.connection import connection
@@ -161,3 +162,18 @@ def test_periodic_report_schema_is_the_validation(tmp_path: Path, params: Any, a
         assert not accepted
     else:
         assert accepted
+
+
+@pytest.mark.parametrize(("url", "accepted"), [
+    ("postgresql://fiscald:secret@db.example.com:5432/fiscald", True),
+    ("postgres://db.example.com/fiscald", True),
+    ("POSTGRES://db.example.com/fiscald", False),  # libpq reads the scheme in lower case only
+    ("0", False),  # schemathesis's finding (issue 18)
+    ("mysql://db.example.com/fiscald", False),
+    ("https://db.example.com", False),
+])
+def test_central_url_schema_is_the_validation(tmp_path: Path, url: str, accepted: bool) -> None:
+    document = create_app(tmp_path).openapi()
+    schema = document["paths"]["/manage/save_settings"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert _schema_accepts(schema, document, {"central_url": url}) is accepted
+    assert (central_url.problem(url) is None) is accepted
