@@ -17,7 +17,9 @@ from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from server import Server
 
 # a real brand is listed whether or not simulated devices are enabled
-DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"]}
+DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"],
+          "payment_codes": {name: {"codes": dict(spec.codes), "defaults": dict(spec.payments)}
+                            for name, spec in DATECS_MODELS.items()}}
 
 SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
                              "connection_details": {"type": "Virtual", "details": {}}}
@@ -59,7 +61,8 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
         assert view["config"] == {"id": dev, "name": "Casa 1", **SIMULATED, "notes": "bar", "enabled": True,
                                   "scan_folder": str(inp), "scan_encoding": "auto", "auto_send_card_to_pos": False,
                                   "linked_pos_device_id": None, "header_lines": [], "footer_lines": [],
-                                  "operator": 1, "exempt_vat_groups": [], "payment_codes": None}
+                                  "operator": 1, "operator_password": None, "exempt_vat_groups": [],
+                                  "payment_codes": None}
         assert (view["status"], view["status_text"]) == ("Connected", "Conectat")
         assert view["vat_rates"] == {"A": 1900, "B": 900, "C": 0}
         assert view["connected_device_id"].startswith("SIM")
@@ -335,7 +338,9 @@ def test_pos_terminal_spellings(make_app: Any) -> None:
 
 def test_version_and_check_update(client: httpx.Client) -> None:
     version = client.get("/manage/get_version").json()
-    assert set(version) == {"version", "python", "platform"} and version["version"] == "0.1.0"
+    assert set(version) == {"version", "python", "platform", "instance_id"} and version["version"] == "0.1.0"
+    assert version["instance_id"] == client.get("/").headers["X-Fiscald-Instance"] == client.get("/health").json()[
+        "instance_id"]
     update = client.post("/manage/check_update")
     assert update.status_code == 200, update.text
     assert update.json() == {"version": "0.1.0", "update_channel": None, "update_available": None,

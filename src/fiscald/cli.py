@@ -8,14 +8,20 @@ import sys
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich.console import Console
 from typer.core import TyperCommand
 
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.central import central_app
-from fiscald.commands.datadir import HINT, DataDirOption, chosen, stored_settings
+from fiscald.commands.datadir import (
+    DataDirOption,
+    chosen,
+    claim_for_serve,
+    refuse_if_served,
+    stored_settings,
+    unusable,
+)
 from fiscald.commands.emulate import emulate_app
 from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.service import service_app
@@ -91,19 +97,11 @@ def demo_flag(args: list[str]) -> list[str]:
 
 
 def open_data_dir(folder: DataDir) -> Database:
-    """The data dir's database, created if need be; one line and exit code 2 when the folder cannot be one (a file,
-    a path that cannot be created, no write permission)."""
+    """The data dir's database, created if need be; one line and exit code 2 when it cannot be opened."""
     try:
         return open_database(folder.path)
     except (OSError, sqlite3.Error) as exc:
-        if folder.path.exists() and not folder.path.is_dir():
-            reason = "it is a file, not a folder"
-        else:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            reason = f"{getattr(exc, 'filename', None) or folder.path}: {why}"
-        err_console.print(f"Cannot use data dir {folder}: {reason}; {HINT}", soft_wrap=True, highlight=False,
-                          markup=False)
-        raise typer.Exit(2) from None
+        unusable(folder, exc)
 
 
 @cli.command(cls=ServeCommand)
@@ -134,10 +132,12 @@ def serve(
         err_console.print(f"[red]Refusing to bind to {host}: set an api_token first "
                           "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
         raise typer.Exit(2)
+    refuse_if_served(folder)  # exit 4 naming the server already on this data dir
     refusal = why_not_listen(host, port)
     if refusal is not None:
         err_console.print(f"[red]{refusal}[/red]", soft_wrap=True, highlight=False)
         raise typer.Exit(3)
+    claim = claim_for_serve(folder)  # held until this process ends: one server per data dir
     db = open_data_dir(folder)
     try:
         new_register = prepare_demo(db) if demo else None
@@ -150,9 +150,9 @@ def serve(
     if new_register is not None:
         console.print(f"Simulated register: [bold]{new_register}[/bold]", soft_wrap=True)
     limits = serving.Limits(request_timeout, max_connections)
-    config = serving.server_config(create_app(folder.path), host, port, settings.language, limits,
+    config = serving.server_config(create_app(folder.path, claim.instance_id), host, port, settings.language, limits,
                                    log_level=log_level, graceful_timeout_s=graceful_timeout)
-    uvicorn.Server(config).run()
+    serving.run(config, claim)
 
 
 @cli.command()

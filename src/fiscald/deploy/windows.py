@@ -17,6 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
+from fiscald import instance
 from fiscald.app import create_app, open_database
 from fiscald.config import is_loopback, machine_data_dir
 from fiscald.deploy import DESCRIPTION, DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S
@@ -125,20 +126,30 @@ class ServiceRunner:
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
 
-    def _server_for(self) -> uvicorn.Server:
-        db = open_database(self.data_dir)
+    def _server_for(self) -> serving.ClaimedServer:
+        claim = instance.claim(self.data_dir)  # one server per data dir (fiscald.instance)
+        if claim is None:
+            record = instance.read_record(self.data_dir)
+            raise RuntimeError(f"another fiscald server runs on data dir {self.data_dir} "
+                               f"({record.describe() if record else 'starting or stopping'})")
         try:
-            settings = db.read_sync(device_repo.load_settings)
-        finally:
-            db.close()
-        if not is_loopback(settings.bind_address) and not settings.api_token:
-            raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
-        refusal = why_not_listen(settings.bind_address, settings.api_port)
-        if refusal is not None:
-            raise RuntimeError(refusal)
-        config = serving.server_config(create_app(self.data_dir), settings.bind_address, settings.api_port,
-                                       settings.language, serving.Limits(), graceful_timeout_s=GRACEFUL_STOP_S)
-        return uvicorn.Server(config)
+            db = open_database(self.data_dir)
+            try:
+                settings = db.read_sync(device_repo.load_settings)
+            finally:
+                db.close()
+            if not is_loopback(settings.bind_address) and not settings.api_token:
+                raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
+            refusal = why_not_listen(settings.bind_address, settings.api_port)
+            if refusal is not None:
+                raise RuntimeError(refusal)
+            config = serving.server_config(create_app(self.data_dir, claim.instance_id), settings.bind_address,
+                                           settings.api_port, settings.language, serving.Limits(),
+                                           graceful_timeout_s=GRACEFUL_STOP_S)
+        except BaseException:
+            claim.release()
+            raise
+        return serving.ClaimedServer(config, claim)
 
     def run(self, while_stopping: Callable[[], None]) -> int:
         """Blocks until stopped; 0 after a requested stop, 1 when the server could not start or ended by itself
@@ -159,6 +170,7 @@ class ServiceRunner:
             thread.join(REPORT_EVERY_S)
             if self._stopping.is_set() and thread.is_alive():
                 while_stopping()
+        server.claim.release()
         if not self._stopping.is_set() or not server.started:
             log.error("fiscald server ended without a stop request")
             return 1

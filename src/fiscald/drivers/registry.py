@@ -27,6 +27,8 @@ class Supported:
     lacking: Mapping[str, frozenset[str]] = field(default_factory=dict)  # model -> operations it does not offer
     # model -> the payment codes it takes (code -> the device's name for it); none: payment_codes is refused
     payment_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # model -> the code each of our payment types is sent as when payment_codes leaves it out
+    payment_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def kind(self) -> DeviceKind:
@@ -43,7 +45,8 @@ SUPPORTED: tuple[Supported, ...] = (
     Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedPos, simulated=True),
     Supported("Datecs", tuple(DATECS_MODELS), ("Serial", "Network"), DatecsDriver,
               lacking={name: spec.lacking for name, spec in DATECS_MODELS.items() if spec.lacking},
-              payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()}),
+              payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()},
+              payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()}),
 )
 
 

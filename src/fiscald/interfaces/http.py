@@ -21,6 +21,7 @@ from fiscald.central.shipper import Shipper
 from fiscald.central.status import render_metrics
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
+from fiscald.instance import INSTANCE_HEADER
 from fiscald.interfaces.views import device_view
 from fiscald.jsonfmt import FastJSONResponse
 from fiscald.models.status import DeviceStatus
@@ -56,6 +57,12 @@ def routing_error(method: str, path: str, exc: StarletteHTTPException) -> tuple[
 def manager_of(request: Request) -> DeviceManager:
     manager: DeviceManager = request.app.state.manager
     return manager
+
+
+def instance_of(request: Request) -> str:
+    """This server's instance id (fiscald.instance: the data dir's record names it)."""
+    instance_id: str = request.app.state.instance_id
+    return instance_id
 
 
 def shipper_of(request: Request) -> Shipper:
@@ -118,9 +125,10 @@ OPERATION_OPENAPI: dict[str, Any] = {"post": {
 def build_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/", response_class=PlainTextResponse, summary="Liveness text (FisCool-compatible)")
-    async def root() -> str:
-        return ROOT_TEXT
+    @router.get("/", response_class=PlainTextResponse, summary="Liveness text (FisCool-compatible)",
+                description=f"The `{INSTANCE_HEADER}` header names this server's instance (the data dir's record).")
+    async def root(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(ROOT_TEXT, headers={INSTANCE_HEADER: instance_of(request)})
 
     @router.get("/devices/fiscal", summary="Configured fiscal devices with status")
     async def fiscal_devices(request: Request) -> dict[str, Any]:
@@ -141,6 +149,7 @@ def build_router() -> APIRouter:
         return {
             "status": "ok",
             "version": __version__,
+            "instance_id": instance_of(request),
             "uptime_s": round(time.monotonic() - manager.started_at, 3),
             "devices": {"total": len(handles),
                         "connected": sum(h.status.status == DeviceStatus.CONNECTED for h in handles)},

@@ -10,12 +10,15 @@ clients from starving the others (docs/http.md, "Limits").
   at once with 429 and error 1014 Busy, and closed, before anything is read.
 - **Open-file limit**: raised from the soft to the hard limit where the platform allows, and the connection
   cap kept below it (database, journal and watched folders need descriptors too).
+- **One server per data dir**: the server runs holding its data dir's lock and records where it listens once it
+  does (fiscald.instance); the record goes when it stops cleanly, the lock when the process ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -25,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from fiscald import jsonfmt
 from fiscald.errors import Code, FiscalError, Language
+from fiscald.instance import Claim
 from fiscald.interfaces.ws import UVICORN_OPTIONS
 
 log = logging.getLogger("fiscald.http")
@@ -138,3 +142,35 @@ def server_config(app: Any, host: str, port: int, language: Language, limits: Li
                           lifespan="on", proxy_headers=False, server_header=False, http=GuardedHttpProtocol,
                           timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=graceful_timeout_s,
                           **UVICORN_OPTIONS)
+
+
+class ClaimedServer(uvicorn.Server):
+    """uvicorn's server on a data dir this process holds (``claim``): once it listens it records where, and it
+    removes the record when it stops."""
+
+    def __init__(self, config: uvicorn.Config, claim: Claim) -> None:
+        super().__init__(config)
+        self.claim = claim
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            bound = self.servers[0].sockets[0].getsockname()  # the port really bound
+            try:
+                self.claim.record(self.config.host, int(bound[1]))
+            except OSError as exc:  # serving matters more; commands then say the server has not said where it is
+                log.warning("could not record where this server listens in %s: %s", self.claim.folder, exc)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().shutdown(sockets)
+        finally:
+            self.claim.unrecord()
+
+
+def run(config: uvicorn.Config, claim: Claim) -> None:
+    """Serve until stopped, then give up the data dir."""
+    try:
+        ClaimedServer(config, claim).run()
+    finally:
+        claim.release()

@@ -1,0 +1,15 @@
+"""The exit codes of the ``fiscald`` commands, in one table so that each number means one thing everywhere
+(docs/quickstart.md, "Exit codes"; docs/manage.md, "Command line")."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # the command ran and failed, or the server or the validation refused it (the message says why)
+    REFUSED = 2  # refused before doing anything: bad usage, a data dir that does not exist or cannot be used, a
+    # non-loopback address without a token, no running server for a command that needs one
+    PORT_IN_USE = 3  # serve: another program (or another fiscald) listens on the port
+    DATA_DIR_IN_USE = 4  # serve: another fiscald server runs on this data dir
