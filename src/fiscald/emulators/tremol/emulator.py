@@ -89,6 +89,10 @@ class Syntax(Exception):
     """The request does not parse: STE2 34h."""
 
 
+class Illegal(Exception):
+    """STE2 32h for the request itself (STE1 30h)."""
+
+
 class ZNotZeroed(Exception):
     """STE2 33h, "Z daily report is not zero"."""
 
@@ -100,6 +104,7 @@ class ZfpState:
     last_at: str | None = None  # when the last fiscal receipt was closed
     day_payments: dict[str, int] = field(default_factory=dict)  # payment type -> cents since the last Z
     receipt: dict[str, str] = field(default_factory=dict)  # the open receipt's format, VAT and print type
+    last_payments: dict[str, int] = field(default_factory=dict)  # the last receipt's payments per type (72h P)
 
 
 def money(cents: int) -> str:
@@ -337,6 +342,8 @@ class TremolEmulator:
             result = (F.OK, C.SYNTAX)
         except ZNotZeroed:
             result = (F.OK, C.Z_NOT_ZEROED)
+        except Illegal:
+            result = (F.OK, C.ILLEGAL)
         except Refusal as exc:
             fd, command = RULES[exc.rule]
             result = (fd if fd is not None else self._condition(), command)
@@ -414,7 +421,7 @@ class TremolEmulator:
     def _vat_letter(self, byte: int) -> str:
         text = bytes((byte,)).decode(self.dialect.codepage, errors="replace")
         if text == "*":
-            raise Refusal(Rule.NOT_PERMITTED, "VAT class forbidden")
+            raise Illegal("VAT class forbidden")
         index = self.dialect.vat_letters.find(text)
         if index < 0:
             raise Syntax(f"OptionVATClass {text!r}")
@@ -488,7 +495,7 @@ class TremolEmulator:
             receipt = self.rules.open
             if receipt is not None and len(self.rules.totals(receipt)[1]) > 1:
                 # [D p.50]: a value discount only when every sale is of one VAT group
-                raise Refusal(Rule.NOT_PERMITTED, "value discount over several VAT groups")
+                raise Illegal("value discount over several VAT groups")
         return discount
 
     async def _subtotal(self, data: bytes) -> Reply:
@@ -506,7 +513,7 @@ class TremolEmulator:
         if len(text) < 3 or text[0] not in "012" or text[1] != ";" or text[2] not in "01":
             raise Syntax("Type;OptionSubtotal")
         if text[0] != "1":
-            raise Refusal(Rule.NOT_PERMITTED, "discount type not emulated")
+            raise Illegal("discount type not emulated")
         discount = self._subtotal_discount(text[3:])
         if discount is None:
             raise Syntax("a discount value")
@@ -530,6 +537,9 @@ class TremolEmulator:
             amount = decimal(f[2].removesuffix("*"), 2)
             if amount <= 0:
                 raise Syntax("Amount")
+        receipt = self.rules.open
+        if receipt is not None and receipt.payments and receipt.paid >= self.rules.totals(receipt)[0]:
+            raise Refusal(Rule.NOT_PERMITTED, "the payment is finished")  # [D p.53]: the FD quits the procedure
         self.rules.pay(self.dialect.payments[int(f[0])], f[0], amount)
         return F.OK, C.OK
 
@@ -540,7 +550,9 @@ class TremolEmulator:
         payments = list(zip(receipt.codes, receipt.payments, strict=True))
         await self.rules.close()
         change = receipt.paid - total
+        self.state.last_payments = {}
         for code, payment in payments:
+            self.state.last_payments[code] = self.state.last_payments.get(code, 0) + int(payment["amount_cents"])
             self.state.day_payments[code] = self.state.day_payments.get(code, 0) + int(payment["amount_cents"])
         if change > 0:  # the change is given in cash
             self.state.day_payments["0"] = self.state.day_payments.get("0", 0) - change
@@ -762,10 +774,12 @@ class TremolEmulator:
                     f"{money(last.amount)}").encode()
         if data == b"P":
             amounts = [0] * 12
-            source = receipt.payments if receipt is not None else []
-            codes = receipt.codes if receipt is not None else self.rules.book.last.codes
-            for code, payment in zip(codes, source, strict=False):
-                amounts[int(code)] += int(payment["amount_cents"])
+            if receipt is not None:
+                for code, payment in zip(receipt.codes, receipt.payments, strict=True):
+                    amounts[int(code)] += int(payment["amount_cents"])
+            else:
+                for code, cents in self.state.last_payments.items():
+                    amounts[int(code)] = cents
             is_open = "1" if receipt is not None else "0"
             return ";".join(["P", is_open, *(money(a) for a in amounts)]).encode()
         if data:
