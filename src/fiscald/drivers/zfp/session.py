@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fiscald.drivers.zfp import framing as z
 
 # ping answers that end an exchange before the frame is sent, with what they mean [D p.8]
-PING_REFUSALS = {
+PING_REFUSALS: dict[int, str] = {
     z.Ping.NO_PAPER: "no paper", z.Ping.NO_PAPER_BUSY: "no paper",
     z.Ping.OVERHEATED: "printer overheated", z.Ping.OVERHEATED_BUSY: "printer overheated",
     z.Ping.NO_DISPLAY: "external display missing", z.Ping.NO_DISPLAY_BUSY: "external display missing",
