@@ -161,6 +161,9 @@ def test_fiscald_killed_during_close_resolves_the_receipt_and_a_retry_never_prin
     assert [(e["kind"], e["number"], e["total_cents"]) for e in entries] == [("receipt", before + 1, 4321)]
     retry = httpx.post(srv.url + "/devices/operation", json=body, headers={"Idempotency-Key": "k"}, timeout=30)
     assert retry.json()["status"] == 1010  # interrupted: answered, never executed again
+    # its details are computed after the start settled the receipt: they name the one the register printed
+    details = retry.json()["details"]
+    assert details["last_receipt_number"] == before + 1 and details["last_journal_entry"]["number"] == before + 1
     assert printed(emu) == before + 1
 
 

@@ -11,6 +11,8 @@ from fiscald.drivers.datecs.driver import DatecsDriver
 from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from fiscald.drivers.simulated.pos import SimulatedPos
 from fiscald.drivers.simulated.register import SimulatedRegister
+from fiscald.drivers.viva.driver import MODELS as VIVA_MODELS
+from fiscald.drivers.viva.driver import VivaDriver
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.operations import OPERATIONS
@@ -47,6 +49,8 @@ SUPPORTED: tuple[Supported, ...] = (
               lacking={name: spec.lacking for name, spec in DATECS_MODELS.items() if spec.lacking},
               payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()},
               payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()}),
+    # Network: the Local Terminal API at the terminal's LAN address; Cloud: the Cloud Terminal API (docs/devices.md)
+    Supported("VivaWallet", VIVA_MODELS, ("Network", "Cloud"), VivaDriver),
 )
 
 
