@@ -39,8 +39,9 @@ def ack(source: str, cmd: int, request: str | bytes, ste: str, codepage: str = "
     return Case(source, cmd, data, ste=ste, ping=ping, control=dict(control))
 
 
-def data(source: str, cmd: int, request: str, reply: str | bytes | re.Pattern[str], **control: object) -> Case:
-    return Case(source, cmd, request.encode("ascii"), reply=reply, control=dict(control))
+def data(source: str, cmd: int, request: str, reply: str | bytes | re.Pattern[str], ping: int = 0x40,
+         **control: object) -> Case:
+    return Case(source, cmd, request.encode("ascii"), reply=reply, ping=ping, control=dict(control))
 
 
 def item(name: str, selector: str | int, rest: str, codepage: str = "cp1251") -> bytes:
@@ -108,11 +109,16 @@ BULGARIAN = ("M20", [
     ack("[D p.55] 3Bh with a wrong password: FD error 39h", 0x3B, "1;9999;0;10.00", "92"),
     ack("[EP 369] PrintDuplicate 3Ah [D p.55]", 0x3A, "", "00"),
     ack("[EC 283] FullPaymentAndCloseReceipt 36h with nothing open: illegal [D p.54]", 0x36, "", "02"),
+    ack("[EC 166-183] OpenReversalReceipt: print type D (buffered storno) and its related-receipt fields "
+        "[D p.40]: storno receipts are not emulated, invalid command", 0x30,
+        "1;0000;1;1;D;1;000001;06-12-26 10:00:00;12345678;ZK000001-0001-0000001", "01"),
     ack("[EC 134-150] OpenReceipt with a unique sale number [D p.39]", 0x30,
         "1;0000;1;1;2$ZK000001-0001-0000002", "00"),
     ack("[EC 201-206]", 0x31, item("Кафе", "Б", "2.40"), "00"),
+    ack("[D p.56] 3Eh over the transaction sum (type 0): not emulated, illegal", 0x3E, "0;0,-10.00", "02"),
+    ack("[D p.56] 3Eh over the subtotal (type 1), -10 %", 0x3E, "1;0,-10.00", "00"),
     ack("[EC 283] FullPaymentAndCloseReceipt 36h: exact cash, closed [D p.54]", 0x36, "", "00"),
-    data("[EC 60-63] 72h 'B' of the second receipt", 0x72, "B", re.compile(QR % ("000002", r"2\.40"))),
+    data("[EC 60-63] 72h 'B' of the second receipt", 0x72, "B", re.compile(QR % ("000002", r"2\.16"))),
     ack("[D p.38] 2Eh open non-fiscal Op;Pass", 0x2E, "1;0000", "00"),
     ack("[D p.39] a fiscal receipt while a non-fiscal one is open: FD error 36h", 0x30, "1;0000;1;1;2$", "62"),
     ack("[D p.54] 37h free text in the non-fiscal receipt", 0x37, "Служебен бон", "00"),
@@ -120,6 +126,8 @@ BULGARIAN = ("M20", [
     ack("[D p.13] 2Ah drawer", 0x2A, "", "00"),
     ack("[D p.8] paper out: ping 42h (ErpNet: E301 [EF 134-136]); a receipt is refused, FD error 31h", 0x30,
         "1;0000;1;1;2$", "12", ping=0x42, fault="paper_out"),
+    data("[D p.10] 20h with no paper: ST1 bit 0 (and bit 3, the day not zeroed)", 0x20, "",
+         b"\x80\x89\x80\xf0\x80\x80\x80", ping=0x42),
     ack("[D p.8] paper back: ready again", 0x30, "1;0000;1;1;2$", "00", fault="none"),
     ack("[EC 201-206]", 0x31, item(BREAD, "Б", "1.00"), "00"),
     ack("power lost with the receipt open: reported once as FD error 3Dh [D p.7]", 0x31, item(BREAD, "Б", "1.00"),
@@ -132,7 +140,7 @@ BULGARIAN = ("M20", [
     ack("[EC 302-307] PrintDailyReport Z 7Ch 'Z' (a RETRY storm while it runs) [D p.80]", 0x7C, "Z", "00"),
     data("[D p.10] 20h after the Z: nothing open, daily report zeroed", 0x20, "", FRESH_STATUS),
     data("[EP 332] the Z zeroes the day's payments; the drawer keeps its cash", 0x6E, "0",
-         ";".join(["0", "50.00", *(["0.00"] * 11)])),  # 7.60 + 50 - 10 + 2.40
+         ";".join(["0", "49.76", *(["0.00"] * 11)])),  # 7.60 + 50 - 10 + 2.16
     ack("[D p.78] 79h brief FM report by Z numbers", 0x79, "0001;0001", "00"),
     ack("[D p.80] 7Bh brief FM report by date DDMMYY", 0x7B, "010126;311226", "00"),
     ack("[D p.80] 7Ch Electronic Journal variants are not emulated: invalid", 0x7C, "J", "01"),
