@@ -344,6 +344,8 @@ class TremolEmulator:
             result = (F.OK, C.Z_NOT_ZEROED)
         except Illegal:
             result = (F.OK, C.ILLEGAL)
+        except FiscalError:  # the books refused in a way no rule names: illegal, nothing booked
+            result = (self._condition(), C.ILLEGAL)
         except Refusal as exc:
             fd, command = RULES[exc.rule]
             result = (fd if fd is not None else self._condition(), command)
