@@ -129,7 +129,7 @@ def test_over_tcp_one_host_at_a_time_and_a_restart_mid_receipt(tmp_path: Path) -
 def test_over_a_pty(tmp_path: Path) -> None:
     emu = Process(tmp_path, "--pty")
     try:
-        fd = os.open(emu.address, os.O_RDWR | os.O_NOCTTY)
+        fd = os.open(emu.address, os.O_RDWR | os.O_NOCTTY | getattr(os, "O_BINARY", 0))
         try:
             import tty
 
