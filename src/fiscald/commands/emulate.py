@@ -18,6 +18,9 @@ from fiscald.emulators.control import serve_control
 from fiscald.emulators.datecs import DEFAULT_MODEL, MODELS, DatecsEmulator
 from fiscald.emulators.isl import BRANDS, Brand, IslEmulator
 from fiscald.emulators.link import serve_pty, serve_tcp
+from fiscald.emulators.tremol import DEFAULT_MODEL as TREMOL_DEFAULT
+from fiscald.emulators.tremol import MODELS as TREMOL_MODELS
+from fiscald.emulators.tremol import TremolEmulator
 from fiscald.emulators.viva import VivaEmulator, run
 
 emulate_app = typer.Typer(help="Emulate a fiscal device on the wire (no hardware needed).", no_args_is_help=True)
@@ -148,3 +151,63 @@ async def _run_viva(emulator: VivaEmulator, listen: tuple[str, int], control: tu
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises KeyboardInterrupt
             loop.add_signal_handler(sig, stop.set)
     await run(emulator, listen, control, stop, card_delay_ms)
+
+
+@emulate_app.command()
+def tremol(
+    model: Annotated[str, typer.Option(help="Tremol model: M20, S21, S25 (Bulgarian), M20 V2 (KL version 2), "
+                                            "M20-RO, S21-RO, S25-RO (Romanian); the dialect follows the model")]
+    = TREMOL_DEFAULT,
+    listen: Annotated[str, typer.Option(help="TCP HOST:PORT to serve (port 0: any free port; the manual says "
+                                             "8000, others report 4999)")] = "127.0.0.1:8000",
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The register's memory (default: a temp dir)")]
+    = None,
+    control: Annotated[str | None, typer.Option(help="HOST:PORT of the POST /simulate control endpoint")] = None,
+    password: Annotated[str | None, typer.Option(help="LAN password the host must send (with LF) after "
+                                                      "connecting; none by default, as ErpNet.FP sends none")] = None,
+    pty: Annotated[bool, typer.Option("--pty", help="Serve on a pseudo-terminal instead of TCP (not on Windows)")]
+    = False,
+) -> None:
+    """A Tremol (ZFP) register speaking its model's dialect."""
+    spec = TREMOL_MODELS.get(model)
+    if spec is None:
+        raise typer.BadParameter(f"{model!r} is not a Tremol model ({', '.join(TREMOL_MODELS)})",
+                                 param_hint="--model")
+    if pty and sys.platform == "win32":
+        raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
+    if pty and password is not None:
+        raise typer.BadParameter("the password step is for LAN (TCP) connections only", param_hint="--password")
+    if password is not None and (not password or "\n" in password or len(password) > 64):
+        raise typer.BadParameter("1 to 64 characters, no line feed", param_hint="--password")
+    folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="fiscald-tremol-"))
+    emulator = TremolEmulator(spec, folder, password)
+    asyncio.run(_run_tremol(emulator, listen, control, pty))
+
+
+async def _run_tremol(emulator: TremolEmulator, listen: str, control: str | None, pty: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C ends asyncio.run instead
+            loop.add_signal_handler(sig, stop.set)
+    await emulator.start()
+    servers: list[asyncio.Server] = []
+    try:
+        if control is not None:
+            server = await serve_control(emulator.control, *_address(control))
+            servers.append(server)
+            host, port = server.sockets[0].getsockname()[:2]
+            print(f"control on {host}:{port}", flush=True)
+        if pty:
+            print(f"listening on {await serve_pty(emulator)}", flush=True)
+        else:
+            server = await serve_tcp(emulator, *_address(listen), replace=False)  # one host; others get 60h
+            servers.append(server)
+            host, port = server.sockets[0].getsockname()[:2]
+            print(f"listening on {host}:{port}", flush=True)
+        await stop.wait()
+    finally:
+        for server in servers:
+            server.close()
+        with contextlib.suppress(Exception):
+            emulator.close()

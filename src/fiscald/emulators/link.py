@@ -28,14 +28,17 @@ class PtyUnavailable(RuntimeError):
     """This system has no pseudo-terminals (Windows): use TCP, or a null-modem pair such as com0com."""
 
 
-async def serve_tcp(device: Device, host: str, port: int) -> asyncio.Server:
-    """Accept hosts on TCP; a new connection replaces the previous one (a host that reconnected)."""
+async def serve_tcp(device: Device, host: str, port: int, *, replace: bool = True) -> asyncio.Server:
+    """Accept hosts on TCP; a new connection replaces the previous one (a host that reconnected), unless
+    ``replace`` is False: then every connection is served and the device decides (Tremol tells a second host
+    it is busy with another connection)."""
     current: list[asyncio.StreamWriter] = []
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        for old in current:
-            old.close()
-        current[:] = [writer]
+        if replace:
+            for old in current:
+                old.close()
+            current[:] = [writer]
 
         async def read() -> bytes:
             try:

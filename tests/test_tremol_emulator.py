@@ -1,0 +1,178 @@
+"""``fiscald emulate tremol`` as a real process (TCP, and a pty on POSIX) and in process: the command line, one
+host at a time (60h), the LAN password step, RETRY while busy, NACK, wire faults, and a restart with a receipt
+open reported once as a power loss. The description's replies themselves are in the corpus."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from fiscald.cli import cli
+from fiscald.drivers.zfp import framing as z
+from fiscald.emulators.link import MemoryLink
+from fiscald.emulators.tremol import MODELS, TremolEmulator
+
+OPEN = b"1;0000;1;1;2$"
+SALE = "Хляб".ljust(36).encode("cp1251") + b";\xc1;1.00"  # VAT class Б
+
+
+class Process:
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        args = [sys.executable, "-m", "fiscald", "emulate", "tremol", "--model", "M20", "--data-dir", str(data_dir),
+                "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0", *extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.address = self.control = ""
+        assert self.proc.stdout is not None
+        seen: list[str] = []
+        while not self.address:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"emulator exited: {''.join(seen)}")
+            seen.append(line)
+            if line.startswith("control on "):
+                self.control = "http://" + line.removeprefix("control on ").strip()
+            elif line.startswith("listening on "):
+                self.address = line.removeprefix("listening on ").strip()
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rpartition(":")[2])
+
+    def simulate(self, **body: Any) -> dict[str, Any]:
+        r = httpx.post(self.control + "/simulate", json=body, timeout=10)
+        assert r.status_code == 200, r.text
+        answer: dict[str, Any] = r.json()
+        return answer
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _read_reply(recv: Any) -> z.Ack | z.Frame:
+    decoder = z.Decoder(replies=True)
+    while True:
+        for event in decoder.feed(recv()):
+            if isinstance(event, (z.Ack, z.Frame)):
+                return event
+
+
+def _ask(conn: socket.socket, number: int, cmd: int, data: bytes = b"") -> z.Ack | z.Frame:
+    conn.sendall(bytes((z.PING,)))
+    assert conn.recv(1) == bytes((z.Ping.READY,))
+    conn.sendall(z.frame(number, cmd, data))
+    return _read_reply(lambda: conn.recv(4096))
+
+
+def _ste(reply: z.Ack | z.Frame) -> str:
+    assert isinstance(reply, z.Ack), reply
+    return bytes((reply.fd_error, reply.command_error)).decode()
+
+
+def test_models_and_options_are_checked() -> None:
+    unknown = CliRunner().invoke(cli, ["emulate", "tremol", "--model", "M99"])
+    assert unknown.exit_code == 2 and "M20-RO" in unknown.output
+    both = CliRunner().invoke(cli, ["emulate", "tremol", "--pty", "--password", "1234"])
+    assert both.exit_code == 2 and "LAN" in both.output
+    assert MODELS["M20-RO"].dialect.codepage == "cp1250" and MODELS["M20 V2"].dialect.old_commands
+
+
+def test_over_tcp_one_host_at_a_time_and_a_restart_mid_receipt(tmp_path: Path) -> None:
+    emu = Process(tmp_path)
+    try:
+        with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as conn:
+            conn.sendall(bytes((z.ON,)))
+            assert conn.recv(1) == bytes((z.ON,))  # [D p.8]
+            with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as other:
+                other.sendall(bytes((z.PING,)))
+                assert other.recv(1) == bytes((z.Ping.OTHER_CONNECTION,))  # [D p.8]: 60h
+            assert _ste(_ask(conn, 1, 0x30, OPEN)) == "00"
+            assert _ste(_ask(conn, 2, 0x31, SALE)) == "00"
+            conn.sendall(b"\x02\x23\x23\x20\x30\x30\x0a")  # a damaged checksum
+            assert conn.recv(1) == bytes((z.NACK,))
+            emu.simulate(wire={"drop_replies": 1})  # the next reply is lost
+            conn.sendall(z.frame(3, 0x31, SALE))
+            conn.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                conn.recv(16)
+            conn.settimeout(5)
+            info = _ask(conn, 4, 0x72)  # reconcile: the sale was booked once
+            assert isinstance(info, z.Frame) and info.data.startswith(b"1;002;")
+        emu.stop(signal.SIGKILL)  # the power goes with the receipt open
+        emu = Process(tmp_path)
+        with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as conn:
+            assert _ste(_ask(conn, 1, 0x31, SALE)) == "=0"  # [D p.7]: 3Dh, once
+            assert _ste(_ask(conn, 2, 0x31, SALE)) == "00"
+            info = _ask(conn, 3, 0x72)
+            assert isinstance(info, z.Frame) and info.data.startswith(b"1;004;")  # both booked (3Dh came with 30h)
+            assert emu.simulate()["device"]["receipt_open"] is True
+    finally:
+        emu.stop()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_over_a_pty(tmp_path: Path) -> None:
+    emu = Process(tmp_path, "--pty")
+    try:
+        fd = os.open(emu.address, os.O_RDWR | os.O_NOCTTY | getattr(os, "O_BINARY", 0))
+        try:
+            import tty
+
+            tty.setraw(fd)
+            os.write(fd, bytes((z.PING,)))
+            assert os.read(fd, 1) == bytes((z.Ping.READY,))
+            os.write(fd, z.frame(7, 0x21))
+            reply = _read_reply(lambda: os.read(fd, 4096))
+            assert isinstance(reply, z.Frame) and reply.number == 7 and b"TREMOL M20" in reply.data
+        finally:
+            os.close(fd)
+    finally:
+        emu.stop()
+
+
+def test_password_retry_storm_and_busy_pings(tmp_path: Path) -> None:
+    async def run() -> None:
+        emulator = TremolEmulator(MODELS["M20"], tmp_path, password="1234")
+        await emulator.start()
+        link = MemoryLink()
+        task = asyncio.create_task(emulator.serve(link.device_read, link.device_write))
+
+        async def byte(send: bytes) -> int:
+            link.send(send)
+            return (await asyncio.wait_for(link.receive(), 5))[0]
+
+        assert await byte(bytes((z.PING,))) == z.Ping.WAITING_FOR_PASSWORD  # [D p.6, p.8]
+        assert await byte(b"9999\n" + bytes((z.PING,))) == z.Ping.WRONG_PASSWORD
+        assert await byte(b"1234\n" + bytes((z.PING,))) == z.Ping.READY
+        await emulator.control({"wire": {"busy_ms": 400}})
+        started = time.monotonic()
+        link.send(z.frame(1, 0x7C, b"X"))
+        assert await byte(bytes((z.PING,))) in (z.Ping.BUSY, z.RETRY)  # busy while the report runs
+        link.send(z.frame(2, 0x20))  # a new command while busy: RETRY [D p.8]
+        decoder = z.Decoder(replies=True)
+        events: list[z.Event] = []
+        while not any(isinstance(e, z.Ack) for e in events):
+            events += decoder.feed(await asyncio.wait_for(link.receive(), 5))
+        assert time.monotonic() - started >= 0.4
+        assert sum(1 for e in events if e == z.Byte(z.RETRY)) >= 3
+        assert [e for e in events if isinstance(e, z.Ack)] == [z.Ack(1, 0x30, 0x30)]
+        link.hang_up()
+        await task
+        emulator.close()
+
+    asyncio.run(run())
