@@ -25,6 +25,18 @@ def test_every_default_code_is_one_the_model_takes() -> None:
         assert set(spec.payments.values()) <= set(spec.codes), spec.name
 
 
+def test_the_payment_tables_of_each_dialect() -> None:
+    """datecs-evidence.md §2: Romanian PaidMode [RO SK1-21]; C letters, card = C, D = health fund [C p.13]; P
+    letters [P p.19-20]; Bulgarian X 0..5 [X p.11]."""
+    ro, bg, ecr, printer = (MODELS[name] for name in ("DP-25MX", "FP-700X", "DP-25", "FP-2000"))
+    assert dict(ro.payments) == {"cash": "0", "card": "1", "credit": "2", "meal_voucher": "3", "value_voucher": "4",
+                                 "voucher": "5", "modern_payment": "6", "other": "8"}
+    assert set(ro.codes) == set("0123456789")
+    assert set(ecr.codes) == set("PNCDIJ") and ecr.payments["card"] == "C" and "D" not in ecr.payments.values()
+    assert printer.payments["card"] == "D" and printer.payments["meal_voucher"] == "m"
+    assert set(bg.codes) == set("012345")
+
+
 def _datecs(**fields: Any) -> dict[str, Any]:
     details = {"ip_address": "127.0.0.1", "port": free_port()}  # nothing listens: the register stays offline
     return {"name": "Casa", **DATECS, "connection_details": {"type": "Network", "details": details}, **fields}
@@ -52,8 +64,16 @@ def test_a_save_is_checked_against_the_models_codes(make_app: Any) -> None:
         assert Sim(srv).device(dev)["config"]["payment_codes"] == {"card": "2"}
         # another protocol's model: the stored codes must be stated again for it
         assert _refused(c, {"id": dev, "model": "DP-25"}).startswith("payment_codes.card: '2' is not")
+        # C cash registers take only P N C D I J [C p.13]: the P printers' "L" is not one of them
+        assert _refused(c, {"id": dev, "model": "DP-25", "payment_codes": {"card": "L"}}).startswith(
+            "payment_codes.card: 'L' is not a payment code of a Datecs DP-25")
         assert c.post("/manage/save_fiscal_device", json={"id": dev, "model": "DP-25",
+                                                          "payment_codes": {"card": "D"}}).status_code == 200
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "model": "FP-2000",
                                                           "payment_codes": {"card": "L"}}).status_code == 200
+        # Romanian firmware: PaidMode 0..9, every one configurable (datecs-evidence.md §2)
+        assert c.post("/manage/save_fiscal_device", json={"id": dev, "model": "DP-25MX", "payment_codes": {
+            "modern_payment": "6", "other": "8", "card": "7", "voucher": "9"}}).status_code == 200
         assert c.post("/manage/save_fiscal_device", json={"id": dev, "payment_codes": None}).status_code == 200
         assert Sim(srv).device(dev)["config"]["payment_codes"] is None
 
@@ -72,7 +92,7 @@ def _connected(srv: Server, device: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize(("protocol", "remapped", "default"), [("x", "2", "1"), ("old", "L", "D")])
+@pytest.mark.parametrize(("protocol", "remapped", "default"), [("x", "2", "1"), ("old", "D", "C")])
 def test_a_remapped_card_payment_goes_on_the_wire_and_survives_a_restart(
         tmp_path: Path, protocol: str, remapped: str, default: str) -> None:
     emu, dev, srv = datecs_rig(tmp_path, protocol)
