@@ -76,7 +76,10 @@ class DatecsDriver(FiscalDriver):
     config: FiscalDeviceConfig
     poll_interval_s: ClassVar[float | None] = 5.0
 
-    def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext) -> None:
+    def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext,
+                 transport: Callable[[], Transport] | None = None) -> None:
+        """``transport``: makes the link instead of ``connection_details`` (an in-memory line in tests)."""
+        self._make_transport = transport
         self.spec: ModelSpec = model(config.model)
         self.dialect = self.spec.dialect
         self.payment_codes = payment_codes(self.spec, config.payment_codes)
@@ -107,7 +110,8 @@ class DatecsDriver(FiscalDriver):
     # -- link -------------------------------------------------------------------------------------
     async def _connect(self) -> None:
         try:
-            transport = open_transport(self.config.connection_details)
+            transport = (self._make_transport() if self._make_transport is not None
+                         else open_transport(self.config.connection_details))
         except ValueError as exc:
             raise FiscalError(Code.CONFIG, f"connection_details.type: {exc}") from None
         await transport.open()
