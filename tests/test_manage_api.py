@@ -59,7 +59,8 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
         assert view["config"] == {"id": dev, "name": "Casa 1", **SIMULATED, "notes": "bar", "enabled": True,
                                   "scan_folder": str(inp), "scan_encoding": "auto", "auto_send_card_to_pos": False,
                                   "linked_pos_device_id": None, "header_lines": [], "footer_lines": [],
-                                  "operator": 1, "exempt_vat_groups": [], "payment_codes": None}
+                                  "operator": 1, "operator_password": None, "exempt_vat_groups": [],
+                                  "payment_codes": None}
         assert (view["status"], view["status_text"]) == ("Connected", "Conectat")
         assert view["vat_rates"] == {"A": 1900, "B": 900, "C": 0}
         assert view["connected_device_id"].startswith("SIM")

@@ -235,8 +235,11 @@ class DatecsDriver(FiscalDriver):
             details["device_error"] = error
         code: Code
         mapped = bits.X_ERRORS.get(error) if error else None
+        standing = status.failure()
         if mapped is not None:
             code = mapped
+        elif error and standing is not None and standing.error not in (None, Code.DEVICE):
+            code = standing.error  # another code while paper is out (cover open...): that is why it was refused
         elif error == 0 and failure is not None and failure.error is not None and failure.error != Code.DEVICE:
             code = failure.error
         elif refusal == Code.RECEIPT_OPEN:  # refused while a document is open, or for another reason
@@ -439,7 +442,7 @@ class DatecsDriver(FiscalDriver):
                 device_total = total
             elif voided:
                 await self._call(c.CANCEL_RECEIPT)
-                return await self._journal_receipt(pending, pending.number, True, totals)
+                return await self._journal_receipt(pending, self._void_number(pending), True, totals)
             else:
                 await self._pay(pending.plan)
                 closed = await self._call(c.CLOSE_RECEIPT)
@@ -579,9 +582,14 @@ class DatecsDriver(FiscalDriver):
                            settles=True)
         return result
 
+    def _void_number(self, pending: PendingReceipt) -> int | None:
+        """The register's number of a cancelled receipt: X its slip number; old the document number after the
+        one read before opening (113 [P p.35] [C p.27])."""
+        return pending.number if self.syntax.x else (pending.before + 1 if pending.before is not None else None)
+
     async def _void_record(self, pending: PendingReceipt, device_total: int, why: str) -> None:
         """A receipt the register cancelled: journaled with the register's number and the register's total."""
-        number = pending.number if self.syntax.x else (pending.before + 1 if pending.before is not None else None)
+        number = self._void_number(pending)
         await self._record("void", number, device_total, "\n".join([*pending.lines, f"ANULAT: {why}"]),
                            {"request": pending.request, "reason": why, "payments": {}}, settles=True)
 
@@ -625,8 +633,7 @@ class DatecsDriver(FiscalDriver):
             return None
         if pending.opened and await self._closed_is_ours(pending, tx):
             if pending.voided:
-                return await self._journal_receipt(pending, pending.number if self.syntax.x
-                                                   else await self._last_document(), True)
+                return await self._journal_receipt(pending, self._void_number(pending), True)
             if tx.paid_cents >= tx.amount_cents == pending.total_cents and tx.items == pending.items:
                 number = tx.number if self.syntax.x else await self._last_document()
                 return await self._journal_receipt(pending, number, False)
