@@ -120,7 +120,8 @@ class ManualRegister:
                 await asyncio.sleep(0.01)
             return
         if frame.seq == self._last_seq:  # the same SEQ as the last frame: not executed, last reply again [X p.3]
-            await self._send(self._last_reply)
+            if not self._dropped(frame.cmd):
+                await self._send(self._last_reply)
             return
         self.executed.append((frame.cmd, data))
         self._count[frame.cmd] = self._count.get(frame.cmd, 0) + 1
@@ -140,11 +141,15 @@ class ManualRegister:
             text = ""
         reply = framing.reply(self.variant, frame.seq, cmd, text.encode("cp1250"), status)
         self._last_seq, self._last_reply = frame.seq, reply
-        dropped = self.faults.drop_reply_to.get(frame.cmd, 0)
-        if dropped:
-            self.faults.drop_reply_to[frame.cmd] = dropped - 1
-            return
-        await self._send(reply)
+        if not self._dropped(frame.cmd):
+            await self._send(reply)
+
+    def _dropped(self, cmd: int) -> bool:
+        """Lose this reply (the line ate it)."""
+        left = self.faults.drop_reply_to.get(cmd, 0)
+        if left:
+            self.faults.drop_reply_to[cmd] = left - 1
+        return bool(left)
 
     # -- replies ----------------------------------------------------------------------------------
     def _status(self) -> bytes:

@@ -305,3 +305,33 @@ def test_romanian_z_report_totals_follow_the_romanian_layout(tmp_path: Path) -> 
         assert z["vat_totals"]["A"]["base_cents"] + z["vat_totals"]["A"]["vat_cents"] == 1000
 
     run(tmp_path, "DP-25MX", reg, body)
+
+
+def test_a_restart_finishes_a_receipt_left_open_after_a_payment(tmp_path: Path) -> None:
+    """fiscald stopped (crash, restart) while a C register's receipt was open and partly paid: the next start
+    finds the pending record, and finishes the receipt as requested (76 in bani [C p.20]; 60 refused [C p.16])."""
+    reg = ManualRegister("c", "DP-25")
+    reg.faults.paper_out_after[PAY] = 1
+
+    async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
+        with pytest.raises(FiscalError):
+            await driver.print_receipt(receipt(("card", 500), ("cash", 1000), price=1500))
+        await driver.stop()
+        reg.paper = True
+        again = DatecsDriver(driver.config, driver.ctx, transport=reg.transport)
+        await again.start()
+        assert reg.receipt is None and [r.paid for r in reg.printed] == [1500]
+        assert sent(reg, PAY) == ["\tC5.00", "\tP10.00", "\tP10.00"]  # refused for paper, then the rest
+        assert [(e.kind, e.number, e.total_cents) for e in await entries(db, driver.config.id)] == [
+            ("receipt", 501, 1500)]
+        await again.stop()
+
+    run(tmp_path, "DP-25", reg, body)
+
+
+def test_romanian_models_are_listed_first_under_datecs() -> None:
+    from fiscald.drivers.registry import SUPPORTED
+    [datecs] = [entry for entry in SUPPORTED if entry.manufacturer == "Datecs"]
+    assert datecs.models[:3] == ("DP-25MX", "DP-150MX", "FP-700MX")
+    assert {"DP-25", "FP-2000", "FP-700X"} <= set(datecs.models)
+    assert set(datecs.payment_codes["DP-25MX"]) == set("0123456789")

@@ -674,6 +674,10 @@ class DatecsDriver(FiscalDriver):
         if self._last_status.has(bits.NON_FISCAL_OPEN) and not self._last_status.has(bits.FISCAL_RECEIPT_OPEN):
             await self._call(c.CLOSE_NON_FISCAL)
             return
+        if tx.paid_cents > 0:  # not fiscald's, and 60 is refused once paid: the cashier must finish it
+            raise FiscalError(Code.RECEIPT_OPEN, "a receipt fiscald did not open is open on the register with a "
+                                                 "payment made: finish it on the register",
+                              {"device_total_cents": tx.amount_cents, "device_paid_cents": tx.paid_cents})
         before = None if self.syntax.x else await self._last_document()
         await self._call(c.CANCEL_RECEIPT)
         if tx.items > 0:
@@ -894,7 +898,10 @@ class DatecsDriver(FiscalDriver):
 
     async def _device_datetime(self) -> str:
         f = await self._call(c.GET_DATETIME)
-        return c.parse_datetime(f[0]).astimezone().isoformat()
+        try:
+            return c.parse_datetime(self._reply(f, 0, c.GET_DATETIME)).astimezone().isoformat()
+        except ValueError:
+            raise FiscalError(Code.DEVICE, f"unreadable answer to command {c.GET_DATETIME:#04x}: {f!r}") from None
 
     async def get_datetime(self, params: m.NoParams) -> r.DatetimeResult:
         return {"datetime": await self._device_datetime()}
