@@ -194,3 +194,22 @@ def test_a_receipt_left_open_on_the_device_is_cancelled_at_start_and_journaled(t
         s.close()
         srv.stop()
         emu.stop()
+
+
+def test_a_receipt_answered_2004_then_printed_answers_200_to_its_retry(
+        shared: tuple[Sim, str, Emulator, Server]) -> None:
+    """Adversarial finding (issue 19): the link dropped after the close, the answer was 2004, the receipt was
+    journaled as printed when the register came back — and the retry with the key replayed 2004 forever (the POS
+    then sold it again under a new key). Now the retry answers the printed receipt."""
+    s, dev, emu, _ = shared
+    before = printed(emu)
+    emu.simulate(wire={"drop_replies": 16, "from_command": CLOSE})  # the close and the reconciling reads
+    receipt = {"lines": [item(price=2550)], "payments": [pay("cash", 3000)]}
+    first = s.op(dev, "print_receipt", receipt, key="lost-then-printed")
+    assert first.json()["status"] == 2004, first.text
+    wait_for(lambda: s.device(dev)["status"] == "Connected", what="reconnected")
+    assert printed(emu) == before + 1
+    retry = s.op(dev, "print_receipt", receipt, key="lost-then-printed")
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["result"]["receipt_number"] == before + 1 and retry.json()["result"]["change_cents"] == 450
+    assert printed(emu) == before + 1

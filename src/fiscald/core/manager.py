@@ -23,7 +23,7 @@ from fiscald.config import Settings
 from fiscald.core import card_payments, events
 from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
-from fiscald.drivers.base import Driver, DriverContext, UnavailableDriver
+from fiscald.drivers.base import CURRENT_OPERATION, Driver, DriverContext, UnavailableDriver
 from fiscald.drivers.registry import create_driver, find
 from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.drivers.transport import ConnectionLost
@@ -33,10 +33,11 @@ from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.models.simulate import SimulateRequest
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import OPERATIONS, Operation
-from fiscald.store import Database
+from fiscald.store import Database, journal
 from fiscald.store import devices as device_repo
 from fiscald.store import operations as op_repo
 from fiscald.store.journal import JournalEntry
+from fiscald.store.operations import OperationRecord
 
 log = logging.getLogger("fiscald.manager")
 
@@ -313,6 +314,9 @@ class DeviceManager:
                     outcome = self._error(FiscalError(Code.OPERATION_IN_PROGRESS, f"key {idem_key!r}"))
                 else:
                     outcome = Outcome(stored.http_status or 500, stored.response, True, stored.id)
+                    printed = await self._printed_after_all(stored)
+                    if printed is not None:
+                        outcome = Outcome(200, printed, True, stored.id)
                     await _notify_queued(on_queued, stored.id)  # a replay: the caller's operation is the stored one
             else:
                 outcome = await self._enqueue(handle, op, idem_key, source, record, on_queued)
@@ -416,6 +420,19 @@ class DeviceManager:
             except Exception:
                 log.exception("device %s: keep-alive failed", handle.id)
 
+    async def _printed_after_all(self, stored: OperationRecord) -> dict[str, Any] | None:
+        """A receipt answered 2004 (link lost) or 1010 (interrupted) that the register did print — found when
+        the driver settled it later and journaled it under this operation: its success, stored as the answer."""
+        if stored.operation != "print_receipt" or (stored.response or {}).get("status") not in (
+                Code.DEVICE_DISCONNECTED, Code.OUTCOME_UNKNOWN):
+            return None
+        entry = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id))
+        if entry is None or not isinstance(entry.data.get("result"), dict):
+            return None
+        body = success(entry.data["result"])
+        await self.db.write(lambda c: op_repo.finish(c, stored.id, 200, body))
+        return body
+
     async def _run(self, handle: DeviceHandle, job: Job) -> Outcome:
         op = job.op
         started_write: asyncio.Future[None] | None = None
@@ -428,6 +445,7 @@ class DeviceManager:
             # else: the device's effects are writes to this store, which the FIFO writer commits after it
         self.events.publish(events.operation_started(op.device_id, job.operation_id, op.name))
         started = time.perf_counter()
+        running = CURRENT_OPERATION.set(job.operation_id)  # journaled by drivers with what the device did
         try:
             outcome = Outcome(200, success(await card_payments.execute(self, handle, job)),
                               operation_id=job.operation_id)
@@ -443,6 +461,7 @@ class DeviceManager:
             outcome = self._error(FiscalError(Code.INTERNAL, f"{type(exc).__name__} in the driver"),
                                   job.operation_id)
             keep = True
+        CURRENT_OPERATION.reset(running)
         if started_write is not None:
             await started_write  # raises if the started record failed: the outcome would not be durable
         self.metrics.record(op.name, int(outcome.body["status"]), time.perf_counter() - started)

@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any, ClassVar, cast
 
 from fiscald.drivers import journal_reads
-from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers, Result, fiscal_handlers
+from fiscald.drivers.base import CURRENT_OPERATION, DriverContext, FiscalDriver, Handlers, Result, fiscal_handlers
 from fiscald.drivers.datecs import commands as c
 from fiscald.drivers.datecs import status as bits
 from fiscald.drivers.datecs.lines import Lines
@@ -420,7 +420,8 @@ class DatecsDriver(FiscalDriver):
         pending = PendingReceipt(
             request=params.model_dump(mode="json", by_alias=True), total_cents=totals.total_cents, voided=voided,
             payments=dict(totals.payments_by_type), plan=[] if voided else self._plan_payments(totals),
-            items=len(totals.items), lines=[text for _, _, text in plan], pos_transactions=pos)
+            items=len(totals.items), lines=[text for _, _, text in plan], pos_transactions=pos,
+            operation_id=CURRENT_OPERATION.get())
         login = self._login(params.operator)
         await self._finish_stored()  # a receipt a refusal left open is finished first, never overwritten
         if not self.syntax.x:
@@ -575,7 +576,7 @@ class DatecsDriver(FiscalDriver):
             result["day_receipt_number"] = 1 + journal.count_since(conn, device_id, ("receipt", "void"), day,
                                                                    "z_report")
             result["journal_id"] = entry_id
-            return {"request": pending.request, "result": result,
+            return {"request": pending.request, "result": result, "operation_id": pending.operation_id,
                     "payments": {} if voided else pending.payments}
 
         await self._record("void" if voided else "receipt", number, totals.total_cents, text, content,

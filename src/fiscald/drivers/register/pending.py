@@ -32,6 +32,7 @@ class PendingReceipt:
     before: int | None = None  # the register's last document number before opening (old protocol: 113)
     number: int | None = None  # the number the register gave the receipt when it opened (X: 48's slip number)
     opened: bool = False  # 48 answered: the receipt is open on the register
+    operation_id: str | None = None  # the operation that asked for it (journaled with the outcome)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,7 +47,8 @@ class PendingReceipt:
                    pos_transactions=list(data.get("pos_transactions") or []),
                    before=_int_or_none(data.get("before")),
                    number=_int_or_none(data.get("number", data.get("fiscal_number"))),
-                   opened=bool(data.get("opened", data.get("number") is not None)))
+                   opened=bool(data.get("opened", data.get("number") is not None)),
+                   operation_id=data.get("operation_id"))
 
     def remaining(self, paid_cents: int) -> list[Payment]:
         """What is left to pay when the register reports ``paid_cents`` paid: the payments not yet made, the
