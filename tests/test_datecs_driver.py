@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from datecs_manual import ManualRegister
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fiscald.drivers.base import DriverContext
+from fiscald.drivers.datecs import commands as c
 from fiscald.drivers.datecs.driver import DatecsDriver
 from fiscald.drivers.datecs.models import check_config
 from fiscald.drivers.transport import ConnectionLost
@@ -335,3 +338,26 @@ def test_romanian_models_are_listed_first_under_datecs() -> None:
     assert datecs.models[:3] == ("DP-25MX", "DP-150MX", "FP-700MX")
     assert {"DP-25", "FP-2000", "FP-700X"} <= set(datecs.models)
     assert set(datecs.payment_codes["DP-25MX"]) == set("0123456789")
+
+
+def test_paper_out_flagged_on_a_cash_in_the_register_did_is_success(tmp_path: Path) -> None:
+    """Old protocol: the paper-out bit on 70's reply [C p.19]; the drawer (70 with amount 0) shows it was done."""
+    reg = ManualRegister("c", "DP-25")
+    reg.faults.paper_out_after[0x46] = 2  # the first 70 reads the drawer, the second is the cash in
+
+    async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
+        result = await driver.cash_in(m.CashParams.model_validate({"amount_cents": 5000}))
+        assert result == {"cash_in_drawer_cents": 5000} and reg.cash == 5000
+        assert [(e.kind, e.total_cents) for e in await entries(db, driver.config.id)] == [("cash_in", 5000)]
+
+    run(tmp_path, "DP-25", reg, body)
+
+
+@given(st.integers(min_value=-10**10, max_value=10**10))
+def test_old_protocol_amounts_without_a_point_are_bani(cents: int) -> None:
+    """[P p.25] 76 "9 bytes with a sign"; [EN BgIslFiscalPrinter.Commands.cs] divides by 100."""
+    sign = "-" if cents < 0 else "+"
+    assert c.parse_amount(f"{sign}{abs(cents):09d}", minor_units=True) == cents
+    assert c.parse_amount(str(cents), minor_units=True) == cents
+    assert c.parse_amount(c.money(cents), minor_units=True) == cents  # a value with a point is in lei
+    assert c.parse_amount(c.money(cents), minor_units=False) == cents

@@ -732,14 +732,24 @@ class DatecsDriver(FiscalDriver):
             raise FiscalError(Code.CASH_OUT_EXCEEDS_DRAWER, f"{params.amount_cents} requested, {drawer} in the drawer",
                               {"cash_in_drawer_cents": drawer})
         amount = c.money(params.amount_cents)
-        if self.syntax.x:  # Type 0 in / 1 out, Amount; CashSum, CashIn, CashOut [X p.19]
-            f = await self._call(c.CASH, self.syntax.args("0" if direction > 0 else "1", amount), Code.RECEIPT_OPEN)
-            now = self._amount(f, 0, c.CASH)
-        else:  # signed Amount; P|F, CashSum, ServIn, ServOut in bani [P p.23] [C p.19]
-            f = await self._call(c.CASH, amount if direction > 0 else f"-{amount}", Code.RECEIPT_OPEN)
-            if f and f[0] == "F":
-                raise FiscalError(Code.DEVICE, "the device refused the cash operation")
-            now = self._amount(f, 1, c.CASH)
+        try:
+            if self.syntax.x:  # Type 0 in / 1 out, Amount; CashSum, CashIn, CashOut [X p.19]
+                f = await self._call(c.CASH, self.syntax.args("0" if direction > 0 else "1", amount),
+                                     Code.RECEIPT_OPEN)
+                now = self._amount(f, 0, c.CASH)
+            else:  # signed Amount; P|F, CashSum, ServIn, ServOut in bani [P p.23] [C p.19]
+                f = await self._call(c.CASH, amount if direction > 0 else f"-{amount}", Code.RECEIPT_OPEN)
+                if f and f[0] == "F":
+                    raise FiscalError(Code.DEVICE, "the device refused the cash operation")
+                now = self._amount(f, 1, c.CASH)
+        except FiscalError as exc:
+            if isinstance(exc, ConnectionLost) or exc.code not in (Code.PAPER_OUT, Code.COVER_OPEN, Code.DEVICE):
+                raise
+            # paper ran out (or an unreadable reply) on an operation the register may have done: the drawer says
+            after = await self._cash_in_drawer()
+            if after != drawer + direction * params.amount_cents:
+                raise
+            now = after
         kind = "cash_in" if direction > 0 else "cash_out"
         title = "INTRODUCERE NUMERAR" if direction > 0 else "EXTRAGERE NUMERAR"
         await self._record(kind, None, params.amount_cents, f"{title}\nSUMA: {amount}",
