@@ -320,11 +320,13 @@ def test_a_restart_finishes_a_receipt_left_open_after_a_payment(tmp_path: Path) 
         with pytest.raises(FiscalError):
             await driver.print_receipt(receipt(("card", 500), ("cash", 1000), price=1500))
         await driver.stop()
-        reg.paper = True
         again = DatecsDriver(driver.config, driver.ctx, transport=reg.transport)
-        await again.start()
+        await again.start()  # paper is still out: connected, the receipt left for when the register is ready
+        assert again.status.status.value == "Error" and reg.receipt is not None
+        reg.paper = True
+        await again.poll()
         assert reg.receipt is None and [r.paid for r in reg.printed] == [1500]
-        assert sent(reg, PAY) == ["\tC5.00", "\tP10.00", "\tP10.00"]  # refused for paper, then the rest
+        assert sent(reg, PAY) == ["\tC5.00"] + ["\tP10.00"] * 3  # refused for paper twice, then the rest
         assert [(e.kind, e.number, e.total_cents) for e in await entries(db, driver.config.id)] == [
             ("receipt", 501, 1500)]
         await again.stop()

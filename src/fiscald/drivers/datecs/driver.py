@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from fiscald.operations.totals import ReceiptTotals, compute_receipt, vat_of
 from fiscald.store import devices as device_repo
 from fiscald.store import journal
 
+log = logging.getLogger("fiscald.datecs")
 TILL = "1"  # TillNmb: the point of sale number [X p.9] [C p.10] [P p.16]
 _DAY_KINDS = ("receipt", "void", "cash_in", "cash_out")
 _READS = frozenset({c.STATUS, c.TRANSACTION, c.LAST_DOCUMENT, c.DIAGNOSTIC, c.GET_DATETIME, c.VAT_RATES_X,
@@ -134,7 +136,12 @@ class DatecsDriver(FiscalDriver):
                                  f"{self.spec.name} ({self.dialect.title}; docs/devices.md)") from None
         self._rates = await self._read_vat_rates()
         self._fiscal_day = await self._last_z_number() + 1
-        await self._resolve_open()
+        try:
+            await self._resolve_open()
+        except FiscalError as exc:  # e.g. paper out: the receipt is finished once the register is ready (poll)
+            if isinstance(exc, ConnectionLost):
+                raise
+            log.warning("%s: a receipt open on the register is not settled yet: %s", self.config.id, exc.detail)
         await self.poll()
 
     async def _identify(self) -> None:
@@ -187,8 +194,12 @@ class DatecsDriver(FiscalDriver):
         if self._last_status.standing() is None:
             stored = await self._stored_pending()
             if stored is not None:  # a receipt left unfinished by a refusal: finish it now the device is ready
-                with contextlib.suppress(FiscalError):
+                try:
                     await self._settle(stored)
+                except FiscalError as exc:
+                    if isinstance(exc, ConnectionLost):
+                        raise
+                    log.warning("%s: the unfinished receipt is not settled yet: %s", self.config.id, exc.detail)
 
     def _show(self, status: bits.Status) -> None:
         standing = status.standing()
