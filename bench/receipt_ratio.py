@@ -1,0 +1,153 @@
+"""fiscald's receipt path against the floor (bench/floor.py), in one run, as ratios. Results: docs/benchmarks.md.
+
+    .venv/bin/python bench/receipt_ratio.py [--receipts 1000] [--seconds 8] [--rounds 2]
+
+Both servers run at once on free loopback ports, each with its own data dir; fiscald has 8 Simulated
+registers (zero latency). One raw keep-alive HTTP/1.1 client (so the client costs little and the same for both)
+measures a 10-item print_receipt:
+- sequential latency (p50, p99) over one connection;
+- throughput with 8 devices x 2 connections.
+Rounds alternate fiscald and the floor so that drift in the machine's load falls on both. The goals of issue 23
+are p50 <= 1.5x, p99 <= 2x and throughput >= 0.9x the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
+from http_bench import pct, receipt  # noqa: E402
+
+from server import Server, add_simulated_register, free_port  # noqa: E402
+
+
+class RawClient:
+    """One keep-alive connection that sends a prepared request and reads the whole answer."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> RawClient:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    @staticmethod
+    def request(body: bytes) -> bytes:
+        return (b"POST /devices/operation HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    async def send(self, request: bytes) -> None:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        payload = await self.reader.readexactly(length)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(payload.decode())
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def sequential(port: int, device_id: str, count: int) -> list[float]:
+    client = await RawClient.open(port)
+    request = RawClient.request(json.dumps(receipt(device_id, 0)).encode())
+    times: list[float] = []
+    try:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            await client.send(request)
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        client.close()
+    return times
+
+
+async def throughput(port: int, devices: list[str], seconds: float, per_device: int) -> float:
+    done = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def run(device_id: str) -> None:
+        nonlocal done
+        client = await RawClient.open(port)
+        request = RawClient.request(json.dumps(receipt(device_id, 0)).encode())
+        try:
+            while time.perf_counter() < stop_at:
+                await client.send(request)
+                done += 1
+        finally:
+            client.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(run(d) for d in devices for _ in range(per_device)))
+    return done / (time.perf_counter() - t0)
+
+
+def start_floor(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(HERE / "floor.py"), "--port", str(port), "--data-dir",
+                             str(data_dir)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the floor did not start")
+
+
+def measure(port: int, devices: list[str], receipts: int, seconds: float, per_device: int) -> tuple[float, float,
+                                                                                                      float]:
+    asyncio.run(sequential(port, devices[0], 100))  # warm-up
+    times = asyncio.run(sequential(port, devices[0], receipts))
+    rate = asyncio.run(throughput(port, devices, seconds, per_device))
+    return pct(times, 50), pct(times, 99), rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--receipts", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--per-device", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        devices = [add_simulated_register(root / "fiscald", f"Bench {i}") for i in range(8)]
+        fiscald = Server(root / "fiscald", demo=False).start()
+        floor, floor_port = start_floor(root / "floor")
+        try:
+            print(f"{'round':>5} {'server':>8} {'p50 ms':>8} {'p99 ms':>8} {'receipts/s':>11}")
+            rows: list[tuple[float, float, float, float, float, float]] = []
+            for n in range(args.rounds):
+                f50, f99, frate = measure(fiscald.port, devices, args.receipts, args.seconds, args.per_device)
+                b50, b99, brate = measure(floor_port, devices, args.receipts, args.seconds, args.per_device)
+                print(f"{n + 1:>5} {'fiscald':>8} {f50:8.2f} {f99:8.2f} {frate:11.0f}")
+                print(f"{n + 1:>5} {'floor':>8} {b50:8.2f} {b99:8.2f} {brate:11.0f}")
+                rows.append((f50 / b50, f99 / b99, frate / brate, f50, f99, frate))
+            for n, (r50, r99, rrate, *_rest) in enumerate(rows, 1):
+                print(f"round {n}: p50 x{r50:.2f} (goal <= 1.5)  p99 x{r99:.2f} (goal <= 2)  "
+                      f"throughput x{rrate:.2f} (goal >= 0.9)")
+        finally:
+            floor.terminate()
+            floor.wait(10)
+            fiscald.stop()
+
+
+if __name__ == "__main__":
+    main()
