@@ -363,3 +363,24 @@ def test_old_protocol_amounts_without_a_point_are_bani(cents: int) -> None:
     assert c.parse_amount(str(cents), minor_units=True) == cents
     assert c.parse_amount(c.money(cents), minor_units=True) == cents  # a value with a point is in lei
     assert c.parse_amount(c.money(cents), minor_units=False) == cents
+
+
+@pytest.mark.parametrize(("dialect", "model", "cash_in", "cash_out", "z"), [
+    ("ro-x", "DP-25MX", "0\t50.00\t", "1\t20.00\t", "Z\t"),  # 70 Type,Amount [X p.19]; 69 ReportType [X p.18]
+    ("c", "DP-25", "50.00", "-20.00", "0"),  # 70 signed Amount [C p.19]; 69 Option '0' = Z [C p.18]
+    ("p", "FP-2000", "50.00", "-20.00", "0"),  # [P p.23]
+])
+def test_cash_and_z_frames(tmp_path: Path, dialect: str, model: str, cash_in: str, cash_out: str, z: str) -> None:
+    reg = ManualRegister(dialect, model, password="0000")
+
+    async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
+        assert (await driver.cash_in(m.CashParams.model_validate({"amount_cents": 5000})))[
+            "cash_in_drawer_cents"] == 5000
+        assert (await driver.cash_out(m.CashParams.model_validate({"amount_cents": 2000})))[
+            "cash_in_drawer_cents"] == 3000
+        reading = "0\t0.00\t" if driver.syntax.x else "0"
+        assert sent(reg, 0x46) == [reading, cash_in, reading, cash_out]
+        await driver.z_report(m.NoParams())
+        assert sent(reg, 0x45) == [z]
+
+    run(tmp_path, model, reg, body)

@@ -122,3 +122,20 @@ def test_a_remapped_card_payment_goes_on_the_wire_and_survives_a_restart(
     finally:
         srv.stop()
         emu.stop()
+
+
+def test_settings_a_real_register_cannot_use_are_refused_on_save(make_app: Any) -> None:
+    """header_lines/footer_lines are never accepted and then ignored on a Datecs register (it prints its own);
+    operator and operator_password are checked against the model's dialect (P: 1..16, 4..8 digits [P p.16])."""
+    srv: InProcessServer = make_app(demo=False)
+    with srv.client() as c:
+        assert _refused(c, _datecs(header_lines=["SC EXEMPLU SRL"])).startswith(
+            "header_lines: a Datecs register prints its own header")
+        assert _refused(c, _datecs(footer_lines=["MULTUMIM"])).startswith("footer_lines:")
+        assert _refused(c, _datecs(model="FP-2000", operator=17)).startswith("operator: a FP-2000 has operators 1..16")
+        assert _refused(c, _datecs(model="FP-2000", operator_password="123")).startswith("operator_password:")
+        assert _refused(c, _datecs(operator_password="12a4")).startswith("operator_password")
+        saved = c.post("/manage/save_fiscal_device", json=_datecs(model="DP-25MX", operator=2,
+                                                                  operator_password="0002"))
+        assert saved.status_code == 200, saved.text
+        assert Sim(srv).device(saved.json()["id"])["config"]["operator_password"] == "0002"
