@@ -384,3 +384,14 @@ def test_cash_and_z_frames(tmp_path: Path, dialect: str, model: str, cash_in: st
         assert sent(reg, 0x45) == [z]
 
     run(tmp_path, model, reg, body)
+
+
+def test_a_romanian_register_reporting_a_short_name_connects(tmp_path: Path) -> None:
+    """The Romanian 90 layout has no fiscal-memory number [DUDE]; a name like "DP-25" (the C register's) from a
+    register that answers X framing is not a C register."""
+    reg = ManualRegister("ro-x", "DP-25")
+
+    async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
+        assert driver.serial == "DA123456" and driver.device_name == "DP-25"
+
+    run(tmp_path, "DP-25MX", reg, body)

@@ -162,7 +162,10 @@ class DatecsDriver(FiscalDriver):
         self.connected_device_id = self.serial or None
         reported = reported_model(name)
         ro_layout = self.syntax.x and len(fields) <= 7  # Romanian 90 has no FM number [DUDE]
-        if reported is not None and reported.dialect != self.dialect and not (self.dialect.ro_receipt and ro_layout):
+        # it answered in this framing, so only a model of the same framing can be meant ("DP-25" from an X
+        # register is a name, not a C register)
+        if (reported is not None and reported.dialect != self.dialect and reported.variant == self.spec.variant
+                and not (self.dialect.ro_receipt and ro_layout)):
             raise FiscalError(Code.CONFIG, f"model: configured as a {self.spec.name} ({self.dialect.title}) but "
                                            f"the device reports {name!r}, a {reported.name} "
                                            f"({reported.dialect.title}): choose model {reported.name}",
