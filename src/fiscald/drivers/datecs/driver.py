@@ -243,7 +243,8 @@ class DatecsDriver(FiscalDriver):
             if self.status.status == DeviceStatus.ERROR and status.standing() is None:
                 self._show(status)
             return self.syntax.fields(text)
-        self._show(status)
+        if status.standing() is not None or self.status.status == DeviceStatus.ERROR:
+            self._show(status)  # never Connected from here: while connecting, start() says when it is ready
         details: dict[str, Any] = {"device_command": f"{cmd:#04x}", "device_status": status.flags}
         if error:
             details["device_error"] = error
