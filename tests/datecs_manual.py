@@ -70,6 +70,7 @@ class ManualRegister:
         self.z_number = 3
         self.cash = 0
         self.day_totals = [0] * 8
+        self.last_z_totals = [0] * 8
         self.paper = True
         self.non_fiscal = False
         self.printed: list[Receipt] = []  # receipts closed (printed)
@@ -224,9 +225,11 @@ class ManualRegister:
         return [*RATES, "DT", "DT", "DT", "DT"]
 
     def _last_z(self, a: list[str]) -> list[str] | None:
+        """64: the last fiscal memory record, turnover by group [X p.17] [P p.22] [C p.17]."""
+        sums = [self._money(t) for t in self.last_z_totals]
         if self.x:
-            return [str(self.z_number), *(["0.00"] * 8), "01-01-25"]
-        return ["P", str(self.z_number), *(["+000000000000"] * 8), "010125"]
+            return [str(self.z_number), *sums, "01-01-25"]
+        return ["P", str(self.z_number), *sums, "010125"]
 
     def _read_status(self, a: list[str]) -> list[str] | None:
         return []
@@ -340,6 +343,7 @@ class ManualRegister:
         totals = [self._money(t) for t in self.day_totals]
         if a[0] in ("Z", "0"):
             self.z_number += 1
+            self.last_z_totals, self.day_totals = self.day_totals, [0] * 8
             self.fiscal_since_z = self.all_since_z = 0
         if self.dialect == "ro-x":
             return [str(self.z_number), *totals[:6], "0.00", "0.00", "0.00"]

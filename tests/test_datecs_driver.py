@@ -395,3 +395,18 @@ def test_a_romanian_register_reporting_a_short_name_connects(tmp_path: Path) -> 
         assert driver.serial == "DA123456" and driver.device_name == "DP-25"
 
     run(tmp_path, "DP-25MX", reg, body)
+
+
+def test_a_z_flagged_paper_out_that_the_register_did_is_not_run_twice(tmp_path: Path) -> None:
+    """Old protocol: paper ran out while the Z printed; the fiscal memory's new record (64 [C p.17]) shows it
+    was done: success with the record's number and totals, and no second Z."""
+    reg = ManualRegister("c", "DP-25")
+    reg.day_totals = [1210, 0, 0, 0, 0, 0, 0, 0]
+    reg.faults.paper_out_after[0x45] = 1
+
+    async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
+        z = await driver.z_report(m.NoParams())
+        assert z["z_number"] == 4 and z["total_cents"] == 1210 and len(sent(reg, 0x45)) == 1
+        assert driver._fiscal_day == 5
+
+    run(tmp_path, "DP-25", reg, body)

@@ -798,11 +798,39 @@ class DatecsDriver(FiscalDriver):
             raise FiscalError(Code.DEVICE, f"unreadable answer to command {c.REPORT:#04x}: {f!r}") from None
         return gross
 
+    async def _z_done_anyway(self, exc: FiscalError) -> tuple[int, dict[str, int]]:
+        """A Z whose reply was a failure (paper ran out while it printed, an unreadable reply): if the fiscal
+        memory has a new record (64 [X p.17] [P p.22] [C p.17]), the Z was done — never run a second one; its
+        number and turnover by group are the record's. Else the failure stands."""
+        before = self._fiscal_day - 1
+        cmd = c.LAST_FISCAL_RECORD
+        f = await self._call(cmd, self.syntax.args("0") if self.syntax.x else "0")
+        if self.syntax.x:
+            number, sums = self._number(f, 0, cmd), f[1:8 if self.dialect.ro_receipt else 9]
+        elif f and f[0] == "P":
+            number, sums = self._number(f, 1, cmd), f[2:10]
+        else:
+            raise exc
+        if number <= before:
+            raise exc
+        try:
+            gross = {letter: cents for letter, value in zip(VAT_LETTERS, sums, strict=False)
+                     if (cents := c.parse_amount(value, self._minor())) and letter in self._rates}
+        except ValueError:
+            gross = {}
+        return number, gross
+
     async def _report(self, z: bool) -> r.ReportResult:
         option = ("Z" if z else "X") if self.syntax.x else ("0" if z else "2")
-        f = await self._call(c.REPORT, self.syntax.args(option) if self.syntax.x else option, Code.RECEIPT_OPEN)
-        number = self._number(f, 0, c.REPORT)
-        gross = self._report_sums(f)
+        try:
+            f = await self._call(c.REPORT, self.syntax.args(option) if self.syntax.x else option, Code.RECEIPT_OPEN)
+            number = self._number(f, 0, c.REPORT)
+            gross = self._report_sums(f)
+        except FiscalError as exc:
+            if not z or isinstance(exc, ConnectionLost) or exc.code not in (Code.PAPER_OUT, Code.COVER_OPEN,
+                                                                            Code.DEVICE):
+                raise
+            number, gross = await self._z_done_anyway(exc)
         if z:
             self._refused_login = None  # a Z may be what the register wanted before opening a receipt
         entries = await self._day_entries()
