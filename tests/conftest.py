@@ -4,6 +4,7 @@ import os
 import pwd
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from inproc import InProcessServer
 
 from server import Server
+
+# No test may fall back to the user's or the service's data dir (and so reach the server running there): a command
+# given no --data-dir uses this session's own data dir, which does not exist; the user data dir is a temp dir too.
+# Child processes (servers, CLI subprocesses) inherit both.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="fiscald-tests-"))
+os.environ["FISCALD_DATA_DIR"] = str(_SESSION_DIR / "default-data-dir")
+os.environ["XDG_DATA_HOME"] = os.environ["LOCALAPPDATA"] = str(_SESSION_DIR / "user-data")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,7 @@ def test_data_dir_rule(tmp_path: Path) -> None:
 def test_every_command_honours_the_environment_and_names_the_data_dir(tmp_path: Path) -> None:
     data = tmp_path / "shop"
     env = {"FISCALD_DATA_DIR": str(data)}
-    fiscald("settings", "set", "api_port", str(free_port()), env=env)  # no server answers there
+    fiscald("settings", "set", "api_port", str(free_port()), env=env)  # a first setting creates the data dir
     fiscald("settings", "set", "enable_simulated_devices", "true", env=env)
     device_id = fiscald("devices", "add", "Casa 1", env=env).stdout.strip().splitlines()[-1]
     assert (data / DB_FILE).is_file()
@@ -68,7 +68,6 @@ def test_every_command_honours_the_environment_and_names_the_data_dir(tmp_path: 
 def test_devices_list_keeps_ids_whole_at_80_columns_and_as_json(tmp_path: Path) -> None:
     data = tmp_path / "d"
     ids = [add_simulated_register(data, name) for name in ("Casa de marcat de la intrare", "Casa 2")]
-    fiscald("settings", "set", "api_port", str(free_port()), "--data-dir", str(data))
     listing = fiscald("devices", "list", "--data-dir", str(data)).stdout
     assert all(len(line) <= 80 for line in listing.splitlines())
     assert all(any(i in line for line in listing.splitlines()) for i in ids)  # each id on one line

@@ -25,7 +25,7 @@ def fiscald(*args: str, code: int = 0) -> str:
 
 def test_offline_on_the_data_dir_then_served(make_server: Any, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    db = open_database(data)  # a port nothing listens on, so no other server on this machine is found
+    db = open_database(data)
     db.write_sync(lambda c: device_repo.save_settings(c, Settings(api_port=free_port())))
     db.close()
     dd = ("--data-dir", str(data))
@@ -68,11 +68,12 @@ def test_online_changes_apply_live(make_server: Any, tmp_path: Path) -> None:
     assert httpx.get(srv.url + "/devices/fiscal").json()["fiscal_devices"][0]["status"] == "Disabled"
     fiscald("devices", "enable", device_id, *url)
 
-    # without --url the command finds the server through the data dir's settings (bind_address, api_port)
-    fiscald("settings", "set", "api_port", str(srv.port), *url)
+    # without --url the command finds the server through the record in its data dir, though it was started with
+    # --port and the stored api_port is another
+    assert httpx.get(srv.url + "/manage/get_settings").json()["api_port"] != srv.port
     dd = ("--data-dir", str(data))
     listing = fiscald("devices", "list", *dd)
-    assert srv.url in listing and "Conectat" in listing
+    assert f"{srv.url}, the server of data dir {data}" in " ".join(listing.split()) and "Conectat" in listing
     assert "Settings saved" in fiscald("settings", "set", "api_token", TOKEN, *dd)
     assert httpx.get(srv.url + "/devices/fiscal").status_code == 401  # live
     assert "1011" in fiscald("devices", "list", *url, code=1)

@@ -14,9 +14,10 @@ from sim_client import Sim, item, pay
 from inpfiles import inp, run, wait_state
 
 VARIANTS = [("x", "tcp"), ("old", "tcp"), ("x", "pty"), ("old", "pty")]
+PARAMS = [pytest.param(v, id=f"{v[0]}-{v[1]}") for v in VARIANTS]
 
 
-@pytest.fixture(scope="module", params=VARIANTS, ids=[f"{p}-{t}" for p, t in VARIANTS])
+@pytest.fixture(scope="module", params=PARAMS)
 def datecs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         tuple[Sim, str, Emulator]]:
     protocol, link = request.param
@@ -28,13 +29,8 @@ def datecs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     emu.stop()
 
 
-def test_registered_with_the_devices_serial_and_rates(datecs: tuple[Sim, str, Emulator],
-                                                     request: pytest.FixtureRequest) -> None:
+def test_registered_with_the_devices_serial_and_rates(datecs: tuple[Sim, str, Emulator]) -> None:
     s, dev, emu = datecs
-    if emu.protocol == "old":
-        request.applymarker(pytest.mark.xfail(strict=False, reason=(
-            "emulator rebuilt on branch dtemu: a C register's 90 is ...,Sw,FM,Ser (serial last) [C p.22]; the old "
-            "emulator answers the P layout (serial second-to-last) for the DP-25")))
     view = s.device(dev)
     assert view["status"] == "Connected"
     assert view["connected_device_id"].startswith("DT") and len(view["connected_device_id"]) == 8
@@ -99,7 +95,7 @@ def test_a_day_of_operations(datecs: tuple[Sim, str, Emulator]) -> None:
     assert periodic["reports_count"] == 1 and periodic["total_cents"] == z["total_cents"]
     device = emu.simulate()["device"]  # what the emulated register itself recorded
     assert device["receipt_open"] is False
-    if emu.protocol == "x":  # old: fiscald reports 113's document number, the emulator counts receipts
+    if emu.protocol == "x":  # old: 113's global document number moved on with the periodic report since
         assert device["receipt_number"] == nxt["receipt_number"]
 
 
@@ -130,30 +126,28 @@ def test_paper_out_mid_day(datecs: tuple[Sim, str, Emulator]) -> None:
 
 
 def test_an_inp_file_prints_on_the_datecs_register(datecs: tuple[Sim, str, Emulator],
-                                                   tmp_path_factory: pytest.TempPathFactory,
-                                                   request: pytest.FixtureRequest) -> None:
+                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
     """The file interface works with a real register as with the Simulated one."""
     s, dev, emu = datecs
-    if emu.protocol == "old":
-        request.applymarker(pytest.mark.xfail(strict=False, reason=(
-            "emulator rebuilt on branch dtemu: the old protocol's receipt number is 113's global document number "
-            "[P p.35] [C p.27]; the old emulator's receipt counter is another count")))
     folder = tmp_path_factory.mktemp("inp") / "scan"
     saved = s.http.post("/manage/save_fiscal_device", json={"id": dev, "scan_folder": str(folder),
                                                              "create_scan_folder": True})
     assert saved.status_code == 200, saved.text
     wait_state(s.srv.url, dev, "watching")
-    before = emu.simulate()["device"]["receipt_number"]
+    # X: the receipt's slip number; old: 113's global document number [P p.35] [C p.27]
+    counter = "receipt_number" if emu.protocol == "x" else "document_number"
+    before = emu.simulate()["device"][counter]
     answer = run(folder, "bon.inp", inp("S,1,______,_,__;Ciocolata;4.50;2.000;1;1;1;0;0;buc",
                                         "T,1,______,_,__;0;9.00;;;;"))
     assert answer["status"] == "OK" and answer["total"] == "9.00"
-    assert int(answer["receipt_number"]) == before + 1 == emu.simulate()["device"]["receipt_number"]
+    assert int(answer["receipt_number"]) == before + 1 == emu.simulate()["device"][counter]
 
 
 def test_z_required_after_24_hours(datecs: tuple[Sim, str, Emulator]) -> None:
-    """The Simulated register's 24-hour rule, on the wire: the register refuses to open a receipt (2000 with the
-    register's own code and flags: Datecs has no status bit for it), reports still work, a Z opens a new day.
-    Last in the module: the register's clock stays a day ahead."""
+    """The Simulated register's 24-hour rule, on the wire: the register refuses to open a receipt (X: −111024,
+    our 2006 Z report required, with the raw code in details; old: 2000 with the flags, the old protocol has no
+    code for it), reports still work, a Z opens a new day. Last in the module: the register's clock stays a day
+    ahead."""
     s, dev, emu = datecs
     status = s.ok(dev, "get_status")
     if not status["fiscal_day_open"]:
@@ -161,9 +155,11 @@ def test_z_required_after_24_hours(datecs: tuple[Sim, str, Emulator]) -> None:
     later = dt.datetime.fromisoformat(status["datetime"]) + dt.timedelta(hours=24, minutes=1)
     s.ok(dev, "set_datetime", {"datetime": later.isoformat()})
     refused = s.op(dev, "print_receipt", {"lines": [item()]}).json()
-    assert refused["status"] == 2000 and "command_not_permitted" in refused["details"]["device_status"]
     if emu.protocol == "x":
-        assert refused["details"]["device_error"] == -202006  # the emulator's number for "Z report due"
+        assert refused["status"] == 2006, refused
+        assert refused["details"]["device_error"] == -111024  # Datecs' "end of 24 hour blocking" ([X8] p.62)
+    else:
+        assert refused["status"] == 2000 and "command_not_permitted" in refused["details"]["device_status"]
     assert emu.simulate()["device"]["receipt_open"] is False
     s.ok(dev, "x_report")
     z = s.ok(dev, "z_report")

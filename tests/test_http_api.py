@@ -25,8 +25,8 @@ def test_fiscal_devices_shape(client: httpx.Client, device_id: str) -> None:
     assert dev["inp"] == {"state": "off", "folder": None, "error": None}  # no scan_folder: INP off (docs/inp.md)
     assert set(dev["config"]) == {"id", "name", "manufacturer", "model", "connection_details", "notes", "enabled",
                                   "scan_folder", "scan_encoding", "auto_send_card_to_pos", "linked_pos_device_id",
-                                  "header_lines", "footer_lines", "operator", "operator_password",
-                                  "exempt_vat_groups", "payment_codes"}
+                                  "header_lines", "footer_lines", "operator", "operator_password", "exempt_vat_groups",
+                                  "payment_codes"}
     assert dev["config"]["name"] == "Simulated 1"
     assert dev["status"] == "Connected" and dev["status_text"] == "Conectat"
     assert dev["vat_rates"] == {"A": 2100, "B": 1100, "C": 0, "D": 0}

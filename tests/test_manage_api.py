@@ -17,7 +17,9 @@ from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from server import Server
 
 # a real brand is listed whether or not simulated devices are enabled
-DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"]}
+DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"],
+          "payment_codes": {name: {"codes": dict(spec.codes), "defaults": dict(spec.payments)}
+                            for name, spec in DATECS_MODELS.items()}}
 
 SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
                              "connection_details": {"type": "Virtual", "details": {}}}
@@ -297,7 +299,9 @@ def test_api_token_guards_every_request(make_server: Any, tmp_path: Path) -> Non
 
 def test_version_and_check_update(client: httpx.Client) -> None:
     version = client.get("/manage/get_version").json()
-    assert set(version) == {"version", "python", "platform"} and version["version"] == "0.1.0"
+    assert set(version) == {"version", "python", "platform", "instance_id"} and version["version"] == "0.1.0"
+    assert version["instance_id"] == client.get("/").headers["X-Fiscald-Instance"] == client.get("/health").json()[
+        "instance_id"]
     update = client.post("/manage/check_update")
     assert update.status_code == 503 and update.json()["status"] == 1006
     assert "no update channel" in update.json()["error"]

@@ -21,9 +21,11 @@ import pytest
 from typer.testing import CliRunner
 
 import fiscald.deploy
+from fiscald.app import open_database
 from fiscald.cli import cli
 from fiscald.config import DB_FILE
 from fiscald.deploy import GRACEFUL_STOP_S, STOP_DEADLINE_S, windows
+from fiscald.store import devices as device_repo
 from fiscald.store import operations
 from server import add_simulated_register, free_port, item, op
 
@@ -81,6 +83,15 @@ def pywin32(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     root.handlers[:], root.level = handlers, level  # the service logs to its file through the root logger
 
 
+def set_port(data: Path, port: int) -> None:
+    """Written to the data dir directly: `settings set` on a fresh data dir talks to whatever server answers on
+    the default port, which on a shared machine may be someone else's."""
+    db = open_database(data)
+    db.write_sync(lambda c: device_repo.save_settings(
+        c, device_repo.load_settings(c).model_copy(update={"api_port": port})))
+    db.close()
+
+
 def glue() -> Any:
     return importlib.import_module("fiscald.deploy.winservice")
 
@@ -106,6 +117,66 @@ def test_the_venv_bootstrap_imports_fiscald_from_the_base_interpreter(tmp_path: 
     run = subprocess.run([service.executable, *service.arguments], capture_output=True, text=True,
                          encoding="utf-8", timeout=60)
     assert "No module named 'servicemanager'" in run.stderr and "fiscald'" not in run.stderr
+
+
+def command_line_to_argv(line: str) -> list[str]:
+    """CommandLineToArgvW's rules (Microsoft's "Parsing C command-line arguments"): the program name ends at
+    the first space or tab outside quotes, quotes only grouping; then 2n backslashes before a quote give n and
+    the quote groups, 2n+1 give n and a literal quote, backslashes elsewhere are literal."""
+    i, program, quoted = 0, "", False
+    while i < len(line) and (quoted or line[i] not in " \t"):
+        if line[i] == '"':
+            quoted = not quoted
+        else:
+            program += line[i]
+        i += 1
+    args: list[str] = [program]
+    while True:
+        while i < len(line) and line[i] in " \t":
+            i += 1
+        if i >= len(line):
+            return args
+        word, quoted = "", False
+        while i < len(line) and (quoted or line[i] not in " \t"):
+            slashes = 0
+            while i < len(line) and line[i] == "\\":
+                slashes, i = slashes + 1, i + 1
+            if i < len(line) and line[i] == '"':
+                word += "\\" * (slashes // 2)
+                if slashes % 2:
+                    word += '"'
+                else:
+                    quoted = not quoted
+                i += 1
+            else:
+                word += "\\" * slashes
+                if i < len(line) and (quoted or line[i] not in " \t"):
+                    word += line[i]
+                    i += 1
+        args.append(word)
+
+
+@pytest.mark.parametrize("folder", [r"C:\Shop Data\fiscald", "C:\\trailing slash\\", r"D:\a\\b c\\",
+                                    "C:\\x y\\\\ z\\\\", "C:\\ümlaut & caret^ (x) ;"])
+def test_the_command_line_gives_back_exactly_the_arguments(folder: str) -> None:
+    for in_venv in (False, True):
+        service = windows.definition(Path(folder), python=r"C:\Program Files\Python 3\python.exe",
+                                     base_python=r"C:\Program Files\Python 3\python.exe", in_venv=in_venv,
+                                     site_dirs=("C:\\venv dir\\Lib\\site-packages\\",))
+        assert command_line_to_argv(service.command_line()) == [service.executable, *service.arguments]
+        assert windows.data_dir_from(list(service.arguments)) == Path(folder)
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--data-dir", "C:\\data\n--port 1"), ("--data-dir", "C:\\%SystemRoot%\\x"), ("--data-dir", 'C:\\a"b'),
+    ("--python", "C:\\py\r\nthon.exe"), ("--python", "C:\\%TEMP%\\python.exe"),
+])
+def test_unsafe_windows_options_are_refused(pywin32: dict[str, Any], monkeypatch: pytest.MonkeyPatch, option: str,
+                                            value: str) -> None:
+    monkeypatch.setattr(sys, "platform", "win32")
+    result = CliRunner().invoke(cli, ["service", "install", option, value])
+    assert result.exit_code == 2, result.output
+    assert f"service install: {option}:" in result.stderr and pywin32["installed"] is None
 
 
 def test_data_dir_of_the_service() -> None:
@@ -161,7 +232,7 @@ def test_service_runs_the_server_and_a_stop_finishes_work_in_flight(pywin32: dic
                                                                      tmp_path: Path) -> None:
     data, port = tmp_path / "ProgramData" / "fiscald", free_port()
     device_id = add_simulated_register(data)
-    assert CliRunner().invoke(cli, ["settings", "set", "api_port", str(port), "--data-dir", str(data)]).exit_code == 0
+    set_port(data, port)
     module = glue()
     module.FiscaldService.argv = ["--data-dir", str(data)]
     service = module.FiscaldService(["fiscald"])
@@ -198,7 +269,7 @@ def test_a_service_that_cannot_listen_fails_so_the_manager_restarts_it(pywin32: 
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        CliRunner().invoke(cli, ["settings", "set", "api_port", str(port), "--data-dir", str(data)])
+        set_port(data, port)
         module = glue()
         module.FiscaldService.argv = ["--data-dir", str(data)]
         service = module.FiscaldService(["fiscald"])

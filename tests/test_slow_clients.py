@@ -4,16 +4,23 @@ connections beyond the cap are refused at once, and the server raises its open-f
 from __future__ import annotations
 
 import json
+import re
 import resource
 import select
 import socket
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from websockets.sync.client import connect as ws_connect
+from wsclient import ws_url
 
+from fiscald.interfaces.serving import WARN_INTERVAL_S
 from server import Server
 
 
@@ -59,12 +66,11 @@ def test_incomplete_requests_are_closed_after_the_read_deadline(make_server: Any
     assert "Traceback" not in srv.log()
 
 
-def test_connections_beyond_the_cap_are_refused_with_a_clear_answer(make_server: Any) -> None:
+def test_connections_beyond_the_cap_are_refused_when_every_slot_is_busy(make_server: Any) -> None:
     srv: Server = make_server(extra=["--max-connections", "4", "--request-timeout", "60"])
-    held = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
-    try:
-        for sock in held:
-            sock.send(b"GET /health HTTP/1.1\r\n")  # requests in progress
+    with ExitStack() as stack:
+        for _ in range(4):  # WebSockets: busy, never closed to make room
+            stack.enter_context(ws_connect(ws_url(srv.url), open_timeout=10))
         with raw(srv) as extra:
             answer = b""
             while chunk := extra.recv(4096):
@@ -73,15 +79,81 @@ def test_connections_beyond_the_cap_are_refused_with_a_clear_answer(make_server:
         assert head.startswith(b"HTTP/1.1 429 ") and b"retry-after: 1" in head.lower()
         error = json.loads(body)
         assert error["status"] == 1014 and "connections" in error["error"] and error["retryable"] is True
-    finally:
-        for sock in held:
-            sock.close()
     # once they are gone, the server answers again
     with httpx.Client(base_url=srv.url) as c:
         for _ in range(100):
             if c.get("/health").status_code == 200:
                 break
         assert c.get("/health").status_code == 200
+
+
+def test_at_the_cap_the_oldest_incomplete_request_makes_room(make_server: Any) -> None:
+    srv: Server = make_server(extra=["--max-connections", "4", "--request-timeout", "60"])
+    held = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
+    try:
+        for sock in held:
+            sock.send(b"GET /health HTTP/1.1\r\n")  # requests that never complete
+            time.sleep(0.05)
+        assert httpx.get(srv.url + "/health", timeout=10).json()["status"] == "ok"
+        held[0].settimeout(10)
+        assert held[0].recv(1) == b""  # the oldest was closed for it
+        held[1].settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            held[1].recv(1)  # the others wait on
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_slow_connection_flood_does_not_lock_out_the_till(make_server: Any) -> None:
+    """A bounded flood (loopback, at most 300 sockets open at once, 8 s, stops by itself) of connections that
+    never complete a request, at 10 times the cap; a till asking every 0.1 s on new connections meanwhile."""
+    srv: Server = make_server(extra=["--max-connections", "30", "--request-timeout", "15"])
+    stop = threading.Event()
+    opened = [0]
+
+    def flood() -> None:
+        sockets: list[socket.socket] = []
+        try:
+            while not stop.is_set():
+                try:
+                    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+                    sock.send(b"GET /health HTTP/1.1\r\nX-Slow: ")
+                    sockets.append(sock)
+                    opened[0] += 1
+                except OSError:
+                    pass
+                while len(sockets) > 300:
+                    sockets.pop(0).close()
+                time.sleep(0.005)
+        finally:
+            for sock in sockets:
+                sock.close()
+
+    flooders = [threading.Thread(target=flood) for _ in range(2)]
+    for thread in flooders:
+        thread.start()
+    answered, asked = 0, 0
+    try:
+        time.sleep(1)  # the cap is full of slow connections by now
+        deadline = time.monotonic() + 7
+        while time.monotonic() < deadline:
+            asked += 1
+            with suppress(httpx.HTTPError):
+                answered += httpx.get(srv.url + "/health", timeout=5).status_code == 200
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in flooders:
+            thread.join(30)
+    assert opened[0] > 300  # a flood far beyond the cap of 30
+    assert answered >= asked * 0.95, f"{answered} of {asked} answered"
+    time.sleep(WARN_INTERVAL_S + 1)  # the last interval's counts are logged too
+    warnings = [line for line in srv.log().splitlines() if "connection limit (30) reached" in line]
+    assert 1 <= len(warnings) <= 3, warnings  # one line per interval, not one per connection
+    closed = sum(int(re.search(r"(\d+) connection\(s\) without", line).group(1))  # type: ignore[union-attr]
+                 for line in warnings)
+    assert closed >= opened[0] - 300 - 30, (closed, opened[0])
 
 
 def test_serve_raises_the_open_file_limit(make_server: Any, tmp_path: Path) -> None:

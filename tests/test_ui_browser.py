@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import httpx
 import pytest
 from browser import ARTIFACTS, CHROMIUM_ARGS, MISSING, chromium_path
 
-from server import Server, item, op
+from fiscald.errors import ERRORS
+from fiscald.store import devices as device_repo
+from server import Server, free_port, item, op
 
 if MISSING:
     pytest.skip(MISSING, allow_module_level=True)
@@ -105,7 +108,7 @@ def test_add_register_through_the_form_with_field_errors(page: Page, srv: Server
     form.get_by_role("button", name="Save").click()
     rate = form.get_by_label("Rate A")
     expect(rate).to_have_attribute("aria-invalid", "true")
-    expect(page.locator(f"#{rate.get_attribute('id')}-error")).to_contain_text("9999")
+    expect(page.locator(f"#{rate.get_attribute('id')}-error")).to_have_text("At most 99.99 %.")  # in percent, as typed
     shot(page, "device-form-errors")
     rate.fill("19")
     form.get_by_label("Rate B").fill("9,5")
@@ -155,6 +158,10 @@ def test_test_receipt_from_the_register_page(page: Page, srv: Server, api: httpx
     result = page.locator("#action-result pre")
     expect(result).to_contain_text('"voided": true')
     expect(result).to_contain_text(f'"receipt_number": {before + 1}')
+    facts = page.locator("#action-result dl.facts")  # read first, in lei; the JSON only on request
+    expect(facts).to_contain_text("Total0.01 lei")
+    expect(facts).to_contain_text("Voidedyes")
+    expect(result).to_be_hidden()
     expect(page.locator("#status-facts")).to_contain_text(str(before + 1))
     shot(page, "register-test-receipt")
     journal = api.get(f"/devices/{register}/journal", params={"kind": "void"}).json()["entries"]
@@ -367,3 +374,279 @@ def test_token_is_asked_for_and_kept_out_of_urls(page: Page, srv: Server, api: h
         cleared = api.post("/manage/save_settings", json={"api_token": None},
                            headers={"Authorization": f"Bearer {TOKEN}"})
         assert cleared.status_code == 200
+
+
+def lei(cents: int, language: str) -> str:
+    """An amount as the dashboard must show it: thousands grouped, two decimals, the currency."""
+    whole = f"{abs(cents) // 100:,}"
+    rest = f"{abs(cents) % 100:02d}"
+    text = f"{whole}.{rest}" if language == "en" else f"{whole.replace(',', '.')},{rest}"
+    return f"{'-' if cents < 0 else ''}{text} lei"
+
+
+def set_language(api: httpx.Client, language: str) -> None:
+    assert api.post("/manage/save_settings", json={"language": language}).status_code == 200
+
+
+def axe_findings(page: Page) -> list[str]:
+    page.evaluate(Axe().axe_script)
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']]}"
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def day_receipts(api: httpx.Client, device: str, day: int) -> list[int]:
+    entries = api.get(f"/devices/{device}/journal", params={"kind": "receipt,void"}).json()["entries"]
+    return [e["number"] for e in entries if e["fiscal_day"] == day]
+
+
+def test_x_and_z_reports_read_as_a_report_in_lei(page: Page, srv: Server, api: httpx.Client, register: str) -> None:
+    """X and Z answers as a printout: totals per VAT group, payments, counts, the day's receipt numbers, in lei
+    with the page's number format (1,234.56 lei / 1.234,56 lei); the raw JSON only behind a disclosure."""
+    big = api.post("/devices/operation", json=op(register, "print_receipt", {
+        "lines": [item("Televizor", price=123456), item("Apa", qty=2000, price=450, vat="B")],
+        "payments": [{"type": "card", "amount_cents": 100000}, {"type": "cash", "amount_cents": 24356}]}))
+    assert big.status_code == 200, big.text
+    open_ui(page, srv, f"#/device/{register}")
+    page.get_by_role("button", name="X report").click()
+    view = page.locator("#report-view")
+    expect(view).to_be_visible()
+    x = api.post("/devices/operation", json=op(register, "x_report")).json()["result"]  # nothing sold since
+    numbers = day_receipts(api, register, x["fiscal_day"])
+    vat = view.locator("table.vat-table")
+    expect(vat.locator("tfoot")).to_contain_text(lei(x["total_cents"], "en"))
+    for letter, group in x["vat_totals"].items():
+        row = vat.locator("tbody tr").filter(has=page.get_by_role("rowheader", name=letter, exact=True))
+        expect(row).to_contain_text(lei(group["base_cents"], "en"))
+        expect(row).to_contain_text(lei(group["vat_cents"], "en"))
+    pay = view.locator("table.pay-table")
+    expect(pay.get_by_role("row").filter(has_text="Card")).to_contain_text(lei(x["payments"]["card"], "en"))
+    assert x["payments"]["card"] >= 100000 and "," in lei(x["payments"]["card"], "en")  # grouped thousands shown
+    facts = view.locator("dl.facts")
+    expect(facts).to_contain_text(f"Receipts{x['receipts_count']}")
+    expect(facts).to_contain_text(f"Voided receipts{x['voided_count']}")
+    expect(facts).to_contain_text(f"{min(numbers)} – {max(numbers)}")
+    expect(view.locator("details pre")).to_be_hidden()  # the JSON is there only on request
+    text = view.inner_text()
+    assert '"total_cents"' not in text and not re.search(r"\b\d+ ?cents?\b", text)
+    for cell in view.locator("td.num").all_inner_texts():  # every amount carries its currency
+        assert cell.endswith(" lei") or cell.endswith(" %"), cell
+    assert axe_findings(page) == []
+    shot(page, "report-x-en")
+
+    set_language(api, "ro")
+    try:
+        page.reload()  # the language is read when the dashboard loads
+        expect(page.locator("main")).to_have_attribute("data-rendered", f"#/device/{register}")
+        page.get_by_role("button", name="Raport Z").click()
+        page.get_by_role("dialog").get_by_role("button", name="Emite raportul Z").click()
+        expect(view).to_be_visible()
+        z = api.get(f"/devices/{register}/reports").json()["reports"][-1]
+        expect(view.locator("h3")).to_have_text(f"Raport Z nr. {z['z_number']}")
+        expect(view.locator("table.vat-table tfoot")).to_contain_text(lei(z["total_cents"], "ro"))
+        assert "." in lei(z["total_cents"], "ro")  # 1.234,56 lei
+        expect(view.locator("table.pay-table")).to_contain_text("Card")
+        expect(view.locator("caption").first).to_have_text("Totaluri pe cote TVA")
+        shot(page, "report-z-ro")
+    finally:
+        set_language(api, "en")
+
+
+def test_romanian_ui_translates_validation_toasts_states_and_says_what_to_do(
+        page: Page, srv: Server, api: httpx.Client, register: str) -> None:
+    set_language(api, "ro")
+    try:
+        page.goto(f"{srv.url}/ui/#/devices/new/fiscal")
+        expect(page.locator("main")).to_have_attribute("data-rendered", "#/devices/new/fiscal")
+        form = page.locator("form.device-form")
+        form.get_by_role("button", name="Salvează").click()
+        name = form.get_by_label("Nume", exact=True)
+        expect(name).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{name.get_attribute('id')}-error")).to_have_text("Cel puțin 1 caracter(e).")
+        general = form.locator(".form-errors")
+        expect(general).to_contain_text("Cel puțin 1 caracter(e).")
+        expect(general.locator(".next-step")).to_contain_text("Corectați câmpurile marcate")
+        assert "String should" not in form.inner_text()
+        name.fill("Casa RO")
+        form.get_by_role("button", name="Salvează").click()
+        expect(page.locator("#notice")).to_have_text("Casa RO a fost adăugat.")
+        shot(page, "ro-toast")
+
+        open_ui(page, srv, f"#/device/{register}")
+        expect(page.locator("#main")).to_contain_text("oprit (niciun folder)")  # the INP state, translated
+        page.get_by_label("Defect").select_option("paper_out")
+        page.get_by_role("button", name="Aplică").click()
+        page.get_by_role("button", name="Bon de test").click()
+        result = page.locator("#action-result")
+        expect(result.locator(".error")).to_contain_text(ERRORS[2001].ro)
+        expect(result.locator(".next-step")).to_have_text(
+            "Ce faceți: Puneți hârtie și închideți capacul, apoi reîncercați cu aceeași cheie.")
+        shot(page, "ro-error-next-step")
+    finally:
+        api.post("/manage/simulate", json={"device_id": register, "fault": "none"})
+        for d in api.get("/devices/fiscal").json()["fiscal_devices"]:
+            if d["config"]["name"] == "Casa RO":
+                api.post("/manage/delete_fiscal_device", json={"id": d["config"]["id"]})
+        set_language(api, "en")
+
+
+def test_settings_edit_hosts_store_and_central_url_without_showing_its_password(
+        page: Page, srv: Server, api: httpx.Client) -> None:
+    secret = "s3cret-Pw-987"
+    try:
+        open_ui(page, srv, "#/settings")
+        hosts = page.get_by_label("Allowed host names")
+        hosts.fill("till.local\nhttp://bad.example")
+        page.get_by_role("button", name="Save").click()
+        expect(hosts).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{hosts.get_attribute('id')}-error")).to_contain_text(
+            "'http://bad.example' is not a host name or IP address")
+        hosts.fill("till.local\n192.168.1.20")
+        page.get_by_label("Central database URL").fill(f"postgresql://store:{secret}@127.0.0.1:9/fiscald")
+        page.get_by_role("button", name="Save").click()  # no store_id yet: refused beside the field
+        store = page.get_by_label("Store id")
+        expect(store).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{store.get_attribute('id')}-error")).to_contain_text("Required with the central URL")
+        store.fill("cluj 07")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(f"#{store.get_attribute('id')}-error")).to_contain_text("1–64 letters")
+        store.fill("cluj-07")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#notice")).to_have_text("Settings saved.")
+        central = page.get_by_label("Central database URL")
+        expect(central).to_have_value("postgresql://store:***@127.0.0.1:9/fiscald")  # as the API shows it
+        shown = api.get("/manage/get_settings").json()
+        assert shown["allowed_hosts"] == ["till.local", "192.168.1.20"] and shown["store_id"] == "cluj-07"
+        values = page.locator("input, textarea").evaluate_all("els => els.map(e => e.value)")
+        page_text = page.content() + "".join(values)
+        assert secret not in page_text
+        central.fill("postgresql://store:***@127.0.0.2:9/fiscald")  # another host, the mask kept: asked for it
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(f"#{central.get_attribute('id')}-error")).to_contain_text("password is still ***")
+        assert api.get("/manage/get_settings").json()["central_url"] == "postgresql://store:***@127.0.0.1:9/fiscald"
+        central.fill("postgresql://store:***@127.0.0.1:9/fiscald")
+        page.get_by_label("Store id").fill("cluj-08")  # the masked URL goes unchanged: the password stays
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_label("Store id")).to_have_value("cluj-08")
+        conn = sqlite3.connect(srv.data_dir / "fiscald.db")
+        conn.row_factory = sqlite3.Row
+        try:
+            stored = device_repo.load_settings(conn)
+        finally:
+            conn.close()
+        assert stored.central_url == f"postgresql://store:{secret}@127.0.0.1:9/fiscald"
+        shot(page, "settings-central")
+    finally:
+        answer = api.post("/manage/save_settings", json={"central_url": None, "store_id": None, "allowed_hosts": []})
+        assert answer.status_code == 200, answer.text
+
+
+NARROW_PAGES = ["#/devices", "#/devices/new/fiscal", "#/device/{id}", "#/journal/{id}", "#/settings", "#/"]
+
+
+def test_pages_fit_a_400px_screen(browser: Browser, srv: Server, register: str) -> None:
+    context = browser.new_context(viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    try:
+        overflowing = {}
+        for route in NARROW_PAGES:
+            hash_ = route.format(id=register)
+            page.goto(f"{srv.url}/ui/{hash_}")
+            expect(page.locator("main")).to_have_attribute("data-rendered", hash_)
+            expect(page.locator("main .muted", has_text="Loading")).to_have_count(0)
+            sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if sizes[0] > sizes[1]:
+                overflowing[route] = sizes
+            if route == "#/devices":
+                row = page.locator("table.device-table tbody tr").first
+                expect(row.get_by_role("button", name="Disable")).to_be_in_viewport()
+                shot(page, "devices-400px")
+        assert overflowing == {}
+    finally:
+        context.close()
+
+
+def test_datecs_register_form_operator_password_lines_and_payment_codes(
+        page: Page, srv: Server, api: httpx.Client) -> None:
+    supported = api.get("/manage/get_supported_devices").json()["fiscal"]
+    datecs = next(g for g in supported if g["manufacturer"] == "Datecs")
+    model = "FP-700X"
+    table = datecs["payment_codes"][model]
+    open_ui(page, srv, "#/devices/new/fiscal")
+    form = page.locator("form.device-form")
+    form.get_by_label("Manufacturer").select_option("Datecs")
+    form.get_by_label("Model").select_option(model)
+    form.get_by_label("Connection").select_option("Network")
+    form.get_by_label("Name", exact=True).fill("Datecs test")
+    form.get_by_label("IP address").fill("127.0.0.1")
+    form.get_by_label("TCP port").fill(str(free_port()))
+    expect(form.get_by_label("Rate A")).to_be_hidden()
+    card = form.get_by_label("Card", exact=True)
+    default = table["defaults"]["card"]
+    expect(card.locator("option:checked")).to_have_text(f"Default: {default} — {table['codes'][default]}")
+    expect(card.locator("option")).to_have_count(len(table["codes"]) + 1)
+    operator = form.get_by_label("Operator code")
+    password = form.get_by_label("Operator password")
+    operator.fill("100")
+    password.fill("12ab")
+    form.get_by_role("button", name="Save").click()
+    expect(operator).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{operator.get_attribute('id')}-error")).to_have_text("Must be at most 99.")
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{password.get_attribute('id')}-error")).to_have_text(
+        "Digits only, 1 to 8 of them (e.g. 0000).")
+    assert axe_findings(page) == []
+    shot(page, "datecs-form-errors")
+    operator.fill("7")
+    password.fill("4321")
+    card.select_option("2")
+    form.get_by_label("Header lines").fill("MAGAZIN TEST SRL\nStr. Lunga 1")
+    form.get_by_label("Footer lines").fill("VA MULTUMIM!")
+    form.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"#/devices$"))
+    created = [d["config"] for d in api.get("/devices/fiscal").json()["fiscal_devices"]
+               if d["config"]["name"] == "Datecs test"]
+    try:
+        assert len(created) == 1
+        config = created[0]
+        assert (config["operator"], config["operator_password"]) == (7, "4321")
+        assert config["payment_codes"] == {"card": "2"}
+        assert config["header_lines"] == ["MAGAZIN TEST SRL", "Str. Lunga 1"]
+        assert config["footer_lines"] == ["VA MULTUMIM!"]
+        page.get_by_role("row").filter(has_text="Datecs test").get_by_role("link", name="Edit Datecs test").click()
+        expect(form.get_by_label("Operator code")).to_have_value("7")
+        expect(form.get_by_label("Operator password")).to_have_value("4321")
+        expect(form.get_by_label("Card", exact=True)).to_have_value("2")
+        form.get_by_label("Model").select_option("DP-25")  # another protocol: its own codes and defaults
+        old = datecs["payment_codes"]["DP-25"]
+        expect(form.get_by_label("Card", exact=True).locator("option:checked")).to_have_text(
+            f"Default: {old['defaults']['card']} — {old['codes'][old['defaults']['card']]}")
+        form.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"#/devices$"))
+        saved = next(d["config"] for d in api.get("/devices/fiscal").json()["fiscal_devices"]
+                     if d["config"]["id"] == config["id"])
+        assert saved["model"] == "DP-25" and saved["payment_codes"] is None and saved["operator_password"] == "4321"
+        shot(page, "datecs-saved")
+    finally:
+        for config in created:
+            api.post("/manage/delete_fiscal_device", json={"id": config["id"]})
+
+
+AMOUNTS = [0, 1, 7, 99, 100, 1005, 123456, -123456, -5, 100_000_000_000, 2**53 - 1]
+
+
+def test_amounts_are_lei_by_string_arithmetic(page: Page, srv: Server) -> None:
+    """dom.money() on amounts where floating point would show (0.07, 10.05, 2^53 - 1 cents), both languages."""
+    open_ui(page, srv)
+    shown = page.evaluate("""async (values) => {
+      const dom = await import("/ui/js/dom.js");
+      const i18n = await import("/ui/js/i18n.js");
+      const out = {};
+      for (const language of ["en", "ro"]) {
+        i18n.setLanguage(language);
+        out[language] = values.map((v) => dom.money(v));
+      }
+      return out;
+    }""", AMOUNTS)
+    assert shown == {language: [lei(v, language) for v in AMOUNTS] for language in ("en", "ro")}
+    assert shown["ro"][6] == "1.234,56 lei" and shown["en"][6] == "1,234.56 lei" and shown["en"][5] == "10.05 lei"

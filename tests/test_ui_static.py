@@ -11,6 +11,8 @@ from typing import get_args
 import httpx
 import pytest
 
+from fiscald.errors import Code
+from fiscald.interfaces.inp.service import InpState
 from fiscald.interfaces.web import SECURITY_HEADERS, STATIC
 from fiscald.journal_export import KINDS, PAYMENT_TYPES
 from fiscald.models.simulate import FaultName
@@ -66,10 +68,16 @@ def test_both_languages_have_every_text_the_scripts_use() -> None:
         "kind_": KINDS, "pay_": PAYMENT_TYPES, "fault_": get_args(FaultName),
         "conn_": ("serial", "network", "usb", "virtual"),
         "nav_": ("glance", "devices", "journal", "playground", "settings"),
+        "inp_": get_args(InpState),
+        "next_": tuple(str(int(code)) for code in Code),  # what to do next, for every error code there is
     }
     for prefix, values in families.items():
         used |= {prefix + v for v in values}
-    used |= {"cash_in", "cash_out", "header_lines", "footer_lines"}  # t(name), t(key)
+    used |= {"cash_in", "cash_out", "header_lines", "footer_lines", "header_lines_hint", "footer_lines_hint",
+             "x_report", "z_report", "paid", "change", "voided", "reports_count"}  # t(name), t(key), t(label)
+    used |= {f"toast_{what}" for what in ("enabled", "disabled", "created", "updated")}  # t(cond ? … : …)
+    messages = (STATIC / "js" / "messages.js").read_text(encoding="utf-8")
+    used |= set(re.findall(r'"(v_[a-z_]+)"', messages))  # the translation of each API validation message
     missing = sorted(used - set(strings["en"]))
     assert missing == []
     for language in ("ro", "en"):
@@ -91,3 +99,12 @@ def test_every_static_file_is_package_data() -> None:
     shipped = {p for pattern in patterns for p in PACKAGE.glob(pattern) if p.is_file()}
     files = {p for p in STATIC.rglob("*") if p.is_file()}
     assert files and files <= shipped
+
+
+def test_every_field_specific_message_names_a_general_one() -> None:
+    """``v_<rule>_<field>`` overrides the wording of rule ``v_<rule>`` for one field (messages.js)."""
+    strings = _strings()["en"]
+    messages = (STATIC / "js" / "messages.js").read_text(encoding="utf-8")
+    rules = set(re.findall(r'"(v_[a-z_]+)"', messages))
+    specific = {key for key in strings if key.startswith("v_") and key not in rules}
+    assert specific and all(any(key.startswith(rule + "_") for rule in rules) for key in specific), specific

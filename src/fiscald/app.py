@@ -82,7 +82,11 @@ def _error_response(request: Request, err: FiscalError, headers: Mapping[str, st
     return JSONResponse(err.body(language), status_code=err.http_status, headers=headers)
 
 
-def create_app(data_dir: Path) -> FastAPI:
+def create_app(data_dir: Path, instance_id: str | None = None) -> FastAPI:
+    """The app of the server of ``data_dir``; ``instance_id`` is the one its data dir's record names
+    (fiscald.instance), answered by ``GET /``, ``/health`` and ``/manage/get_version`` so a command can tell this
+    server from another on the same port (a random one when the server keeps no record, e.g. in tests)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = open_database(data_dir)
@@ -108,6 +112,7 @@ def create_app(data_dir: Path) -> FastAPI:
     # work on a till without internet
     app = FastAPIOffline(title="fiscald", version=__version__, lifespan=lifespan,
                          description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
+    app.state.instance_id = instance_id or uuid.uuid4().hex
     app.add_middleware(ServerTimingMiddleware)
     app.router.routes.insert(0, operation_route())
     app.include_router(build_router())

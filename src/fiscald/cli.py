@@ -13,13 +13,14 @@ from rich.console import Console
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.central import central_app
-from fiscald.commands.datadir import DataDirOption, chosen, stored_settings
+from fiscald.commands.datadir import DataDirOption, chosen, claim_for_serve, refuse_if_served, stored_settings
 from fiscald.commands.emulate import emulate_app
 from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.service import service_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import is_loopback
 from fiscald.deploy.ports import why_not_listen
+from fiscald.exitcodes import ExitCode
 from fiscald.interfaces import serving
 from fiscald.logs import setup_logging
 
@@ -62,11 +63,13 @@ def serve(
     if not is_loopback(host) and not settings.api_token:
         err_console.print(f"[red]Refusing to bind to {host}: set an api_token first "
                           "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.REFUSED)
+    refuse_if_served(folder)  # exit 4 naming the server already on this data dir
     refusal = why_not_listen(host, port)
     if refusal is not None:
-        err_console.print(f"[red]{refusal}[/red]", soft_wrap=True, highlight=False)
-        raise typer.Exit(3)
+        err_console.print(f"[red]{refusal.message}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(refusal.exit_code)
+    claim = claim_for_serve(folder)  # held until this process ends: one server per data dir
     db = open_database(folder.path)
     try:
         new_register = prepare_demo(db) if demo else None
@@ -79,9 +82,14 @@ def serve(
     if new_register is not None:
         console.print(f"Simulated register: [bold]{new_register}[/bold]", soft_wrap=True)
     limits = serving.Limits(request_timeout, max_connections)
-    config = serving.server_config(create_app(folder.path), host, port, settings.language, limits,
+    config = serving.server_config(create_app(folder.path, claim.instance_id), host, port, settings.language, limits,
                                    log_level=log_level, graceful_timeout_s=graceful_timeout)
-    uvicorn.Server(config).run()
+    try:
+        serving.run(config, claim)
+    except SystemExit as exc:  # uvicorn's "could not start" is its own 3, which here means "port in use"
+        if exc.code == uvicorn.config.STARTUP_FAILURE:
+            raise typer.Exit(ExitCode.START_FAILED) from None
+        raise
 
 
 @cli.command()

@@ -145,18 +145,7 @@ def explain(exc: BaseException, target: url.Target) -> str:
         text = f"central {where}: the database refused a batch ({type(exc).__name__}: {message})"
     else:
         text = f"central {where}: {type(exc).__name__}: {message}"
-    password = _password(target.url)
-    return text.replace(password, url.MASK) if password else text
-
-
-def _password(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    try:
-        found = psycopg.conninfo.conninfo_to_dict(raw).get("password")
-    except psycopg.ProgrammingError:
-        return None
-    return str(found) if found else None
+    return url.scrub(text, target.url)
 
 
 class Shipper:

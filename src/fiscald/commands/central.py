@@ -40,7 +40,8 @@ def _connect(raw: str) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(raw, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        console.print(f"[red]{url.describe(raw)}: {' '.join(str(exc).split())}[/red]", soft_wrap=True)
+        console.print(f"[red]{url.describe(raw)}: {url.scrub(' '.join(str(exc).split()), raw)}[/red]",
+                      soft_wrap=True)
         raise typer.Exit(1) from None
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from fiscald.drivers.datecs.models import MODELS
-from fiscald.emulators.datecs import DatecsEmulator, serve_control, serve_pty, serve_tcp
+from fiscald.emulators.control import serve_control
+from fiscald.emulators.datecs import DEFAULT_MODEL, MODELS, DatecsEmulator
+from fiscald.emulators.link import serve_pty, serve_tcp
 
 emulate_app = typer.Typer(help="Emulate a fiscal device on the wire (no hardware needed).", no_args_is_help=True)
 
@@ -26,24 +28,29 @@ def _address(value: str) -> tuple[str, int]:
 
 @emulate_app.command()
 def datecs(
-    protocol: Annotated[Literal["old", "x"], typer.Option(help="Protocol variant: old (1-byte) or x")] = "x",
-    model: Annotated[str | None, typer.Option(help="Datecs model (default: DP-25 for old, FP-700X for x)")] = None,
+    model: Annotated[str | None, typer.Option(help="Datecs model, e.g. DP-25MX (Romanian X), FP-700X (Bulgarian X), "
+                                                   "DP-25 (old, cash register), FP-2000 (old, fiscal printer); "
+                                                   "the protocol follows the model")] = None,
+    protocol: Annotated[Literal["old", "x"] | None, typer.Option(
+        help="Checked against the model when given (default model: FP-700X for x, DP-25 for old)")] = None,
     listen: Annotated[str, typer.Option(help="TCP HOST:PORT to serve (port 0: any free port)")] = "127.0.0.1:4999",
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The register's memory (default: a temp dir)")]
     = None,
     baud: Annotated[int | None, typer.Option(help="Pace bytes as a serial line at this baud rate")] = None,
     control: Annotated[str | None, typer.Option(help="HOST:PORT of the POST /simulate control endpoint")] = None,
-    pty: Annotated[bool, typer.Option("--pty", help="Serve on a pseudo-terminal instead of TCP")] = False,
+    pty: Annotated[bool, typer.Option("--pty", help="Serve on a pseudo-terminal instead of TCP (not on Windows)")]
+    = False,
 ) -> None:
-    """A Datecs register speaking the old or X protocol."""
-    name = model or ("FP-700X" if protocol == "x" else "DP-25")
+    """A Datecs register speaking its model's protocol and dialect."""
+    name = model or DEFAULT_MODEL[protocol or "x"]
     spec = MODELS.get(name)
-    if spec is None or spec.variant.name != protocol:
-        known = ", ".join(n for n, s in MODELS.items() if s.variant.name == protocol)
-        raise typer.BadParameter(f"{name!r} is not a {protocol} model ({known})", param_hint="--model")
-    folder = data_dir
-    if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="fiscald-datecs-"))
+    if spec is None or (protocol is not None and spec.dialect.framing.name != protocol):
+        wanted = [n for n, s in MODELS.items() if protocol is None or s.dialect.framing.name == protocol]
+        kind = f"a {protocol} model" if protocol else "a Datecs model"
+        raise typer.BadParameter(f"{name!r} is not {kind} ({', '.join(wanted)})", param_hint="--model")
+    if pty and sys.platform == "win32":
+        raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
+    folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="fiscald-datecs-"))
     asyncio.run(_run(DatecsEmulator(spec, folder, baud), listen, control, pty))
 
 
@@ -51,12 +58,13 @@ async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C ends asyncio.run instead
+            loop.add_signal_handler(sig, stop.set)
     await emulator.start()
     servers: list[asyncio.Server] = []
     try:
         if control is not None:
-            server = await serve_control(emulator, *_address(control))
+            server = await serve_control(emulator.control, *_address(control))
             servers.append(server)
             host, port = server.sockets[0].getsockname()[:2]
             print(f"control on {host}:{port}", flush=True)

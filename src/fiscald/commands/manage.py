@@ -1,20 +1,21 @@
 """``fiscald devices ...`` and ``fiscald settings ...``: management from a terminal (docs/manage.md, "CLI").
 
-A command talks to the running server's /manage API when the server answers (``--url``, else the
-address and port from the data dir's settings), so changes take effect at once; when it does not
-answer, the command works on the data dir itself, with the same validation, and the server picks the
-changes up when it starts.
+A command talks to ``--url`` when given. Otherwise it talks to the data dir's own server, found through the record
+that server keeps in its data dir and checked by its instance id before anything is read or written, so changes take
+effect at once; it never acts on another server. When the data dir's server is not running, the command works on the
+data dir itself, with the same validation, and the server picks the changes up when it starts: reading never creates
+a file, and writing holds the data dir's lock so a server cannot start in the middle of it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import httpx
 import typer
@@ -23,8 +24,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fiscald import instance
 from fiscald.app import open_database
-from fiscald.commands.datadir import HINT, DataDirOption, chosen
+from fiscald.commands.datadir import (
+    HINT,
+    DataDirOption,
+    Live,
+    ReadOnlyStore,
+    ServerTrouble,
+    Stopped,
+    chosen,
+    connect_readonly,
+    data_dir_server,
+    require_database,
+    stored_settings,
+)
 from fiscald.config import DataDir, Settings
 from fiscald.core.admin import (
     delete_device_tx,
@@ -36,10 +50,12 @@ from fiscald.core.admin import (
     settings_view,
 )
 from fiscald.errors import FiscalError, Language
-from fiscald.interfaces.http import ROOT_TEXT
+from fiscald.exitcodes import ExitCode
 from fiscald.models.config import kind_of
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
+
+T = TypeVar("T")
 
 devices_app = typer.Typer(help="List, add, remove, enable and disable devices.", no_args_is_help=True)
 settings_app = typer.Typer(help="Show and change settings.", no_args_is_help=True)
@@ -48,7 +64,7 @@ console = Console()
 UrlOption = Annotated[str | None, typer.Option("--url", help="Server URL (default: from the data dir's settings)")]
 TokenOption = Annotated[str | None, typer.Option("--token", envvar="FISCALD_API_TOKEN",
                                                  help="API token (default: from the data dir's settings)")]
-PROBE_TIMEOUT_S = 1.0
+Access = Literal["read", "change", "create"]  # create: may create the data dir (a first device, a first setting)
 
 
 class Failed(Exception):
@@ -78,7 +94,8 @@ class Remote:
     def __init__(self, url: str, token: str | None, folder: DataDir | None = None) -> None:
         self.where = url if folder is None else f"{url}, the server of data dir {folder}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(base_url=url, headers=headers, timeout=120)
+        # the data dir's server is on this machine: never through a proxy from the environment
+        self.client = httpx.Client(base_url=url, headers=headers, timeout=120, trust_env=folder is None)
 
     def close(self) -> None:
         self.client.close()
@@ -122,91 +139,127 @@ class Remote:
         return result
 
 
+class Reads(Protocol):
+    def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+
+
 class Local:
-    """The data dir of a stopped server, with the same validation as /manage."""
+    """The data dir of a stopped server, with the same validation as /manage (``db`` None: read-only)."""
 
     live = False
 
-    def __init__(self, db: Database, folder: DataDir, language: Language) -> None:
+    def __init__(self, store: Reads, db: Database | None, folder: DataDir, found: Stopped) -> None:
+        self.store = store
         self.db = db
+        self.folder = folder
         self.where = f"data dir {folder}, server not running"
-        self.language = language
+        if found.stale is not None:
+            self.where += f"; the record left by pid {found.stale.pid} is stale"
+        self.language: Language = self._read(device_repo.load_settings).language
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return self.store.read_sync(fn)
+        except sqlite3.Error as exc:
+            raise Failed(f"cannot read data dir {self.folder}: {exc} (a database of an older fiscald is upgraded "
+                         "when fiscald serve starts on it)") from None
+
+    def _writer(self) -> Database:
+        assert self.db is not None, "a read-only command does not write"
+        return self.db
 
     def _failed(self, err: FiscalError) -> Failed:
         return Failed(f"[{int(err.code)}] {err.message(self.language)}")
 
     def devices(self) -> list[dict[str, Any]]:
-        configs = self.db.read_sync(device_repo.list_devices)
+        configs = self._read(device_repo.list_devices)
         return [{"kind": kind_of(c), "config": c.model_dump(mode="json"), "status": None} for c in configs]
 
     def save_device(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             device_id, created = save_target(body)
-            saved = self.db.write_sync(partial(save_device_tx, kind=kind, device_id=device_id, created=created,
-                                               data=body))
+            saved = self._writer().write_sync(partial(save_device_tx, kind=kind, device_id=device_id,
+                                                      created=created, data=body))
         except FiscalError as err:
             raise self._failed(err) from None
         return {"success": True, "message": saved.message, "id": saved.config.id}
 
     def delete_device(self, kind: str, device_id: str) -> dict[str, Any]:
         try:
-            self.db.write_sync(partial(delete_device_tx, kind=kind, device_id=parse_id(device_id)))
+            self._writer().write_sync(partial(delete_device_tx, kind=kind, device_id=parse_id(device_id)))
         except FiscalError as err:
             raise self._failed(err) from None
         return {"success": True, "message": deleted_message(kind), "id": device_id}
 
     def settings(self) -> dict[str, Any]:
-        return settings_view(self.db.read_sync(device_repo.load_settings))
+        return settings_view(self._read(device_repo.load_settings))
 
     def save_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
         try:
-            saved = self.db.write_sync(partial(save_settings_tx, changes=changes))
+            saved = self._writer().write_sync(partial(save_settings_tx, changes=changes))
         except FiscalError as err:
             raise self._failed(err) from None
         return {"success": True, "message": saved.message, "settings": settings_view(saved.settings)}
 
 
-def _answers(url: str) -> bool:
+@contextmanager
+def _remote(url: str, token: str | None, folder: DataDir | None = None) -> Iterator[Remote]:
+    remote = Remote(url, token, folder)
     try:
-        return httpx.get(url + "/", timeout=PROBE_TIMEOUT_S).text == ROOT_TEXT
-    except httpx.HTTPError:
-        return False
-
-
-def server_url(settings: Settings) -> str:
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.bind_address, settings.bind_address)
-    return f"http://{f'[{host}]' if ':' in host else host}:{settings.api_port}"
+        yield remote
+    finally:
+        remote.close()
 
 
 @contextmanager
-def target(data_dir: Path | None, url: str | None, token: str | None) -> Iterator[Target]:
-    """The running server if it answers, else the data dir."""
-    if url is not None:
-        remote = Remote(url.rstrip("/"), token)
+def _offline(folder: DataDir, found: Stopped, access: Access) -> Iterator[Local]:
+    """The data dir itself: read-only for reading; for a change, opened to write while holding its lock."""
+    if access == "read":
+        conn = connect_readonly(folder)  # exit 2 when there is no data dir or database: nothing is created
         try:
-            yield remote
+            yield Local(ReadOnlyStore(conn), None, folder, found)
         finally:
-            remote.close()
+            conn.close()
+        return
+    if access == "change":
+        require_database(folder)
+    problem = (f"cannot open data dir {folder}: {{}}. The service's data dir is writable by its user (run the "
+               f"command as that user or as an administrator); or {HINT}")
+    try:
+        held = instance.claim(folder.path)
+    except OSError as exc:
+        raise Failed(problem.format(exc)) from None
+    if held is None:
+        raise Failed(f"a fiscald server is starting on data dir {folder}: nothing was changed; try again in a moment")
+    with held:
+        try:
+            db = open_database(folder.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise Failed(problem.format(exc)) from None
+        try:
+            yield Local(db, db, folder, found)
+        finally:
+            db.close()
+
+
+@contextmanager
+def target(data_dir: Path | None, url: str | None, token: str | None, access: Access = "read") -> Iterator[Target]:
+    """``--url``; else the data dir's own server when it runs (checked by instance id); else the data dir."""
+    if url is not None:
+        with _remote(url.rstrip("/"), token) as remote:
+            yield remote
         return
     folder = chosen(data_dir)
     try:
-        db = open_database(folder.path)
-    except (OSError, sqlite3.Error) as exc:
-        raise Failed(f"cannot open data dir {folder}: {exc}. The service's data dir is writable by its user "
-                     f"(run the command as that user or as an administrator); or {HINT}") from None
-    try:
-        settings = db.read_sync(device_repo.load_settings)
-        found = server_url(settings)
-        if _answers(found):
-            remote = Remote(found, token or settings.api_token, folder)
-            try:
-                yield remote
-            finally:
-                remote.close()
-        else:
-            yield Local(db, folder, settings.language)
-    finally:
-        db.close()
+        found = data_dir_server(folder)
+    except ServerTrouble as exc:
+        raise Failed(str(exc)) from None
+    if isinstance(found, Live):
+        with _remote(found.record.url, token or stored_settings(folder).api_token, folder) as remote:
+            yield remote
+        return
+    with _offline(folder, found, access) as local:
+        yield local
 
 
 @contextmanager
@@ -215,7 +268,7 @@ def failing_cleanly() -> Iterator[None]:
         yield
     except Failed as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.FAILED) from None
 
 
 def _connection_text(connection: dict[str, Any]) -> str:
@@ -288,6 +341,16 @@ def _vat_rates(values: list[str]) -> dict[str, int] | None:
     return rates or None
 
 
+def _payment_codes(values: list[str]) -> dict[str, str] | None:
+    codes: dict[str, str] = {}
+    for value in values:
+        kind, sep, code = value.partition("=")
+        if not sep or not kind.strip() or not code.strip():
+            raise typer.BadParameter(f"{value!r} is not TYPE=CODE (e.g. card=2)", param_hint="--payment-code")
+        codes[kind.strip()] = code.strip()
+    return codes or None
+
+
 @devices_app.command("add")
 def add_device(
     name: Annotated[str, typer.Argument(help="Name shown in lists")],
@@ -305,6 +368,16 @@ def add_device(
     linked_pos: Annotated[str | None, typer.Option(help="Id of the POS terminal for card payments")] = None,
     auto_send_card: Annotated[bool, typer.Option("--auto-send-card", help="Send card payments to the POS")]
     = False,
+    operator: Annotated[int | None, typer.Option(help="Operator code 1-99 printed on every document")] = None,
+    operator_password: Annotated[str | None, typer.Option(
+        help="The operator's password on a real register (1-8 digits; default: the model's factory password)")] = None,
+    header_line: Annotated[list[str] | None, typer.Option(
+        help="A header line printed at the top of every document (repeat for more lines, at most 8)")] = None,
+    footer_line: Annotated[list[str] | None, typer.Option(
+        help="A footer line printed at the end of every document (repeat for more lines, at most 4)")] = None,
+    payment_code: Annotated[list[str] | None, typer.Option(
+        help="Our payment type -> the register's code, e.g. --payment-code card=2 (repeatable; "
+             "types left out keep the model's default, see get_supported_devices)")] = None,
     bank: Annotated[str | None, typer.Option(help="Bank of a POS terminal")] = None,
     notes: Annotated[str | None, typer.Option(help="Free notes")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Save it disabled")] = False,
@@ -320,8 +393,13 @@ def add_device(
     else:
         body.update(notes=notes, scan_folder=str(scan_folder.absolute()) if scan_folder else None,
                     create_scan_folder=create_folder, vat_rates=_vat_rates(vat or []), linked_pos_device_id=linked_pos,
-                    auto_send_card_to_pos=auto_send_card)
-    with failing_cleanly(), target(data_dir, url, token) as where:
+                    auto_send_card_to_pos=auto_send_card, header_lines=header_line or [],
+                    footer_lines=footer_line or [], payment_codes=_payment_codes(payment_code or []))
+        if operator is not None:
+            body["operator"] = operator
+        if operator_password is not None:
+            body["operator_password"] = operator_password
+    with failing_cleanly(), target(data_dir, url, token, "create") as where:
         answer = where.save_device("pos" if pos else "fiscal", body)
         console.print(f"[green]{answer['message']}[/green] ({where.where})")
         console.print(answer["id"], highlight=False)
@@ -331,14 +409,14 @@ def add_device(
 def remove_device(device_id: Annotated[str, typer.Argument(help="Device id")], data_dir: DataDirOption = None,
                   url: UrlOption = None, token: TokenOption = None) -> None:
     """Delete a device (its journal stays archived)."""
-    with failing_cleanly(), target(data_dir, url, token) as where:
+    with failing_cleanly(), target(data_dir, url, token, "change") as where:
         device = _find(where, device_id)
         answer = where.delete_device(device["kind"], device_id)
         console.print(f"[green]{answer['message']}[/green] ({where.where})")
 
 
 def _set_enabled(device_id: str, enabled: bool, data_dir: Path | None, url: str | None, token: str | None) -> None:
-    with failing_cleanly(), target(data_dir, url, token) as where:
+    with failing_cleanly(), target(data_dir, url, token, "change") as where:
         device = _find(where, device_id)
         answer = where.save_device(device["kind"], {"id": device_id, "enabled": enabled})
         console.print(f"[green]{answer['message']}[/green]: {'enabled' if enabled else 'disabled'} ({where.where})")
@@ -405,6 +483,6 @@ def set_setting(key: Annotated[str, typer.Argument(help="Setting name (see setti
                 url: UrlOption = None, token: TokenOption = None) -> None:
     """Change one setting (live when the server runs; api_port and bind_address need a restart)."""
     parsed = parse_setting(key, value)
-    with failing_cleanly(), target(data_dir, url, token) as where:
+    with failing_cleanly(), target(data_dir, url, token, "create") as where:
         answer = where.save_settings({key: parsed})
         console.print(f"[green]{answer['message']}[/green] ({where.where})")

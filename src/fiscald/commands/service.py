@@ -57,6 +57,16 @@ def _windows_errors(action: str) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+@contextmanager
+def _refused_options() -> Iterator[None]:
+    """An option that cannot go into a unit file or a service command line safely: say which, exit 2."""
+    try:
+        yield
+    except ValueError as exc:
+        err_console.print(f"service install: {exc}")
+        raise typer.Exit(2) from None
+
+
 @service_app.command("install")
 def install(
     dry_run: DryRun = False,
@@ -70,7 +80,8 @@ def install(
 
         # another interpreter given: registered as it is (the venv bootstrap is for this one)
         in_venv = python == sys.executable and sys.prefix != sys.base_prefix
-        service = windows.definition(data_dir, python=python, in_venv=in_venv)
+        with _refused_options():
+            service = windows.definition(data_dir, python=python, in_venv=in_venv)
         console.print(service.describe())
         if dry_run:
             return
@@ -80,7 +91,9 @@ def install(
         return
     from fiscald.deploy import systemd
 
-    plan = systemd.install_plan(systemd.options(python, user, data_dir))
+    with _refused_options():
+        unit_options = systemd.options(python, user, data_dir)
+    plan = systemd.install_plan(unit_options)
     console.print(plan.describe())
     closed = systemd.unreadable_by_others(Path(python))
     if closed is not None:

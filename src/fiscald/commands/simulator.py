@@ -1,5 +1,6 @@
-"""``fiscald simulate ...`` (fault injection through the running server) and ``fiscald journal export|verify``
-(read the data dir's SQLite file directly, read-only, so they work with the server stopped or running)."""
+"""``fiscald simulate ...`` (fault injection through the running server: ``--url``, else the data dir's own server,
+checked by instance id; refused when it is not running) and ``fiscald journal export|verify`` (read the data dir's
+SQLite file directly, read-only, so they work with the server stopped or running)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,19 @@ import httpx
 import typer
 from rich.console import Console
 
-from fiscald.commands.datadir import HINT, DataDirOption, chosen, connect_readonly
+from fiscald.commands.datadir import (
+    HINT,
+    DataDirOption,
+    ServerTrouble,
+    Stopped,
+    chosen,
+    connect_readonly,
+    data_dir_server,
+    stored_settings,
+)
 from fiscald.commands.progress import progress_bar
-from fiscald.config import DEFAULT_HOST, DEFAULT_PORT
 from fiscald.errors import FiscalError
+from fiscald.exitcodes import ExitCode
 from fiscald.journal_export import (
     ExportFormat,
     JournalFilter,
@@ -34,19 +44,41 @@ simulate_app = typer.Typer(help="Inject faults into Simulated devices of a runni
 journal_app = typer.Typer(help="Export or verify electronic journals (reads the data dir).", no_args_is_help=True)
 err_console = Console(stderr=True)
 
-Url = Annotated[str, typer.Option(envvar="FISCALD_URL", help="The running server")]
-DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+Url = Annotated[str | None, typer.Option(envvar="FISCALD_URL", help="The running server (default: the data dir's)")]
+Token = Annotated[str | None, typer.Option("--token", envvar="FISCALD_API_TOKEN",
+                                           help="API token (default: from the data dir's settings)")]
 
 
-def _post_simulate(url: str, body: dict[str, Any]) -> None:
+def _server(url: str | None, data_dir: Path | None, token: str | None) -> tuple[str, str | None, bool]:
+    """The server to simulate on: ``url``, else the data dir's own (its URL, its token, and that it is local)."""
+    if url is not None:
+        return url.rstrip("/"), token, False
+    where = chosen(data_dir)
     try:
-        response = httpx.post(url.rstrip("/") + "/manage/simulate", json=body, timeout=30)
+        found = data_dir_server(where)
+    except ServerTrouble as exc:
+        err_console.print(str(exc), soft_wrap=True, highlight=False)
+        raise typer.Exit(ExitCode.REFUSED) from None
+    if isinstance(found, Stopped):
+        said = found.describe(where)
+        err_console.print(f"{said[0].upper()}{said[1:]}: simulate changes the devices of a running server. "
+                          f"Start it (fiscald serve --data-dir {where.path}), or give --url; {HINT}",
+                          soft_wrap=True, highlight=False)
+        raise typer.Exit(ExitCode.REFUSED)
+    return found.record.url, token or stored_settings(where).api_token, True
+
+
+def _post_simulate(server: tuple[str, str | None, bool], body: dict[str, Any]) -> None:
+    url, token, local = server
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.post(url + "/manage/simulate", json=body, headers=headers, timeout=30, trust_env=not local)
     except httpx.HTTPError as exc:
         err_console.print(f"Cannot reach fiscald at {url}: {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     print(json.dumps(response.json(), indent=2, ensure_ascii=False))
     if response.status_code != 200:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _fail_next(value: str) -> dict[str, Any] | None:
@@ -69,7 +101,9 @@ def simulate_set(
     jitter_ms: Annotated[int | None, typer.Option(help="Random extra delay 0..N ms (seeded)")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the jitter generator")] = None,
     fail_next: Annotated[str | None, typer.Option(help="OPERATION:CODE[:before|after_print] or none")] = None,
-    url: Url = DEFAULT_URL,
+    data_dir: DataDirOption = None,
+    url: Url = None,
+    token: Token = None,
 ) -> None:
     """Change the simulation of a device (options not given keep their value)."""
     body: dict[str, Any] = {"device_id": device_id}
@@ -79,20 +113,20 @@ def simulate_set(
             body[key] = value
     if fail_next is not None:
         body["fail_next"] = _fail_next(fail_next)
-    _post_simulate(url, body)
+    _post_simulate(_server(url, data_dir, token), body)
 
 
 @simulate_app.command("show")
-def simulate_show(device_id: str, url: Url = DEFAULT_URL) -> None:
+def simulate_show(device_id: str, data_dir: DataDirOption = None, url: Url = None, token: Token = None) -> None:
     """Print a device's simulation state and status."""
-    _post_simulate(url, {"device_id": device_id})
+    _post_simulate(_server(url, data_dir, token), {"device_id": device_id})
 
 
 @simulate_app.command("clear")
-def simulate_clear(device_id: str, url: Url = DEFAULT_URL) -> None:
+def simulate_clear(device_id: str, data_dir: DataDirOption = None, url: Url = None, token: Token = None) -> None:
     """Remove every fault, latency and pending fail_next: the device works normally again."""
-    _post_simulate(url, {"device_id": device_id, "fault": "none", "latency_ms": 0, "latency_jitter_ms": 0,
-                         "fail_next": None})
+    _post_simulate(_server(url, data_dir, token), {"device_id": device_id, "fault": "none", "latency_ms": 0,
+                                                   "latency_jitter_ms": 0, "fail_next": None})
 
 
 @journal_app.command("export")

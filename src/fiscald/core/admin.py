@@ -72,6 +72,11 @@ def supported_devices(settings: Settings) -> dict[str, list[dict[str, Any]]]:
             out[entry.kind].append(group)
         group["models"].extend(m for m in entry.models if m not in group["models"])
         group["connection_types"].extend(t for t in entry.connection_types if t not in group["connection_types"])
+        if entry.payment_codes:  # what a form offers for payment_codes: per model, the codes and their defaults
+            group.setdefault("payment_codes", {}).update(
+                {model: {"codes": dict(entry.payment_codes[model]),
+                         "defaults": dict(entry.payment_defaults.get(model, {}))}
+                 for model in entry.models if model in entry.payment_codes})
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
@@ -165,14 +166,36 @@ def prepare_scan_folder(path: str, create: bool) -> None:
         raise FiscalError(Code.CONFIG, f"scan_folder: {path} is not readable and writable by fiscald")
 
 
+def bind_address_problem(address: str) -> str | None:
+    """Why the server could not listen on ``address``, or None: not an IP address, an IPv4-mapped IPv6 address
+    (``::ffff:127.0.0.1``; asyncio listens on IPv6 sockets for IPv6 only, so write the IPv4 address), or an
+    address this machine does not have. Port clashes are for start-up to say (the port may be freed by then)."""
+    if address == "localhost":
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"{address!r} is not an IP address or localhost"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return f"{address!r} is an IPv4-mapped IPv6 address, which fiscald cannot listen on; write {ip.ipv4_mapped}"
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind((address, 0))
+        except OSError as exc:
+            return f"{address} is not an address this machine can listen on ({exc.strerror or exc})"
+    return None
+
+
 def check_settings(settings: Settings, changed: set[str]) -> None:
     """Cross-field rules of the settings (the single fields are checked by the Settings model)."""
     address = settings.bind_address
-    if address != "localhost":
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise FiscalError(Code.CONFIG, f"bind_address: {address!r} is not an IP address or localhost") from None
+    if "bind_address" in changed:  # a stored address is checked when saved, not by every later save
+        problem = bind_address_problem(address)
+        if problem is not None:
+            raise FiscalError(Code.CONFIG, f"bind_address: {problem}")
     token = settings.api_token
     if token is not None and not all(0x20 < ord(ch) < 0x7F for ch in token):
         raise FiscalError(Code.CONFIG, "api_token: only printable ASCII characters without spaces")

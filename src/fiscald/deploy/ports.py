@@ -6,10 +6,12 @@ import errno
 import os
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from fiscald.exitcodes import ExitCode
 from fiscald.interfaces.http import ROOT_TEXT
 
 PROBE_TIMEOUT_S = 1.0
@@ -21,12 +23,23 @@ def _url(host: str, port: int) -> str:
     return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why the server cannot listen, and the exit code that says which kind of reason it is."""
+
+    message: str
+    exit_code: int
+
+
 def _bind_error(host: str, port: int) -> OSError | None:
-    """Bind as uvicorn does (SO_REUSEADDR except on Windows, where it would share a port in use)."""
+    """Bind as uvicorn (asyncio) does: SO_REUSEADDR except on Windows, where it would share a port in use, and
+    an IPv6 socket for IPv6 only, so an IPv4-mapped address (``::ffff:127.0.0.1``) fails here as it would there."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         if sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -73,8 +86,10 @@ def listener(port: int) -> str | None:
     return None
 
 
-def why_not_listen(host: str, port: int) -> str | None:
-    """None when HOST:PORT is free, else a plain sentence: what is using it and how to choose another."""
+def why_not_listen(host: str, port: int) -> Refusal | None:
+    """None when HOST:PORT is free, else a plain sentence (what is using it and how to choose another) and the
+    exit code for it: :data:`ExitCode.PORT_IN_USE`, or :data:`ExitCode.CANNOT_LISTEN` for an address this
+    machine does not have or may not use."""
     error = _bind_error(host, port)
     if error is None:
         return None
@@ -89,8 +104,11 @@ def why_not_listen(host: str, port: int) -> str | None:
             finder = (f"netstat -ano | findstr :{port}" if sys.platform == "win32"
                       else f"ss -ltnp 'sport = :{port}'")
             user = f"another program is listening on it ({process or f'see which: {finder}'}); stop it, or {other}"
-        return f"Port {port} on {host} is in use: {user}. Nothing was started or changed."
+        return Refusal(f"Port {port} on {host} is in use: {user}. Nothing was started or changed.",
+                       ExitCode.PORT_IN_USE)
     if error.errno == errno.EACCES:
-        return (f"Not allowed to listen on {host}:{port} ({error.strerror}); {other}. "
-                "Nothing was started or changed.")
-    return f"Cannot listen on {host}:{port}: {error.strerror or error}. Nothing was started or changed."
+        return Refusal(f"Not allowed to listen on {host}:{port} ({error.strerror}); {other}. "
+                       "Nothing was started or changed.", ExitCode.CANNOT_LISTEN)
+    return Refusal(f"Cannot listen on {host}:{port}: {error.strerror or error} (is {host} an address of this "
+                   "machine? fiscald settings set bind_address 127.0.0.1). Nothing was started or changed.",
+                   ExitCode.CANNOT_LISTEN)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import grp
 import pwd
-import shlex
+import re
 import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from fiscald.config import DATA_DIR_ENV, machine_data_dir
-from fiscald.deploy import DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S
+from fiscald.deploy import DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S, refuse_unsafe
 from fiscald.deploy.plan import Plan
 
 UNIT_PATH = Path("/etc/systemd/system") / f"{SERVICE_NAME}.service"
 SERIAL_GROUP = "dialout"  # owns /dev/ttyS*, /dev/ttyUSB*, /dev/ttyACM* on Debian, Ubuntu and Fedora
+USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")  # what useradd takes by default, and systemd's User= too
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,41 @@ def _exists(lookup: str, name: str) -> bool:
 
 
 def options(python: str, user: str, data_dir: Path | None) -> UnitOptions:
+    """The unit's options, checked: ValueError naming the option when one cannot go into a unit safely."""
+    folder = data_dir or machine_data_dir(platform="linux")
+    refuse_unsafe("--python", python)
+    refuse_unsafe("--data-dir", str(folder))
+    refuse_unsafe("--user", user)
+    if not python.startswith("/"):
+        raise ValueError(f"--python: {python!r} is not an absolute path (the service runs it without a PATH search)")
+    if any(ch in python for ch in "\"'\\"):
+        raise ValueError(f"--python: {python!r} holds a quote or a backslash, which systemd refuses in the path of "
+                         "the program a unit runs")
+    if not folder.is_absolute():
+        raise ValueError(f"--data-dir: {str(folder)!r} is not an absolute path")
+    if not USER_NAME.fullmatch(user):
+        raise ValueError(f"--user: {user!r} is not a user name (1-32 lower-case letters, digits, '_' or '-', "
+                         "starting with a letter or '_')")
     group = SERIAL_GROUP if _exists("group", SERIAL_GROUP) else None  # a missing group would stop the unit starting
-    return UnitOptions(python, user, data_dir or machine_data_dir(platform="linux"), group)
+    return UnitOptions(python, user, folder, group)
+
+
+def quoted(value: str, *, expands_dollar: bool) -> str:
+    """``value`` as one double-quoted word of a unit file (systemd.syntax(7), "Quoting"): backslash and double
+    quote escaped and ``%`` doubled (specifiers are expanded in every setting used here); ``$`` doubled where
+    variables are expanded: a command line's arguments (systemd.service(5), "Command lines"), not its program
+    nor ``Environment=``. Control characters never get here (:func:`fiscald.deploy.refuse_unsafe`)."""
+    text = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'"{text.replace("$", "$$") if expands_dollar else text}"'
 
 
 def render_unit(opts: UnitOptions) -> str:
     """The unit: its own user, the machine-wide data dir, restarted always, stopped gracefully, logs to journald."""
     default_dir = opts.data_dir == machine_data_dir(platform="linux")
-    command = shlex.join([opts.python, "-m", "fiscald", "serve", "--data-dir", str(opts.data_dir),
-                          "--graceful-timeout", str(GRACEFUL_STOP_S), "--log-level", "info"])
+    arguments = ["-m", "fiscald", "serve", "--data-dir", str(opts.data_dir), "--graceful-timeout",
+                 str(GRACEFUL_STOP_S), "--log-level", "info"]
+    command = " ".join([quoted(opts.python, expands_dollar=False),
+                        *(quoted(word, expands_dollar=True) for word in arguments)])
     lines = [
         "[Unit]",
         f"Description={DISPLAY_NAME}",
@@ -56,7 +83,7 @@ def render_unit(opts: UnitOptions) -> str:
         f"User={opts.user}",
         f"Group={opts.user}",
         *([f"SupplementaryGroups={opts.serial_group}"] if opts.serial_group else []),
-        f"Environment={DATA_DIR_ENV}={opts.data_dir}",
+        f"Environment={quoted(f'{DATA_DIR_ENV}={opts.data_dir}', expands_dollar=False)}",
         "Environment=PYTHONUNBUFFERED=1",
         f"ExecStart={command}",
         *(["StateDirectory=fiscald", "StateDirectoryMode=0750"] if default_dir else []),

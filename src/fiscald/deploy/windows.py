@@ -17,9 +17,10 @@ from pathlib import Path
 
 import uvicorn
 
+from fiscald import instance
 from fiscald.app import create_app, open_database
 from fiscald.config import is_loopback, machine_data_dir
-from fiscald.deploy import DESCRIPTION, DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S
+from fiscald.deploy import DESCRIPTION, DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S, refuse_unsafe
 from fiscald.deploy.ports import why_not_listen
 from fiscald.interfaces import serving
 from fiscald.logs import JsonFormatter, setup_logging
@@ -52,6 +53,10 @@ class ServiceDefinition:
         return log_file(self.data_dir)
 
     def command_line(self) -> str:
+        """The registered command line, quoted so CommandLineToArgvW (and the C runtime) give back exactly
+        ``executable`` and ``arguments``: ``subprocess.list2cmdline`` follows those rules (backslashes doubled
+        only before a quote, quotes escaped, words with spaces or tabs quoted); the program name, parsed
+        without escapes, is a path with no quote in it (:func:`definition`)."""
         return subprocess.list2cmdline([self.executable, *self.arguments])
 
     def describe(self) -> str:
@@ -81,6 +86,12 @@ def definition(data_dir: Path | None = None, python: str = sys.executable,
     interpreter is registered, and it adds the venv's site-packages (with their .pth files: pywin32's DLL path,
     editable installs) before importing fiscald."""
     folder = data_dir or machine_data_dir(platform="win32")
+    for option, value in (("--python", python), ("--data-dir", str(folder))):
+        refuse_unsafe(option, value)
+        # the service manager stores the command line as REG_EXPAND_SZ and expands %NAME% in it, with no escape
+        if any(ch in value for ch in '"%'):
+            raise ValueError(f"{option}: {value!r} holds '\"' or '%', which a Windows service's command line "
+                             "cannot carry as they are")
     tail = ("--data-dir", str(folder))
     if not in_venv:
         return ServiceDefinition(python, ("-m", GLUE_MODULE, *tail), folder)
@@ -125,20 +136,30 @@ class ServiceRunner:
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
 
-    def _server_for(self) -> uvicorn.Server:
-        db = open_database(self.data_dir)
+    def _server_for(self) -> serving.ClaimedServer:
+        claim = instance.claim(self.data_dir)  # one server per data dir (fiscald.instance)
+        if claim is None:
+            record = instance.read_record(self.data_dir)
+            raise RuntimeError(f"another fiscald server runs on data dir {self.data_dir} "
+                               f"({record.describe() if record else 'starting or stopping'})")
         try:
-            settings = db.read_sync(device_repo.load_settings)
-        finally:
-            db.close()
-        if not is_loopback(settings.bind_address) and not settings.api_token:
-            raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
-        refusal = why_not_listen(settings.bind_address, settings.api_port)
-        if refusal is not None:
-            raise RuntimeError(refusal)
-        config = serving.server_config(create_app(self.data_dir), settings.bind_address, settings.api_port,
-                                       settings.language, serving.Limits(), graceful_timeout_s=GRACEFUL_STOP_S)
-        return uvicorn.Server(config)
+            db = open_database(self.data_dir)
+            try:
+                settings = db.read_sync(device_repo.load_settings)
+            finally:
+                db.close()
+            if not is_loopback(settings.bind_address) and not settings.api_token:
+                raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
+            refusal = why_not_listen(settings.bind_address, settings.api_port)
+            if refusal is not None:
+                raise RuntimeError(refusal.message)
+            config = serving.server_config(create_app(self.data_dir, claim.instance_id), settings.bind_address,
+                                           settings.api_port, settings.language, serving.Limits(),
+                                           graceful_timeout_s=GRACEFUL_STOP_S)
+        except BaseException:
+            claim.release()
+            raise
+        return serving.ClaimedServer(config, claim)
 
     def run(self, while_stopping: Callable[[], None]) -> int:
         """Blocks until stopped; 0 after a requested stop, 1 when the server could not start or ended by itself
@@ -159,6 +180,7 @@ class ServiceRunner:
             thread.join(REPORT_EVERY_S)
             if self._stopping.is_set() and thread.is_alive():
                 while_stopping()
+        server.claim.release()
         if not self._stopping.is_set() or not server.started:
             log.error("fiscald server ended without a stop request")
             return 1

@@ -28,6 +28,8 @@ class Supported:
     lacking: Mapping[str, frozenset[str]] = field(default_factory=dict)  # model -> operations it does not offer
     # model -> the payment codes it takes (code -> the device's name for it); none: payment_codes is refused
     payment_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # model -> the code each of our payment types is sent as when payment_codes leaves it out
+    payment_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # the manufacturer's own checks of a register's settings when they are saved (e.g. operator range)
     check_config: Callable[[FiscalDeviceConfig], None] | None = None
 
@@ -46,7 +48,9 @@ SUPPORTED: tuple[Supported, ...] = (
     Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedPos, simulated=True),
     Supported("Datecs", tuple(DATECS_MODELS), ("Serial", "Network"), DatecsDriver,
               lacking={name: spec.lacking for name, spec in DATECS_MODELS.items() if spec.lacking},
-              payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()}, check_config=check_datecs),
+              payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()},
+              payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()},
+              check_config=check_datecs),
 )
 
 

@@ -21,13 +21,14 @@ from fiscald.central.shipper import Shipper
 from fiscald.central.status import render_metrics
 from fiscald.core.manager import DeviceManager
 from fiscald.errors import Code, FiscalError
+from fiscald.instance import INSTANCE_HEADER
 from fiscald.interfaces.views import device_view
 from fiscald.jsonfmt import FastJSONResponse
 from fiscald.models.status import DeviceStatus
 from fiscald.operations import OPERATIONS, parse_operation
 
 ROOT_TEXT = "FisCool API Server running."
-MAX_BODY = 10 * 1024 * 1024
+MAX_BODY = 10 * 1024 * 1024  # bytes of a request body (docs/http.md, "Limits")
 
 
 class OperationEnvelope(BaseModel):
@@ -58,6 +59,12 @@ def manager_of(request: Request) -> DeviceManager:
     return manager
 
 
+def instance_of(request: Request) -> str:
+    """This server's instance id (fiscald.instance: the data dir's record names it)."""
+    instance_id: str = request.app.state.instance_id
+    return instance_id
+
+
 def shipper_of(request: Request) -> Shipper:
     shipper: Shipper = request.app.state.shipper
     return shipper
@@ -68,12 +75,20 @@ async def read_json(request: Request) -> Any:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise FiscalError(Code.CONFIG, f"Content-Type: expected application/json, got {content_type or 'none'!r}")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes, the most a request may carry")
+    chunks: list[bytes] = []
+    size = 0
     try:
-        body = await request.body()
+        async for chunk in request.stream():  # counted as it arrives: a chunked body stops at the limit
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes, the most a request may carry")
+            chunks.append(chunk)
     except ClientDisconnect:  # gone, or timed out sending the body (interfaces/serving.py): nobody to answer
         raise FiscalError(Code.CONFIG, "body: the client went away before sending all of it") from None
-    if len(body) > MAX_BODY:
-        raise FiscalError(Code.CONFIG, f"body: larger than {MAX_BODY} bytes")
+    body = b"".join(chunks)
     try:
         return jsonfmt.loads_unique(body)
     except jsonfmt.DuplicateKeyError as exc:
@@ -118,9 +133,10 @@ OPERATION_OPENAPI: dict[str, Any] = {"post": {
 def build_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/", response_class=PlainTextResponse, summary="Liveness text (FisCool-compatible)")
-    async def root() -> str:
-        return ROOT_TEXT
+    @router.get("/", response_class=PlainTextResponse, summary="Liveness text (FisCool-compatible)",
+                description=f"The `{INSTANCE_HEADER}` header names this server's instance (the data dir's record).")
+    async def root(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(ROOT_TEXT, headers={INSTANCE_HEADER: instance_of(request)})
 
     @router.get("/devices/fiscal", summary="Configured fiscal devices with status")
     async def fiscal_devices(request: Request) -> dict[str, Any]:
@@ -141,6 +157,7 @@ def build_router() -> APIRouter:
         return {
             "status": "ok",
             "version": __version__,
+            "instance_id": instance_of(request),
             "uptime_s": round(time.monotonic() - manager.started_at, 3),
             "devices": {"total": len(handles),
                         "connected": sum(h.status.status == DeviceStatus.CONNECTED for h in handles)},

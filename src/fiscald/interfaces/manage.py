@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fiscald import __version__
 from fiscald.core.admin import Admin, deleted_message, settings_view, supported_devices
 from fiscald.errors import Code, FiscalError
-from fiscald.interfaces.http import manager_of, read_json
+from fiscald.interfaces.http import instance_of, manager_of, read_json
 
 
 def admin_of(request: Request) -> Admin:
@@ -58,9 +58,10 @@ def build_manage_router() -> APIRouter:
         return {"success": True, "message": saved.message, "restart_required": list(saved.restart_required),
                 "settings": settings_view(saved.settings)}
 
-    @router.get("/get_version", summary="fiscald, Python and platform versions")
-    async def get_version() -> dict[str, str]:
-        return {"version": __version__, "python": platform.python_version(), "platform": platform.platform()}
+    @router.get("/get_version", summary="fiscald, Python and platform versions, and this server's instance id")
+    async def get_version(request: Request) -> dict[str, str]:
+        return {"version": __version__, "python": platform.python_version(), "platform": platform.platform(),
+                "instance_id": instance_of(request)}
 
     @router.post("/check_update", summary="Updates are not fetched by fiscald (always 1006)")
     async def check_update() -> dict[str, Any]:

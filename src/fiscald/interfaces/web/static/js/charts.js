@@ -26,13 +26,14 @@ function niceCeiling(value) {
   }
 }
 
-// values: 24 integers (cents per hour 0..23); format(cents) -> label.
-export function hourlyBars(values, label, format) {
+// values: 24 integers (cents per hour 0..23); format(cents) -> a bar's label with its currency; axisFormat(cents)
+// -> an axis label without it (the axis names its unit once, at its top).
+export function hourlyBars(values, label, format, axisFormat, unit) {
   const width = 720;
-  const height = 240;
-  const left = 56;
+  const height = 250;
+  const left = 72;
   const bottom = 28;
-  const top = 16;
+  const top = 26;
   const plotH = height - bottom - top;
   const barW = (width - left - 8) / 24;
   const max = niceCeiling(Math.max(...values));
@@ -41,8 +42,9 @@ export function hourlyBars(values, label, format) {
     const y = top + plotH - plotH * fraction;
     root.append(svg("line", { x1: left, x2: width - 4, y1: y, y2: y, class: "grid" }));
     root.append(svg("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis" },
-      format(Math.round(max * fraction))));
+      axisFormat(Math.round(max * fraction))));
   }
+  root.append(svg("text", { x: left - 6, y: 12, "text-anchor": "end", class: "axis" }, unit));
   values.forEach((value, hour) => {
     const x = left + hour * barW;
     const barH = (plotH * value) / max;
@@ -59,8 +61,8 @@ export function hourlyBars(values, label, format) {
   return root;
 }
 
-// parts: [{label, value}] (cents), drawn as labelled horizontal bars, largest first.
-export function mixBars(parts, label, format) {
+// parts: [{label, value}] (cents), drawn as labelled horizontal bars, largest first; mark: the decimal separator.
+export function mixBars(parts, label, format, mark) {
   const rowH = 34;
   const width = 720;
   const left = 170;
@@ -78,7 +80,7 @@ export function mixBars(parts, label, format) {
     root.append(svg("rect", { x: left, y: y + 6, width: Math.max(2, barW), height: rowH - 12,
       class: `bar mix-${index % 6}` }));
     root.append(svg("text", { x: left + Math.max(2, barW) + 6, y: y + rowH / 2 + 4, class: "axis" },
-      `${format(part.value)} (${Math.trunc(share / 10)}.${share % 10} %)`));
+      `${format(part.value)} (${Math.trunc(share / 10)}${mark}${share % 10} %)`));
   });
   return root;
 }

@@ -1,6 +1,7 @@
 // Small DOM helpers. Text always goes in as textContent (device names and printouts are data, never HTML).
 
-import { t } from "./i18n.js";
+import { currentLanguage, t } from "./i18n.js";
+import { errorText, nextStep } from "./messages.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -67,12 +68,23 @@ export function checkbox(label, checked, attrs = {}) {
   return { input, el: h("div", { class: "check" }, input, h("label", { for: input.id }, label)) };
 }
 
-// Cents as "12.34" without floating point.
+// Integer cents as an amount in the page's language, by string arithmetic on the digits (no floating point):
+// 123456 -> "1.234,56" (ro) or "1,234.56" (en).
+export function amount(cents) {
+  if (cents === null || cents === undefined) return "—";
+  const text = String(cents);
+  const negative = text.startsWith("-");
+  const digits = (negative ? text.slice(1) : text).padStart(3, "0");
+  const whole = digits.slice(0, -2).replace(/^0+(?=\d)/, "");
+  const [group, decimal] = decimalMark() === "," ? [".", ","] : [",", "."];
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, group);
+  return `${negative ? "-" : ""}${grouped}${decimal}${digits.slice(-2)}`;
+}
+
+// The same with the currency: "1.234,56 lei". Every total the dashboard shows goes through here.
 export function money(cents) {
   if (cents === null || cents === undefined) return "—";
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(cents);
-  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+  return `${amount(cents)} lei`;
 }
 
 // "12", "12.5", "12,50" -> 1250; null when it is not an amount.
@@ -82,9 +94,14 @@ export function parseMoney(text) {
   return Number(match[1]) * 100 + Number((match[2] || "0").padEnd(2, "0"));
 }
 
-// Basis points as "21.00 %"; "21", "5,5" -> 2100, 550.
+// The decimal separator of the page's language.
+export function decimalMark() {
+  return currentLanguage() === "ro" ? "," : ".";
+}
+
+// Basis points as "21.00 %" ("21,00 %" in Romanian); "21", "5,5" -> 2100, 550.
 export function percent(bp) {
-  return `${Math.trunc(bp / 100)}.${String(bp % 100).padStart(2, "0")} %`;
+  return `${Math.trunc(bp / 100)}${decimalMark()}${String(bp % 100).padStart(2, "0")} %`;
 }
 
 export function parsePercent(text) {
@@ -109,12 +126,41 @@ export function setBadges(deviceId, status, text) {
   }
 }
 
+// An error as the dashboard shows it: what happened (its field detail translated) and what to do next.
 export function errorBox(err) {
-  return h("p", { class: "error", role: "alert" }, err && err.message ? err.message : String(err));
+  const next = nextStep(err);
+  return h("div", { class: "error-box", role: "alert" },
+    h("p", { class: "error" }, errorText(err)),
+    next ? h("p", { class: "next-step" }, h("strong", {}, t("next_label")), " ", next) : null);
+}
+
+// The same as one line, for the notice at the bottom of the page.
+export function errorLine(err) {
+  const next = nextStep(err);
+  return next ? `${errorText(err)} — ${next}` : errorText(err);
 }
 
 export function json(value) {
   return JSON.stringify(value, null, 2);
+}
+
+// The facts of an answer a person reads first (amounts in lei); the whole JSON answer follows on request.
+const ANSWER_FACTS = [
+  ["receipt_number", "receipt_number", String], ["document_number", "document_number", String],
+  ["reports_count", "reports_count", String], ["receipts_count", "receipts_count", String],
+  ["total_cents", "total", money], ["paid_cents", "paid", money], ["change_cents", "change", money],
+  ["voided", "voided", (v) => (v ? t("yes") : t("no"))], ["cash_in_drawer_cents", "cash_in_drawer", money],
+];
+
+function answerView(value) {
+  const rows = value && typeof value === "object"
+    ? ANSWER_FACTS.filter(([key]) => value[key] !== undefined && value[key] !== null) : [];
+  return [
+    rows.length ? h("dl", { class: "facts" }, rows.map(([key, label, show]) =>
+      [h("dt", {}, t(label)), h("dd", {}, show(value[key]))])) : null,
+    h("details", { class: "raw", open: rows.length ? null : true }, h("summary", {}, t("raw_answer")),
+      h("pre", { class: "json", tabindex: "0" }, json(value))),
+  ];
 }
 
 // Shows what an action answered, or its error, in a live region.
@@ -122,7 +168,7 @@ export function report(el, title, promise) {
   clear(el, h("p", { class: "muted" }, t("working")));
   return promise.then(
     (value) => {
-      clear(el, h("h3", {}, title), h("pre", { class: "json", tabindex: "0" }, json(value)));
+      clear(el, h("h3", {}, title), answerView(value));
       return value;
     },
     (err) => {

@@ -17,6 +17,10 @@ export function currentLanguage() {
   return language;
 }
 
+export function has(key) {
+  return key in strings[language] || key in strings.en;
+}
+
 // t(key, {name: "x"}): the text of key with "{name}" placeholders filled in.
 export function t(key, vars = {}) {
   const text = strings[language][key] ?? strings.en[key] ?? key;

@@ -3,6 +3,7 @@
 import { devices, operation, post } from "../api.js";
 import { badge, clear, errorBox, field, h, money, parseMoney, percent, report, select, when } from "../dom.js";
 import { t } from "../i18n.js";
+import { dayReceiptNumbers, reportView } from "../reportview.js";
 
 const REGISTER_FAULTS = ["none", "paper_out", "cover_open", "disconnected", "fiscal_memory_full", "busy"];
 const POS_FAULTS = ["none", "decline", "cancel", "timeout", "disconnected"];
@@ -57,6 +58,20 @@ function testReceipt(device) {
 function actions(device, out, refresh, ctx) {
   const id = device.config.id;
   const run = (label, name, params) => report(out, label, operation(id, name, params)).then(refresh);
+  // X and Z: shown as a report in lei, with the day's receipt numbers from the journal since the Z before it.
+  const runReport = async (name) => {
+    clear(out, h("p", { class: "muted" }, t("working")));
+    try {
+      const before = await operation(id, "get_status").catch(() => null);
+      const result = await operation(id, name);
+      const numbers = await dayReceiptNumbers(id, before ? before.last_z_datetime : null, result.fiscal_day)
+        .catch(() => null);
+      clear(out, reportView(name, result, numbers));
+    } catch (err) {
+      clear(out, h("h3", {}, t(name)), errorBox(err));
+    }
+    await refresh();
+  };
   const amount = h("input", { type: "text", inputmode: "decimal", id: "cash-amount", size: 10 });
   const cash = (name) => {
     const cents = parseMoney(amount.value);
@@ -70,7 +85,7 @@ function actions(device, out, refresh, ctx) {
   const button = (label, onclick, cls) => h("button", { type: "button", class: cls, onclick }, label);
   const z = async () => {
     const ok = await ctx.confirm(t("z_confirm_title"), t("z_confirm_text", { name: device.config.name }), t("z_confirm_ok"));
-    if (ok) run(t("z_report"), "z_report");
+    if (ok) runReport("z_report");
   };
   if (device.kind === "pos") {
     return h("div", { class: "actions" }, button(t("pos_settlement"), () => run(t("pos_settlement"), "pos_settlement")));
@@ -78,7 +93,7 @@ function actions(device, out, refresh, ctx) {
   return h("div", {},
     h("div", { class: "actions" },
       button(t("test_receipt"), () => run(t("test_receipt"), "print_receipt", testReceipt(device)), "primary"),
-      button(t("x_report"), () => run(t("x_report"), "x_report")),
+      button(t("x_report"), () => runReport("x_report")),
       button(t("z_report"), z, "danger"),
       button(t("print_duplicate"), () => run(t("print_duplicate"), "print_duplicate")),
       button(t("open_drawer"), () => run(t("open_drawer"), "open_drawer"))),
@@ -170,7 +185,7 @@ export async function renderDevice(main, params, ctx) {
             h("tr", {}, h("th", { scope: "row" }, letter), h("td", {}, percent(bp)))))),
           h("h2", {}, t("inp_folder")),
           dl([
-            [t("inp_state"), device.inp ? device.inp.state : "—"],
+            [t("inp_state"), device.inp ? t(`inp_${device.inp.state}`) : "—"],
             [t("scan_folder"), (device.inp && device.inp.folder) || t("none")],
             ...(device.inp && device.inp.error ? [[t("error_title"), device.inp.error]] : []),
           ]))

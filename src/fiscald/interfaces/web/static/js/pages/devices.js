@@ -1,11 +1,13 @@
 // Devices: the list with live status, and the add/edit form per connection type, all through /manage.
 
 import { ApiError, devices, get, post } from "../api.js";
-import { badge, checkbox, clear, errorBox, field, h, parsePercent, percent, select } from "../dom.js";
+import { badge, checkbox, clear, errorBox, errorLine, field, h, parsePercent, percent, select } from "../dom.js";
 import { t } from "../i18n.js";
+import { fieldMessage } from "../messages.js";
 
 const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400];
 const VAT_LETTERS = "ABCDEFGH".split("");
+const PAYMENT_TYPES = ["cash", "card", "credit", "meal_voucher", "value_voucher", "voucher", "modern_payment", "other"];
 
 function connectionText(details) {
   const d = details.details || {};
@@ -18,21 +20,22 @@ function connectionText(details) {
 function table(kind, list, ctx) {
   const caption = kind === "fiscal" ? t("fiscal_devices") : t("pos_terminals");
   if (!list.length) return h("p", { class: "muted" }, t("none_configured"));
-  return h("table", {},
+  const cols = [t("name"), t("model"), t("connection"), t("status"), t("actions")];
+  // data-label: the column's name, shown beside each cell where a narrow screen stacks the row (style.css)
+  return h("table", { class: "device-table" },
     h("caption", {}, caption),
-    h("thead", {}, h("tr", {}, [t("name"), t("model"), t("connection"), t("status"), t("actions")]
-      .map((c) => h("th", { scope: "col" }, c)))),
+    h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, list.map((d) => {
       const c = d.config;
       const toggle = h("button", { type: "button", onclick: () => saveEnabled(kind, c, !c.enabled, ctx) },
         c.enabled ? t("disable") : t("enable"));
       const remove = h("button", { type: "button", class: "danger", onclick: () => remove_(kind, c, ctx) }, t("delete"));
       return h("tr", {},
-        h("th", { scope: "row" }, h("a", { href: `#/device/${c.id}` }, c.name)),
-        h("td", {}, `${c.manufacturer} ${c.model}`),
-        h("td", {}, connectionText(c.connection_details)),
-        h("td", {}, badge(c.id, d.status, d.status_text)),
-        h("td", { class: "row-actions" }, h("div", {},
+        h("th", { scope: "row", dataset: { label: cols[0] } }, h("a", { href: `#/device/${c.id}` }, c.name)),
+        h("td", { dataset: { label: cols[1] } }, `${c.manufacturer} ${c.model}`),
+        h("td", { dataset: { label: cols[2] } }, connectionText(c.connection_details)),
+        h("td", { dataset: { label: cols[3] } }, badge(c.id, d.status, d.status_text)),
+        h("td", { class: "row-actions", dataset: { label: cols[4] } }, h("div", {},
           h("a", { class: "button", href: `#/devices/edit/${c.id}`, "aria-label": `${t("edit")} ${c.name}` }, t("edit")),
           toggle, remove)));
     })));
@@ -41,10 +44,10 @@ function table(kind, list, ctx) {
 async function saveEnabled(kind, config, enabled, ctx) {
   const path = kind === "fiscal" ? "/manage/save_fiscal_device" : "/manage/save_pos_terminal";
   try {
-    const answer = await post(path, { id: config.id, enabled });
-    ctx.notice(answer.message);
+    await post(path, { id: config.id, enabled });
+    ctx.notice(t(enabled ? "toast_enabled" : "toast_disabled", { name: config.name }));
   } catch (err) {
-    ctx.notice(err.message);
+    ctx.notice(errorLine(err));
   }
   await renderDevices(document.getElementById("main"), [], ctx);
 }
@@ -54,10 +57,10 @@ async function remove_(kind, config, ctx) {
   if (!ok) return;
   const path = kind === "fiscal" ? "/manage/delete_fiscal_device" : "/manage/delete_pos_terminal";
   try {
-    const answer = await post(path, { id: config.id });
-    ctx.notice(answer.message);
+    await post(path, { id: config.id });
+    ctx.notice(t("toast_deleted", { name: config.name }));
   } catch (err) {
-    ctx.notice(err.message);
+    ctx.notice(errorLine(err));
   }
   await renderDevices(document.getElementById("main"), [], ctx);
 }
@@ -105,11 +108,13 @@ async function renderForm(main, kind, existing, ctx, known) {
 
   const fillModels = () => {
     const entry = supported.find((s) => s.manufacturer === manufacturer.value) || { models: [], connection_types: [] };
-    clear(model, entry.models.map((m) => h("option", { value: m, selected: m === config.model }, m)));
+    const chosen = model.value || config.model;
+    clear(model, entry.models.map((m) => h("option", { value: m, selected: m === chosen }, m)));
     const current = config.connection_details ? config.connection_details.type : null;
     clear(connType, entry.connection_types.map((c) => h("option", { value: c, selected: c === current }, t(`conn_${c.toLowerCase()}`))));
     fillConnection();
     vatBox.hidden = manufacturer.value !== "Simulated" || kind !== "fiscal";
+    fillRegister();
   };
   const fillConnection = () => {
     clear(connBox);
@@ -131,6 +136,7 @@ async function renderForm(main, kind, existing, ctx, known) {
     }
   };
   manufacturer.addEventListener("change", fillModels);
+  model.addEventListener("change", () => fillRegister());
   connType.addEventListener("change", fillConnection);
 
   const enabled = checkbox(t("enabled"), existing ? config.enabled : true);
@@ -145,7 +151,32 @@ async function renderForm(main, kind, existing, ctx, known) {
     enabled.el);
 
   let vatBox = h("div");
-  const fiscalParts = {};
+  let registerBox = null;
+  const paymentBox = h("div", { class: "payment-codes" });
+  const fiscalParts = { codes: {} };
+  // payment_codes: one choice per payment type among the model's codes; "" keeps the model's default.
+  const fillRegister = () => {
+    if (!registerBox) return;
+    const entry = supported.find((s) => s.manufacturer === manufacturer.value) || {};
+    const table = (entry.payment_codes || {})[model.value];
+    registerBox.hidden = manufacturer.value === "Simulated";
+    for (const key of Object.keys(controls)) if (key.startsWith("payment_codes")) delete controls[key];
+    fiscalParts.codes = {};
+    if (!table) {
+      clear(paymentBox);
+      return;
+    }
+    const stored = config.model === model.value ? config.payment_codes || {} : {};
+    const label = (code) => `${code} — ${table.codes[code]}`;
+    clear(paymentBox, h("h3", {}, t("payment_codes")), h("p", { class: "hint" }, t("payment_codes_hint")),
+      h("div", { class: "pay-grid" }, PAYMENT_TYPES.map((type) => {
+        const fallback = table.defaults[type];
+        const choice = select([["", t("payment_default", { code: fallback ? label(fallback) : "—" })],
+          ...Object.keys(table.codes).map((code) => [code, label(code)])], stored[type] ?? "");
+        fiscalParts.codes[type] = choice;
+        return add(`payment_codes.${type}`, t(`pay_${type}`), choice);
+      })));
+  };
   if (kind === "fiscal") {
     fiscalParts.notes = h("textarea", { rows: 2 }, config.notes || "");
     fiscalParts.scan = h("input", { type: "text", value: config.scan_folder || "" });
@@ -175,14 +206,20 @@ async function renderForm(main, kind, existing, ctx, known) {
       add("linked_pos_device_id", t("linked_pos"), fiscalParts.linked),
       fiscalParts.autoCard.el,
       vatBox);
-    // Header and footer lines only where this fiscald's device configuration has them.
-    const configs = existing ? [config] : list.fiscal.map((d) => d.config);
     for (const key of ["header_lines", "footer_lines"]) {
-      if (!configs.some((c) => key in c)) continue;
       const lines = config[key];
       fiscalParts[key] = h("textarea", { rows: 3 }, Array.isArray(lines) ? lines.join("\n") : lines ?? "");
-      form.append(add(key, t(key), fiscalParts[key], t("lines_hint")));
+      form.append(add(key, t(key), fiscalParts[key], t(`${key}_hint`)));
     }
+    // What a real register (not a simulated one) needs: its operator, password and payment codes.
+    fiscalParts.operator = h("input", { type: "number", min: 1, max: 99, value: config.operator ?? 1 });
+    fiscalParts.password = h("input", { type: "text", inputmode: "numeric", autocomplete: "off", maxlength: 8,
+      value: config.operator_password ?? "" });
+    registerBox = h("fieldset", { class: "register-settings" }, h("legend", {}, t("register_settings")),
+      add("operator", t("operator"), fiscalParts.operator, t("operator_hint")),
+      add("operator_password", t("operator_password"), fiscalParts.password, t("operator_password_hint")),
+      paymentBox);
+    form.append(registerBox);
   } else {
     fiscalParts.bank = h("input", { type: "text", value: config.bank || "" });
     form.append(add("bank", t("bank"), fiscalParts.bank));
@@ -229,6 +266,14 @@ async function renderForm(main, kind, existing, ctx, known) {
         }
         out.vat_rates = Object.keys(rates).length ? rates : null;
       }
+      if (manufacturer.value !== "Simulated") {
+        const op = fiscalParts.operator.value.trim();
+        out.operator = /^\d+$/.test(op) ? Number(op) : op;
+        out.operator_password = fiscalParts.password.value.trim() || null;
+        const codes = {};
+        for (const [type, choice] of Object.entries(fiscalParts.codes)) if (choice.value) codes[type] = choice.value;
+        out.payment_codes = Object.keys(codes).length ? codes : null;
+      }
       for (const key of ["header_lines", "footer_lines"]) {
         if (!fiscalParts[key]) continue;
         const lines = fiscalParts[key].value.split("\n").map((l) => l.trimEnd()).filter(Boolean);
@@ -262,8 +307,9 @@ async function renderForm(main, kind, existing, ctx, known) {
     submit.disabled = true;
     const path = kind === "fiscal" ? "/manage/save_fiscal_device" : "/manage/save_pos_terminal";
     try {
-      const answer = await post(path, body());
-      ctx.notice(answer.message);
+      const sent = body();
+      await post(path, sent);
+      ctx.notice(t(existing ? "toast_updated" : "toast_created", { name: sent.name || config.name }));
       location.hash = "#/devices";
     } catch (err) {
       showErrors(err, controls, general);
@@ -283,7 +329,7 @@ function showErrors(err, controls, general) {
     if (!key) continue;
     const control = controls[key];
     control.setAttribute("aria-invalid", "true");
-    document.getElementById(`${control.id}-error`).textContent = message;
+    document.getElementById(`${control.id}-error`).textContent = fieldMessage(path, message);
     first = first || control;
   }
   if (first) first.focus();

@@ -2,7 +2,7 @@
 
 import { devices, get, operation, query } from "../api.js";
 import { hourlyBars, mixBars } from "../charts.js";
-import { badge, clear, errorBox, field, h, money, select, when } from "../dom.js";
+import { amount, badge, clear, decimalMark, errorBox, field, h, money, select, when } from "../dom.js";
 import { t } from "../i18n.js";
 
 // Receipts of the open fiscal day: the journal since the last Z, kept to the day get_status reports.
@@ -74,10 +74,10 @@ async function drawDay(box, device) {
     h("div", { class: "charts" },
       h("section", { class: "card", "aria-labelledby": "hourly-title" },
         h("h2", { id: "hourly-title" }, t("sales_per_hour")),
-        hourlyBars(sums.hours, t("sales_per_hour_label", { total: money(sums.total) }), money)),
+        hourlyBars(sums.hours, t("sales_per_hour_label", { total: money(sums.total) }), money, amount, "lei")),
       h("section", { class: "card", "aria-labelledby": "mix-title" },
         h("h2", { id: "mix-title" }, t("payment_mix")),
-        mix.length ? mixBars(mix, t("payment_mix_label"), money) : h("p", { class: "muted" }, t("no_sales")))));
+        mix.length ? mixBars(mix, t("payment_mix_label"), money, decimalMark()) : h("p", { class: "muted" }, t("no_sales")))));
 }
 
 export async function renderGlance(main, params, ctx) {

@@ -47,13 +47,15 @@ function paged(box, entries) {
 
 function reportsTable(reports) {
   if (!reports.length) return h("p", { class: "muted" }, t("no_z_reports"));
-  return h("table", {},
+  // a region of its own that scrolls sideways where the screen is narrower than the table (and takes focus, so
+  // it scrolls from the keyboard too)
+  return h("div", { class: "table-scroll", role: "region", tabindex: "0", "aria-label": t("z_reports") }, h("table", {},
     h("caption", {}, t("z_reports")),
     h("thead", {}, h("tr", {}, ["Z", t("fiscal_day"), t("datetime"), t("receipts_count"), t("voided_count"), t("total")]
       .map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, [...reports].reverse().map((r) => h("tr", {},
       h("th", { scope: "row" }, String(r.z_number)), h("td", {}, String(r.fiscal_day)), h("td", {}, when(r.datetime)),
-      h("td", {}, String(r.receipts_count)), h("td", {}, String(r.voided_count)), h("td", { class: "num" }, money(r.total_cents))))));
+      h("td", {}, String(r.receipts_count)), h("td", {}, String(r.voided_count)), h("td", { class: "num" }, money(r.total_cents)))))));
 }
 
 function periodicForm(deviceId) {
