@@ -76,16 +76,16 @@ def sent(register: ManualRegister, cmd: int) -> list[str]:
 
 # -- frames against the manuals' syntax ---------------------------------------------------------------------
 def test_romanian_receipt_frames_with_the_buyer_cif_in_48(tmp_path: Path) -> None:
-    """48 OpCode,OpPwd,TillNmb,Invoice,ClientTAXN [DUDE]; the default password of an ECR is the operator's
-    number [X8 p.10]; 49 PluName,TaxCd,Price,Quantity,DiscountType,DiscountValue,Department [X p.9]; 53
+    """48 OpCode,OpPwd,TillNmb,Invoice,ClientTAXN [DUDE] with the default password "0000" (no Romanian source
+    states one; models.py); 49 PluName,TaxCd,Price,Quantity,DiscountType,DiscountValue,Department [X p.9]; 53
     PaidMode,Amount,Type with the Romanian PaidMode 3 for meal tickets [RO]; the CIF is not printed as text."""
-    reg = ManualRegister("ro-x", "DP-25MX")
+    reg = ManualRegister("ro-x", "DP-25MX", password="0000")
 
     async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
         params = receipt(("meal_voucher", 500), ("cash", 700), buyer={"cif": "RO18547290"})
         result = await driver.print_receipt(params)
         assert result["receipt_number"] == 101 and driver.serial == "DA123456"
-        assert sent(reg, OPEN) == ["1\t1\t1\t\tRO18547290\t"]
+        assert sent(reg, OPEN) == ["1\t0000\t1\t\tRO18547290\t"]
         assert sent(reg, SALE) == ["Paine\t1\t12.00\t1.000\t\t\t0\t"]
         assert sent(reg, PAY) == ["3\t5.00\t\t", "0\t7.00\t\t"]  # cash last: change comes from cash
         assert reg.printed[0].cif == "RO18547290" and reg.printed[0].texts == []
@@ -211,7 +211,7 @@ def test_paper_out_flagged_on_the_close_of_a_printed_receipt_is_success(tmp_path
 
 
 def test_an_unreadable_close_reply_still_journals_the_printed_receipt(tmp_path: Path) -> None:
-    reg = ManualRegister("ro-x", "DP-150MX")
+    reg = ManualRegister("ro-x", "DP-150MX", password="0000")
     reg.faults.empty_reply_to.add(CLOSE)
 
     async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
@@ -240,7 +240,7 @@ def test_a_receipt_interrupted_after_a_payment_is_finished_not_cancelled(tmp_pat
     """Paper runs out after the first of two payments: 60 is refused now [P p.22] [C p.16]. The answer says the
     receipt stays open and will be finished; once paper is back it is finished as the request says (the rest
     paid, then 56), journaled once, and a new receipt prints after it."""
-    reg = ManualRegister("ro-x", "DP-25MX")
+    reg = ManualRegister("ro-x", "DP-25MX", password="0000")
     reg.faults.paper_out_after[PAY] = 1
 
     async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
@@ -299,7 +299,7 @@ def test_cancelling_an_empty_receipt_journals_no_void(tmp_path: Path) -> None:
 
 def test_romanian_z_report_totals_follow_the_romanian_layout(tmp_path: Path) -> None:
     """69 on Romanian firmware: nRep, TotA..TotF, TotEXEPTAT, TotSInv, VatSInv [DUDE]."""
-    reg = ManualRegister("ro-x", "DP-25MX")
+    reg = ManualRegister("ro-x", "DP-25MX", password="0000")
     reg.day_totals = [1000, 250, 0, 0, 0, 0, 0, 0]
 
     async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:

@@ -165,3 +165,24 @@ def test_z_required_after_24_hours(datecs: tuple[Sim, str, Emulator]) -> None:
     z = s.ok(dev, "z_report")
     nxt = s.receipt(dev).json()["result"]
     assert nxt["fiscal_day"] == z["z_number"] + 1
+
+
+def test_a_romanian_dp25mx_through_fiscald(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The Romanian dialect end to end over TCP with `fiscald emulate datecs --model DP-25MX`: the buyer's CIF in
+    48, Romanian payment codes, the Romanian 76/69 layouts, the serial of the Romanian 90."""
+    emu, dev, srv = datecs_rig(tmp_path_factory.mktemp("datecs-ro"), "x", model="DP-25MX")
+    s = Sim(srv)
+    try:
+        view = s.device(dev)
+        assert view["status"] == "Connected" and view["connected_device_id"]
+        first = s.ok(dev, "print_receipt", {"lines": [item(price=2000)], "buyer": {"cif": "RO18547290"},
+                                            "payments": [pay("meal_voucher", 500), pay("cash", 1500)]})
+        second = s.ok(dev, "print_receipt", {"lines": [item(price=1000)], "payments": [pay("modern_payment", 1000)]})
+        assert second["receipt_number"] == first["receipt_number"] + 1
+        z = s.ok(dev, "z_report")
+        assert z["total_cents"] == 3000 and z["receipts_count"] == 2
+        assert z["payments"] == {"cash": 1500, "meal_voucher": 500, "modern_payment": 1000}
+    finally:
+        s.close()
+        srv.stop()
+        emu.stop()

@@ -133,11 +133,12 @@ class ModelSpec:
         return 1 if self.dialect.variant.wide else 2
 
     def default_password(self, operator: int) -> str:
-        """Factory default: X ECRs (WP-500X, WP-50X, DP-25X, DP-150X) and C ECRs use the operator's number,
-        FP-700X/FMP-350X/FMP-55X "0000" [X8 p.8, p.10]; C: operator 1 -> "1" [C p.23, 65h] [EN C driver]; P
-        printers "0000" [EN P driver]. Romanian ECRs follow the X ECRs (examples show "0001" [RO]; none states
-        a factory default: set operator_password when the register's differs)."""
-        return str(operator) if self.ecr else "0000"
+        """Factory default: Bulgarian X ECRs (WP-500X, WP-50X, DP-25X, DP-150X) and C ECRs use the operator's
+        number, FP-700X/FMP-350X/FMP-55X "0000" [X8 p.8, p.10]; C: operator 1 -> "1" [C p.23, 65h] [EN C
+        driver]; P printers "0000" [EN P driver]. Romanian firmware: no source states a factory default
+        (examples show "0001" [RO]); "0000" as for the X family in [EN] — set operator_password when the
+        register's differs."""
+        return str(operator) if self.ecr and not self.dialect.ro_receipt else "0000"
 
 
 def _ro(name: str, columns: int, ecr: bool, lacking: frozenset[str] = frozenset(),
