@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from inproc import InProcessServer
+from sim_client import Sim
+from sim_client import item as sim_item
 
 from server import Server, add_simulated_register, item, op
 
@@ -62,8 +65,84 @@ def test_request_errors_are_not_stored_device_errors_are(client: httpx.Client, d
     cash_out = op(device_id, "cash_out", {"amount_cents": 10**9})
     refused = client.post("/devices/operation", json=cash_out, headers={"Idempotency-Key": key2})
     assert refused.json()["status"] == 2012
-    replay = client.post("/devices/operation", json=cash_out, headers={"Idempotency-Key": key2})
-    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == refused.json()
+    # refused by the register before anything was done: the key is not consumed, the same request runs again
+    again = client.post("/devices/operation", json=cash_out, headers={"Idempotency-Key": key2})
+    assert "Idempotent-Replayed" not in again.headers and again.json()["status"] == 2012
+
+
+def journal_receipts(sim: Sim, device_id: str, description: str) -> int:
+    entries = sim.ok(device_id, "read_journal", {"limit": 10_000})["entries"]
+    return sum(1 for e in entries if e["kind"] == "receipt" and f"\n{description}\n" in e["text"])
+
+
+@pytest.mark.parametrize(("fault", "code"), [("paper_out", 2001), ("cover_open", 2002), ("disconnected", 1004),
+                                             ("busy", 2013)])
+def test_a_failure_that_left_nothing_does_not_consume_the_key(make_app: Any, fault: str, code: int) -> None:
+    srv: InProcessServer = make_app()
+    [dev] = srv.fiscal_ids()
+    sim = Sim(srv)
+    params = {"lines": [sim_item(f"Retry {fault}")]}
+    sim.simulate(dev, fault=fault)
+    first = sim.op(dev, "print_receipt", params, key=f"k-{fault}")
+    assert first.json()["status"] == code and "Idempotent-Replayed" not in first.headers
+    again = sim.op(dev, "print_receipt", params, key=f"k-{fault}")  # the cause is still there: tried again
+    assert again.json()["status"] == code and "Idempotent-Replayed" not in again.headers
+    sim.simulate(dev, fault="none")
+    printed = sim.op(dev, "print_receipt", params, key=f"k-{fault}")
+    assert printed.status_code == 200 and "Idempotent-Replayed" not in printed.headers
+    replay = sim.op(dev, "print_receipt", params, key=f"k-{fault}")  # a success binds the key
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == printed.json()
+    assert journal_receipts(sim, dev, f"Retry {fault}") == 1
+
+
+@pytest.mark.parametrize("code", [2003, 2004, 2001])
+def test_an_answer_lost_after_printing_stays_bound_to_the_key(make_app: Any, code: int) -> None:
+    """fail_next after_print: the receipt is printed and the answer lost (2001 too: the device knows it printed)."""
+    srv: InProcessServer = make_app()
+    [dev] = srv.fiscal_ids()
+    sim = Sim(srv)
+    params = {"lines": [sim_item(f"Lost {code}")]}
+    sim.simulate(dev, fail_next={"operation": "print_receipt", "code": code, "at": "after_print"})
+    first = sim.op(dev, "print_receipt", params, key=f"lost-{code}")
+    assert first.json()["status"] == code
+    replay = sim.op(dev, "print_receipt", params, key=f"lost-{code}")
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == first.json()
+    assert journal_receipts(sim, dev, f"Lost {code}") == 1  # never printed twice
+
+
+def test_an_ambiguous_failure_before_printing_is_kept_a_clean_one_is_not(make_app: Any) -> None:
+    """fail_next before: what a real driver would answer. 2003 (the device stopped answering: it may have
+    printed) stays bound; 2001 (refused before anything) frees the key."""
+    srv: InProcessServer = make_app()
+    [dev] = srv.fiscal_ids()
+    sim = Sim(srv)
+    sim.simulate(dev, fail_next={"operation": "print_receipt", "code": 2003, "at": "before"})
+    timeout = sim.op(dev, "print_receipt", {"lines": [sim_item("Amb")]}, key="amb")
+    assert timeout.json()["status"] == 2003
+    assert sim.op(dev, "print_receipt", {"lines": [sim_item("Amb")]}, key="amb").headers["Idempotent-Replayed"]
+    sim.simulate(dev, fail_next={"operation": "print_receipt", "code": 2001, "at": "before"})
+    assert sim.op(dev, "print_receipt", {"lines": [sim_item("Clean")]}, key="clean").json()["status"] == 2001
+    assert sim.op(dev, "print_receipt", {"lines": [sim_item("Clean")]}, key="clean").status_code == 200
+    assert journal_receipts(sim, dev, "Amb") == 0 and journal_receipts(sim, dev, "Clean") == 1
+
+
+def test_joiners_of_a_failure_that_left_nothing_get_the_same_answer(make_app: Any) -> None:
+    srv: InProcessServer = make_app()
+    [dev] = srv.fiscal_ids()
+    sim = Sim(srv)
+    sim.simulate(dev, fault="paper_out", latency_ms=300)
+    body = op(dev, "print_receipt", {"lines": [item("Join")]})
+
+    def send(_: int) -> httpx.Response:
+        return srv.http.post("/devices/operation", json=body, headers={"Idempotency-Key": "join-1"})
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert {a.json()["status"] for a in answers} == {2001}
+    assert not any(a.headers.get("Idempotent-Replayed") for a in answers)  # nothing is bound to the key
+    sim.simulate(dev, fault="none", latency_ms=0)
+    assert send(0).status_code == 200
+    assert journal_receipts(sim, dev, "Join") == 1
 
 
 def test_invalid_keys(client: httpx.Client, device_id: str) -> None:

@@ -166,6 +166,32 @@ def test_a_file_that_partly_ran_lists_what_ran_and_names_the_failing_line(env: E
     assert (env.folder / "BonERR" / "partial.inp").read_text("utf-8").startswith(text + "# ERROR line 3: [2012]")
 
 
+def test_a_file_refused_for_paper_out_prints_once_when_dropped_again(env: Env) -> None:
+    """A failure that left nothing on the register frees the job's key: the same file dropped again after the
+    paper was changed prints, once (docs/http.md, Idempotency-Key)."""
+    text = inp("S;Hartie noua;3.00", "T;")
+
+    def simulate(**body: Any) -> None:
+        r = httpx.post(env.url + "/manage/simulate", json={"device_id": env.device_id, **body}, timeout=10)
+        assert r.status_code == 200, r.text
+
+    simulate(fault="paper_out")
+    try:
+        refused = run(env.folder, "paper.inp", text)
+    finally:
+        simulate(fault="none")
+    assert refused["status"] == "ERROR" and refused["code"] == "2001"
+    assert "Hartie noua" not in descriptions(env)
+    drop(env.folder, "paper.inp", text)
+    deadline = time.monotonic() + 10
+    while not (env.folder / "BonANSWER" / "paper.1.inp").exists():  # the second answer of that name
+        assert time.monotonic() < deadline, sorted(p.name for p in env.folder.iterdir())
+        time.sleep(0.01)
+    again = answer(env.folder, "paper.1.inp")
+    assert again["status"] == "OK" and again["operation"] == "print_receipt"
+    assert descriptions(env).count("Hartie noua") == 1
+
+
 def test_the_same_name_again_is_a_new_file_and_never_overwrites(env: Env) -> None:
     text = inp("S;Espresso dublu;7.00")
     first = run(env.folder, "dup.inp", text)

@@ -20,6 +20,7 @@ from server import Server
 DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"],
           "payment_codes": {name: {"codes": dict(spec.codes), "defaults": dict(spec.payments)}
                             for name, spec in DATECS_MODELS.items()}}
+VIVA = {"manufacturer": "VivaWallet", "models": ["Q30", "Android", "iOS"], "connection_types": ["Network", "Cloud"]}
 
 SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
                              "connection_details": {"type": "Virtual", "details": {}}}
@@ -36,7 +37,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
     srv: InProcessServer = make_app(demo=False)
     inp = tmp_path / "inp" / "casa1"
     with srv.client() as c:
-        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [DATECS], "pos": []}  # real: always
+        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [DATECS], "pos": [VIVA]}  # real: always
         body = {"name": "Casa 1", **SIMULATED, "notes": "bar", "vat_rates": {"A": 1900, "B": 900, "C": 0},
                 "scan_folder": str(inp), "create_scan_folder": True}
         gated = c.post("/manage/save_fiscal_device", json=body)
@@ -47,7 +48,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
         assert c.post("/manage/save_settings", json={"enable_simulated_devices": True}).json()["success"] is True
         assert c.get("/manage/get_supported_devices").json() == {
             "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, DATECS],
-            "pos": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}]}
+            "pos": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, VIVA]}
 
         created = c.post("/manage/save_fiscal_device", json=body)
         assert created.status_code == 200, created.text

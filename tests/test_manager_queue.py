@@ -15,6 +15,7 @@ from fiscald.models.simulate import SimulateRequest
 from fiscald.operations import parse_operation
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
+from fiscald.store import operations as op_repo
 from server import add_simulated_register, item
 
 
@@ -73,7 +74,33 @@ def test_timeout_before_start_is_1013_and_never_prints(tmp_path: Path) -> None:
         status = await manager.execute(parse_operation({"device_id": d, "operation": "get_status"}))
         assert status.body["result"]["last_receipt_number"] == 1  # the dropped receipt never printed
         started = await manager.execute(receipt(d, "Incepe", timeout_ms=50))  # starts at once, runs 100 ms
-        assert started.http_status == 200
+        # answered at its bound while it runs on: 1009, not retryable without a key, naming the operation
+        assert started.http_status == 409 and started.body["status"] == 1009
+        assert started.body["retryable"] is False and started.body["details"]["operation_id"] == started.operation_id
+        await until(lambda: manager.queue_depths()[d] == 0)
+        record = await manager.db.read(lambda c: op_repo.get(c, started.operation_id or ""))
+        assert record is not None and record.state == "done" and record.http_status == 200  # outcome recorded
+        status = await manager.execute(parse_operation({"device_id": d, "operation": "get_status"}))
+        assert status.body["result"]["last_receipt_number"] == 2  # it printed, once
+
+    run(tmp_path, 1, body)
+
+
+def test_a_caller_is_answered_within_its_bound_and_the_key_replays_the_outcome(tmp_path: Path) -> None:
+    async def body(manager: DeviceManager, ids: list[str]) -> None:
+        [d] = ids
+        await manager.simulate(SimulateRequest(device_id=d, latency_ms=600))
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        first = await manager.execute(receipt(d, "Lent", timeout_ms=150), idem_key="slow-1")
+        assert loop.time() - began < 0.5  # not the 600 ms the register takes
+        assert first.body["status"] == 1009 and first.body["retryable"] is True
+        joined = await manager.execute(receipt(d, "Lent"), idem_key="slow-1")  # joins the running job
+        assert joined.http_status == 200 and joined.replayed
+        replay = await manager.execute(receipt(d, "Lent"), idem_key="slow-1")
+        assert replay.replayed and replay.body == joined.body
+        status = await manager.execute(parse_operation({"device_id": d, "operation": "get_status"}))
+        assert status.body["result"]["last_receipt_number"] == 1
 
     run(tmp_path, 1, body)
 

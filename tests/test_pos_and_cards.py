@@ -211,6 +211,32 @@ def test_register_failure_after_approval_reverses_the_card(shop: Shop) -> None:
     assert s.ok(shop.register, "x_report")["payments"]["card"] == x["payments"].get("card", 0) + 900
 
 
+def test_a_card_receipt_refused_with_nothing_charged_retries_with_its_key(shop: Shop) -> None:
+    """Declined, cancelled or terminal not connected, with no approval before: nothing was charged, the key is
+    free, and the retry once the card goes through prints once. A terminal timeout (maybe charged) binds it."""
+    s = shop.s
+    for fault in ("decline", "cancel", "disconnected"):
+        batch, x = shop.batch(), s.ok(shop.register, "x_report")
+        key = f"retry-{fault}-{uuid.uuid4()}"
+        s.simulate(shop.pos, fault=fault)
+        refused = s.receipt(shop.register, pay("card", 700), price=700, key=key)
+        s.simulate(shop.pos, fault="none")
+        assert refused.json()["status"] in (3001, 3002, 1004) and "Idempotent-Replayed" not in refused.headers
+        printed = s.receipt(shop.register, pay("card", 700), price=700, key=key)
+        assert printed.status_code == 200 and "Idempotent-Replayed" not in printed.headers, printed.text
+        replay = s.receipt(shop.register, pay("card", 700), price=700, key=key)
+        assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == printed.json()
+        assert shop.batch() == batch + 1  # charged once
+        assert s.ok(shop.register, "x_report")["receipts_count"] == x["receipts_count"] + 1
+    key = f"retry-timeout-{uuid.uuid4()}"
+    s.simulate(shop.pos, fault="timeout")
+    unknown = s.receipt(shop.register, pay("card", 700), price=700, key=key)
+    s.simulate(shop.pos, fault="none")
+    assert unknown.json()["status"] == 3003
+    again = s.receipt(shop.register, pay("card", 700), price=700, key=key)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == unknown.json()
+
+
 def test_card_payment_needs_a_linked_terminal(shop: Shop) -> None:
     s = shop.s
     for register in (shop.unlinked, shop.wrong_link):

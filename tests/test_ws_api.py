@@ -172,6 +172,29 @@ def test_idempotency_shared_with_http(make_server: Any) -> None:
             status = await c.request("operation.execute", {"device_id": dev, "operation": "get_status"})
             assert status["payload"]["result"]["last_receipt_number"] == 2  # one receipt per key
 
+            # paper out left nothing on the register: the key is not consumed, the retry prints, once
+            httpx.post(srv.url + "/manage/simulate", json={"device_id": dev, "fault": "paper_out"})
+            out = await c.request("operation.execute", receipt(dev, 900, idempotency_key="order-3"))
+            assert out["status"] == 2001 and "replayed" not in out
+            httpx.post(srv.url + "/manage/simulate", json={"device_id": dev, "fault": "none"})
+            printed = await c.request("operation.execute", receipt(dev, 900, idempotency_key="order-3"))
+            assert printed["status"] == 200 and "replayed" not in printed
+            assert printed["payload"]["result"]["receipt_number"] == 3
+            replay = await c.request("operation.execute", receipt(dev, 900, idempotency_key="order-3"))
+            assert replay["replayed"] is True and replay["payload"] == printed["payload"]
+
+            # an answer lost after printing stays bound: replayed, never printed again
+            httpx.post(srv.url + "/manage/simulate", json={
+                "device_id": dev, "fail_next": {"operation": "print_receipt", "code": 2003, "at": "after_print"}})
+            lost = await c.request("operation.execute", receipt(dev, 950, idempotency_key="order-4"))
+            assert lost["status"] == 2003
+            again_lost = await c.request("operation.execute", receipt(dev, 950, idempotency_key="order-4"))
+            assert again_lost["replayed"] is True
+            assert {k: v for k, v in again_lost.items() if k not in ("id", "replayed")} == {
+                k: v for k, v in lost.items() if k != "id"}
+            status = await c.request("operation.execute", {"device_id": dev, "operation": "get_status"})
+            assert status["payload"]["result"]["last_receipt_number"] == 4
+
     asyncio.run(go())
 
 

@@ -62,6 +62,10 @@ class ErrorSpec:
     ro: str
     en: str
     retryable: bool = False
+    #: an operation that failed with this code left nothing on the device (it was refused before anything was
+    #: printed, or its receipt was cancelled): its Idempotency-Key is not consumed (docs/http.md). The default of
+    #: the code; a driver that knows better says so on the error (:attr:`FiscalError.left_nothing`).
+    leaves_nothing: bool = False
 
 
 _TABLE: tuple[ErrorSpec, ...] = (
@@ -76,7 +80,7 @@ _TABLE: tuple[ErrorSpec, ...] = (
     ErrorSpec(Code.API_SERVER, "ApiServer", 500, "Eroare a serverului API", "API server error"),
     ErrorSpec(
         Code.CONNECTION, "Connection", 503, "Nu se poate conecta la dispozitiv", "Cannot connect to the device",
-        retryable=True,
+        retryable=True, leaves_nothing=True,
     ),
     ErrorSpec(Code.INTERNET, "Internet", 502, "Problemă de rețea", "Network problem", retryable=True),
     ErrorSpec(Code.UPDATE, "Update", 503, "Actualizarea a eșuat", "Update failed"),
@@ -107,18 +111,25 @@ _TABLE: tuple[ErrorSpec, ...] = (
     ),
     ErrorSpec(
         Code.TIMEOUT, "Timeout", 504, "Operația nu a început în timpul alocat",
-        "The operation did not start within its deadline", retryable=True,
+        "The operation did not start within its deadline", retryable=True, leaves_nothing=True,
     ),
     ErrorSpec(
         Code.BUSY, "Busy", 429, "Coada dispozitivului este plină", "The device queue is full", retryable=True,
+        leaves_nothing=True,
     ),
     ErrorSpec(
         Code.FORBIDDEN, "Forbidden", 403, "Cerere refuzată: gazdă (Host) sau origine (Origin) străină",
         "Request refused: foreign Host or Origin",
     ),
     ErrorSpec(Code.DEVICE, "Device", 500, "Eroare a dispozitivului", "Device error"),
-    ErrorSpec(Code.PAPER_OUT, "PaperOut", 500, "Lipsă hârtie în imprimantă.", "Printer out of paper."),
-    ErrorSpec(Code.COVER_OPEN, "CoverOpen", 500, "Capacul imprimantei este deschis.", "Printer cover is open."),
+    ErrorSpec(
+        Code.PAPER_OUT, "PaperOut", 500, "Lipsă hârtie în imprimantă.", "Printer out of paper.",
+        leaves_nothing=True,
+    ),
+    ErrorSpec(
+        Code.COVER_OPEN, "CoverOpen", 500, "Capacul imprimantei este deschis.", "Printer cover is open.",
+        leaves_nothing=True,
+    ),
     ErrorSpec(
         Code.DEVICE_TIMEOUT, "DeviceTimeout", 500, "Dispozitivul nu mai răspunde",
         "The device stopped answering",
@@ -129,50 +140,57 @@ _TABLE: tuple[ErrorSpec, ...] = (
     ),
     ErrorSpec(
         Code.RECEIPT_OPEN, "ReceiptOpen", 500, "Un bon fiscal este deja deschis", "A receipt is already open",
+        leaves_nothing=True,
     ),
     ErrorSpec(
         Code.Z_REPORT_REQUIRED, "ZReportRequired", 500,
         "Au trecut 24 de ore de la deschiderea zilei fiscale; este necesar raportul Z",
-        "24 hours passed since the fiscal day opened; a Z report is required",
+        "24 hours passed since the fiscal day opened; a Z report is required", leaves_nothing=True,
     ),
     ErrorSpec(
         Code.FISCAL_MEMORY_FULL, "FiscalMemoryFull", 500, "Memoria fiscală este plină", "Fiscal memory is full",
+        leaves_nothing=True,
     ),
     ErrorSpec(
         Code.INVALID_VAT_GROUP, "InvalidVatGroup", 422, "Cota TVA nu este programată în dispozitiv",
-        "VAT rate is not programmed in the device",
+        "VAT rate is not programmed in the device", leaves_nothing=True,
     ),
     ErrorSpec(
         Code.PAYMENT_INSUFFICIENT, "PaymentInsufficient", 422, "Plata nu acoperă totalul bonului",
-        "Payments do not cover the total",
+        "Payments do not cover the total", leaves_nothing=True,
     ),
     ErrorSpec(
         Code.INVALID_AMOUNT, "InvalidAmount", 422, "Sumă sau cantitate în afara limitelor dispozitivului",
-        "Amount or quantity out of the device's range",
+        "Amount or quantity out of the device's range", leaves_nothing=True,
     ),
     ErrorSpec(
         Code.NO_RECEIPT_TO_DUPLICATE, "NoReceiptToDuplicate", 500, "Nu există un bon anterior pentru duplicat",
-        "No previous receipt to print a copy of",
+        "No previous receipt to print a copy of", leaves_nothing=True,
     ),
     ErrorSpec(
         Code.CASH_OUT_EXCEEDS_DRAWER, "CashOutExceedsDrawer", 500,
         "Suma scoasă depășește numerarul din sertar", "Cash out exceeds the cash in the drawer",
+        leaves_nothing=True,
     ),
     ErrorSpec(
         Code.DEVICE_BUSY, "DeviceBusy", 500, "Dispozitivul este ocupat", "The device is busy", retryable=True,
+        leaves_nothing=True,
     ),
     ErrorSpec(Code.POS, "Pos", 500, "Eroare a terminalului POS", "POS terminal error"),
-    ErrorSpec(Code.CARD_DECLINED, "CardDeclined", 500, "Plata cu cardul a fost refuzată", "Card payment declined"),
+    ErrorSpec(
+        Code.CARD_DECLINED, "CardDeclined", 500, "Plata cu cardul a fost refuzată", "Card payment declined",
+        leaves_nothing=True,
+    ),
     ErrorSpec(
         Code.POS_CANCELLED, "PosCancelled", 500, "Tranzacția a fost anulată pe terminal",
-        "Cancelled on the terminal", retryable=True,
+        "Cancelled on the terminal", retryable=True, leaves_nothing=True,
     ),
     ErrorSpec(
         Code.POS_TIMEOUT, "PosTimeout", 500, "Terminalul POS nu răspunde", "No response from the POS terminal",
     ),
     ErrorSpec(
         Code.POS_NOT_LINKED, "PosNotLinked", 500, "Niciun terminal POS legat de casa de marcat",
-        "Card payment needs a linked POS terminal, but none is linked or enabled",
+        "Card payment needs a linked POS terminal, but none is linked or enabled", leaves_nothing=True,
     ),
 )
 
@@ -182,10 +200,13 @@ ERRORS: dict[Code, ErrorSpec] = {spec.code: spec for spec in _TABLE}
 class FiscalError(Exception):
     """The one exception type. ``detail`` names the field or cause; ``details`` carries extra data."""
 
-    def __init__(self, code: Code, detail: str | None = None, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: Code, detail: str | None = None, details: dict[str, Any] | None = None, *,
+                 left_nothing: bool | None = None, retryable: bool | None = None) -> None:
         self.code = code
         self.detail = detail
         self.details = details
+        self._left_nothing = left_nothing
+        self._retryable = retryable
         super().__init__(f"[{int(code)}] {ERRORS[code].name}" + (f": {detail}" if detail else ""))
 
     @property
@@ -205,8 +226,15 @@ class FiscalError(Exception):
         out: dict[str, Any] = {"status": int(self.code), "error": self.message(language)}
         if self.details:
             out["details"] = self.details
-        out["retryable"] = self.spec.retryable
+        out["retryable"] = self.spec.retryable if self._retryable is None else self._retryable
         return out
+
+    @property
+    def left_nothing(self) -> bool:
+        """The failed operation left nothing on the device, so its Idempotency-Key is not consumed: what the
+        raiser said (a driver that knows whether it printed), else the code's default (:attr:`ErrorSpec.
+        leaves_nothing`)."""
+        return self.spec.leaves_nothing if self._left_nothing is None else self._left_nothing
 
     @property
     def caused_by_request(self) -> bool:

@@ -52,6 +52,7 @@ from fiscald.core.admin import (
 from fiscald.errors import FiscalError, Language
 from fiscald.exitcodes import ExitCode
 from fiscald.models.config import kind_of
+from fiscald.models.connection import masked
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 
@@ -173,7 +174,7 @@ class Local:
 
     def devices(self) -> list[dict[str, Any]]:
         configs = self._read(device_repo.list_devices)
-        return [{"kind": kind_of(c), "config": c.model_dump(mode="json"), "status": None} for c in configs]
+        return [{"kind": kind_of(c), "config": masked(c.model_dump(mode="json")), "status": None} for c in configs]
 
     def save_device(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -280,6 +281,8 @@ def _connection_text(connection: dict[str, Any]) -> str:
             return f"Network {details.get('ip_address')}:{details.get('port')}"
         case "Usb":
             return f"Usb {details.get('device_selector')}"
+        case "Cloud":
+            return f"Cloud terminal {details.get('terminal_id')} ({details.get('environment', 'demo')})"
         case other:
             return str(other)
 

@@ -57,7 +57,7 @@ class Manager(Protocol):
 
     async def execute(self, op: Operation, idem_key: str | None = None, source: str = "http",
                       record: bool | None = None,
-                      on_queued: Callable[[str], Awaitable[None]] | None = None) -> Outcome: ...
+                      on_queued: Callable[[str], Awaitable[None]] | None = None, bounded: bool = True) -> Outcome: ...
 
 
 # register errors after which the receipt may exist: the card approvals are kept, not voided
@@ -84,6 +84,7 @@ def card_key(base: str, step: str) -> str:
 
 async def execute(manager: Manager, handle: DeviceHandle, job: Job) -> Mapping[str, Any]:
     """Run ``job`` on its device; card receipts go through the linked terminal first."""
+    handle.driver.operation_key = job.idem_key
     if not needs_pos(handle, job.op):
         return await handle.driver.execute(job.op)
     return await _CardReceipt(manager, handle, job).run()
@@ -124,9 +125,10 @@ class _CardReceipt:
         for index, payment in enumerate(cards):
             sale = Operation(pos_id, OPERATIONS["pos_sale"],
                              PosSaleParams(amount_cents=payment.amount_cents, reference=self.reference))
-            outcome = await self.manager.execute(sale, self._key(f"sale-{index}"), source="card")
+            # the receipt's caller is the one with a bound; a sale on the terminal is waited for to its end
+            outcome = await self.manager.execute(sale, self._key(f"sale-{index}"), source="card", bounded=False)
             if not outcome.ok:
-                raise await self._refused(pos_id, approved, outcome.body, payment.amount_cents)
+                raise await self._refused(pos_id, approved, outcome, payment.amount_cents)
             approved.append(outcome.body["result"])
         try:
             return await self.driver.print_card_receipt(self.op, approved)
@@ -135,20 +137,25 @@ class _CardReceipt:
             details: dict[str, Any] = {**(err.details or {}), "pos_device_id": pos_id, "pos_transactions": approved}
             if err.code not in UNKNOWN_OUTCOME:
                 details["pos_reversals"] = await self._reverse(pos_id, approved)
-            raise FiscalError(err.code, err.detail, details) from exc
+            # the approvals stay stored under the receipt's terminal keys: its own key stays consumed too
+            raise FiscalError(err.code, err.detail, details, left_nothing=False) from exc
 
     async def _reverse(self, pos_id: str, approved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Void this receipt's approvals on the terminal; returns each answer."""
         answers = []
         for index, tx in enumerate(approved):
             void = Operation(pos_id, OPERATIONS["pos_void"], PosVoidParams(transaction_id=tx["transaction_id"]))
-            outcome = await self.manager.execute(void, self._key(f"void-{index}"), source="card")
+            outcome = await self.manager.execute(void, self._key(f"void-{index}"), source="card", bounded=False)
             answers.append({"transaction_id": tx["transaction_id"], **outcome.body})
         return answers
 
-    async def _refused(self, pos_id: str, approved: list[dict[str, Any]], pos_error: dict[str, Any],
+    async def _refused(self, pos_id: str, approved: list[dict[str, Any]], answer: Outcome,
                        amount_cents: int) -> FiscalError:
-        """The terminal did not approve: reverse earlier approvals, void the receipt, answer the POS error."""
+        """The terminal did not approve: reverse earlier approvals, void the receipt, answer the POS error.
+
+        The receipt's key is not consumed when nothing was charged: no earlier approval, and the terminal's
+        answer is not stored under its key (declined, cancelled, not connected), so a retry asks again."""
+        pos_error = answer.body
         code = Code(pos_error["status"])
         if code == Code.DEVICE_NOT_FOUND:  # the terminal went away meanwhile
             code = Code.POS_NOT_LINKED
@@ -168,7 +175,8 @@ class _CardReceipt:
                                          "journal_id": voided["journal_id"]}
         except FiscalError as err:
             details["void_error"] = err.body(self.manager.settings.language)
-        return FiscalError(code, f"card payment of {amount_cents} cents on POS terminal {pos_id}", details)
+        return FiscalError(code, f"card payment of {amount_cents} cents on POS terminal {pos_id}", details,
+                           left_nothing=not approved and not answer.stored)
 
 
 def _authoritative(config: FiscalDeviceConfig) -> bool:

@@ -42,6 +42,7 @@ class Outcome:
     body: dict[str, Any]
     replayed: bool = False
     operation_id: str | None = None
+    stored: bool = False  # the answer is stored under its Idempotency-Key: a retry with the key replays it
 
     @property
     def ok(self) -> bool:
@@ -77,6 +78,8 @@ class DeviceHandle:
     extras: dict[str, Any] = field(default_factory=dict)  # more view fields, set by interfaces (e.g. "inp")
     operations: frozenset[str] = frozenset()  # what its model offers (the registry's table)
     reconnect: asyncio.Task[None] | None = None  # while reconnecting after a link drop
+    starting: asyncio.Task[None] | None = None  # the driver's start, in a task of its own (never awaited whole)
+    ready: bool = False  # the driver started and its link is up: operations may reach it
 
     @property
     def id(self) -> str:

@@ -5,7 +5,16 @@ Order of durable writes for an operation that changes a device:
 1. ``operations`` row *running* (with the idempotency key) — before the device is touched;
 2. the driver's own fiscal record (journal + state) — inside the driver;
 3. ``operations`` row *done* with the exact response — before the caller is answered.
-A crash between 1 and 3 leaves a *running* row, which start-up turns into 1010 OutcomeUnknown.
+A crash between 1 and 3 leaves a *running* row, which start-up turns into 1010 OutcomeUnknown once the
+device's own start settled what it could (its details then name what the register really holds).
+
+A failure that left nothing on the device (``FiscalError.left_nothing``: not connected, paper out before the
+receipt, busy, ...) is finished in the log but releases its Idempotency-Key, so a retry executes; a success or
+a failure that may have left something is stored under the key and replayed (docs/http.md).
+
+Devices start concurrently, each in a task of its own: a device that does not answer is ``Connecting`` (or
+``Disconnected``/``Error``) and its operations answer 1004 Connection without reaching the driver, while the
+server and every other device go on.
 """
 
 from __future__ import annotations
@@ -16,11 +25,12 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from fiscald.config import Settings
-from fiscald.core import card_payments, events
+from fiscald.core import card_payments, events, resume
 from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
 from fiscald.drivers.base import CURRENT_OPERATION, Driver, DriverContext, UnavailableDriver
@@ -41,7 +51,9 @@ from fiscald.store.operations import OperationRecord
 
 log = logging.getLogger("fiscald.manager")
 
-DEFAULT_WAIT_S = 60.0
+DEFAULT_WAIT_S = 60.0  # the longest a caller without timeout_ms waits for its answer (docs/http.md)
+START_GRACE_S = 0.2  # start() and apply() wait this long for devices to become ready, never longer
+READY_WAIT_S = 2.0  # an operation for a device whose start is under way waits this long (at most) for it
 RECONNECT_FIRST_S = 0.5  # the first reconnect attempt after a link drop; doubles up to RECONNECT_MAX_S
 RECONNECT_MAX_S = 30.0
 
@@ -56,7 +68,8 @@ class DeviceManager:
         self.settings = settings
         self.events = EventBus()
         self._handles: dict[str, DeviceHandle] = {}
-        self._inflight: dict[tuple[str, str], tuple[str, asyncio.Future[Outcome]]] = {}
+        self._inflight: dict[tuple[str, str], _Inflight] = {}
+        self._interrupted: dict[str, list[op_repo.OperationRecord]] = {}  # by device: settled after its start
         self.started_at = time.monotonic()
         self.metrics = Metrics()
         # awaited after a device is (re)started by apply() (its config) or stopped by remove() (None)
@@ -65,29 +78,41 @@ class DeviceManager:
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.recover()
+        """Start every device, each in a task of its own; returns within START_GRACE_S whatever they do."""
+        configs = await self.db.read(device_repo.list_devices)
+        starting = {c.id for c in configs if c.enabled}
+        for rec in await self.db.read(op_repo.interrupted):
+            self._interrupted.setdefault(rec.device_id, []).append(rec)
+        for device_id in set(self._interrupted) - starting:  # no start to wait for: settled now
+            await self._settle_interrupted(device_id)
         retention = self.settings.idempotency_retention_days * 86400
         await self.db.write(lambda c: op_repo.purge(c, time.time() - retention))
-        configs = await self.db.read(device_repo.list_devices)
         for config in configs:
-            await self._add(config)
+            self._add(config)
+        await self._grace(list(self._handles.values()))
 
     async def stop(self) -> None:
         for handle in list(self._handles.values()):
             await self._remove(handle)
 
-    async def recover(self) -> list[str]:
-        """Turn operations left *running* by a dead process into 1010 OutcomeUnknown (never re-executed)."""
-        records = await self.db.read(op_repo.interrupted)
-        for rec in records:
-            if await card_payments.recover(self, rec):
+    async def _grace(self, handles: list[DeviceHandle]) -> None:
+        """Give fast devices (simulated, reachable registers) START_GRACE_S to be ready; slow ones go on."""
+        tasks = {h.starting for h in handles if h.starting is not None and not h.starting.done()}
+        if tasks:
+            await asyncio.wait(tasks, timeout=START_GRACE_S)
+
+    async def _settle_interrupted(self, device_id: str) -> None:
+        """1010 for the operations a dead process left running on ``device_id``; called once the device's
+        start settled what it found (a receipt the register printed is in the journal by then), so the details
+        name the register's real last receipt."""
+        for rec in self._interrupted.pop(device_id, []):
+            if await card_payments.recover(self, rec) or await resume.recover(self.db, rec):
                 continue
             details = await self.db.read(partial(interrupted_details, rec=rec))
             err = FiscalError(Code.OUTCOME_UNKNOWN, f"{rec.operation} was interrupted", details)
             await self._finish_unknown(rec.id, err)
             log.warning("operation %s (%s) on %s was interrupted: outcome unknown", rec.id, rec.operation,
                         rec.device_id)
-        return [r.id for r in records]
 
     async def _finish_unknown(self, op_id: str, err: FiscalError) -> None:
         body = err.body(self.settings.language)
@@ -118,20 +143,52 @@ class DeviceManager:
         except FiscalError:
             return frozenset(name for name, spec in OPERATIONS.items() if spec.kind == kind_of(config))
 
-    async def _start_driver(self, handle: DeviceHandle) -> None:
+    async def _start_driver(self, handle: DeviceHandle) -> bool:
+        """Start the driver (the caller holds the device's lock); True when it is ready for operations."""
         try:
             await handle.driver.start()
+            return True
         except ConnectionLost as exc:
             self._lost(handle, exc)
         except FiscalError as exc:
             handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
         except Exception as exc:
-            log.exception("device %s failed to start", handle.id)
-            handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL, type(exc).__name__)))
+            lost = _link_error(exc)
+            if lost is not None:
+                self._lost(handle, lost)
+            else:
+                log.exception("device %s failed to start", handle.id)
+                handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL,
+                                                                                    type(exc).__name__)))
+        return False
+
+    def _begin_start(self, handle: DeviceHandle) -> None:
+        handle.ready = False
+        handle.starting = asyncio.create_task(self._starting(handle, handle.driver), name=f"start-{handle.id}")
+
+    async def _starting(self, handle: DeviceHandle, driver: Driver) -> None:
+        """A device's start in a task of its own: the server, the API and other devices never wait for it."""
+        try:
+            async with handle.lock:
+                if not handle.removed and handle.driver is driver:
+                    handle.ready = await self._start_driver(handle)
+                # the first start settles what a dead process left, under the lock: before any new operation
+                await self._settle_interrupted(handle.id)
+        finally:
+            if handle.id in self._interrupted:  # the start was abandoned (delete, update): settled all the same
+                await asyncio.shield(self._settle_interrupted(handle.id))
+
+    async def _cancel_start(self, handle: DeviceHandle) -> None:
+        task, handle.starting = handle.starting, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def _lost(self, handle: DeviceHandle, exc: ConnectionLost) -> None:
         """The link to the device dropped: Disconnected, and reconnect this device alone, with back-off."""
         log.warning("device %s: connection lost (%s)", handle.id, exc.detail)
+        handle.ready = False
         handle.driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED, FiscalError(Code.CONNECTION, exc.detail)))
         if handle.reconnect is None or handle.reconnect.done():
             handle.reconnect = asyncio.create_task(self._reconnect(handle, handle.driver),
@@ -149,6 +206,7 @@ class DeviceManager:
                 driver.set_status(StatusInfo(DeviceStatus.CONNECTING))
                 try:
                     await driver.start()
+                    handle.ready = True
                     return
                 except ConnectionLost as exc:
                     driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED, FiscalError(Code.CONNECTION, exc.detail)))
@@ -156,9 +214,14 @@ class DeviceManager:
                     driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
                     return
                 except Exception as exc:
-                    log.exception("device %s failed to reconnect", handle.id)
-                    driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL, type(exc).__name__)))
-                    return
+                    lost = _link_error(exc)
+                    if lost is None:
+                        log.exception("device %s failed to reconnect", handle.id)
+                        driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL,
+                                                                                     type(exc).__name__)))
+                        return
+                    driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED,
+                                                 FiscalError(Code.CONNECTION, lost.detail)))
             delay = min(delay * 2, RECONNECT_MAX_S)
 
     @staticmethod
@@ -174,19 +237,21 @@ class DeviceManager:
             if job is not _STOP and not job.future.done():
                 job.future.set_result(self._gone(handle))
 
-    async def _add(self, config: DeviceConfig) -> DeviceHandle:
+    def _add(self, config: DeviceConfig) -> DeviceHandle:
         handle = DeviceHandle(config, self._driver(config), operations=self._operations(config))
         self._handles[config.id] = handle
         if config.enabled:
-            await self._start_driver(handle)
+            self._begin_start(handle)
         handle.worker = asyncio.create_task(self._work(handle), name=f"device-{config.id}")
         return handle
 
     async def _remove(self, handle: DeviceHandle) -> None:
-        """Stop a device after the operation in progress finished; queued work is answered 404."""
+        """Stop a device after the operation in progress finished (a start under way is abandoned); queued
+        work is answered 404."""
         self._handles.pop(handle.id, None)
         handle.removed = True
         self._stop_reconnecting(handle)
+        await self._cancel_start(handle)
         async with handle.lock:
             self._drain(handle)
             handle.queue.put_nowait(_STOP)
@@ -203,10 +268,13 @@ class DeviceManager:
         that is now disabled answers them 404."""
         handle = self._handles.get(config.id)
         if handle is None:
-            handle = await self._add(config)
+            handle = self._add(config)
         else:
+            self._stop_reconnecting(handle)
+            await self._cancel_start(handle)  # a start still under way is abandoned for the new configuration
             async with handle.lock:  # the worker holds it while an operation runs
                 self._stop_reconnecting(handle)
+                handle.ready = False
                 if handle.config.enabled:
                     await handle.driver.stop()
                 handle.config = config
@@ -215,10 +283,11 @@ class DeviceManager:
                     previous = handle.driver.status
                     handle.driver = self._driver(config)
                     handle.driver.replaces(previous)
-                    await self._start_driver(handle)
+                    self._begin_start(handle)  # runs once this lock is released
                 else:  # the stopped driver stays, reporting Disabled until the device is enabled again
                     self._drain(handle)
                     handle.driver.set_status(StatusInfo(DeviceStatus.DISABLED))
+        await self._grace([handle])
         await self._notify(config.id, config)
         return handle
 
@@ -265,15 +334,19 @@ class DeviceManager:
 
     async def execute(self, op: Operation, idem_key: str | None = None, source: str = "http",
                       record: bool | None = None,
-                      on_queued: Callable[[str], Awaitable[None]] | None = None) -> Outcome:
-        """Run ``op`` on its device and return the answer. Never raises for a device or request error."""
+                      on_queued: Callable[[str], Awaitable[None]] | None = None, bounded: bool = True) -> Outcome:
+        """Run ``op`` on its device and return the answer. Never raises for a device or request error.
+
+        ``bounded``: the caller is answered within ``op.timeout_ms`` (else DEFAULT_WAIT_S) even when the
+        operation is still running on the device then (1009; the operation goes on and its outcome is recorded).
+        Unbounded callers (INP, a card receipt's terminal steps) wait for the outcome itself."""
         try:
-            return await self._execute(op, idem_key, source, record, on_queued)
+            return await self._execute(op, idem_key, source, record, on_queued, bounded)
         except FiscalError as err:
             return self._error(err)
 
     async def _execute(self, op: Operation, idem_key: str | None, source: str, record: bool | None,
-                       on_queued: Callable[[str], Awaitable[None]] | None) -> Outcome:
+                       on_queued: Callable[[str], Awaitable[None]] | None, bounded: bool) -> Outcome:
         handle = self.handle(op.device_id)
         if handle.kind != op.spec.kind:
             raise FiscalError(Code.CONFIG, f"operation: {op.name} is a {op.spec.kind} operation but device "
@@ -281,95 +354,165 @@ class DeviceManager:
         if op.name not in handle.operations:
             raise FiscalError(Code.NOT_SUPPORTED, f"operation: {op.name} is not offered by "
                                                   f"{handle.config.manufacturer} {handle.config.model}")
+        # not started by then: dropped (1013); a bounded caller is also answered by then whatever happens
+        deadline_s = op.timeout_ms / 1000 if op.timeout_ms else (DEFAULT_WAIT_S if bounded else None)
+        bound_s = deadline_s if bounded else None
         if idem_key is None:
-            return await self._enqueue(handle, op, None, source, record, on_queued)
+            job = await self._submit(handle, op, None, source, record, on_queued, deadline_s)
+            return await self._answer(job, bound_s)
         if not _valid_key(idem_key):
             raise FiscalError(Code.CONFIG, "Idempotency-Key: 1 to 255 printable ASCII characters without spaces")
         request_hash = op.request_hash()
         slot = (op.device_id, idem_key)
         inflight = self._inflight.get(slot)
         if inflight is not None:
-            return await self._join(inflight, request_hash, op)
-        mine: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._inflight[slot] = (request_hash, mine)
+            return await self._join(inflight, request_hash, bound_s)
+        inflight = _Inflight(request_hash, asyncio.get_running_loop().create_future())
+        self._inflight[slot] = inflight
         # The keyed work runs in a task of its own and holds the key until the operation is answered: a caller
-        # that goes away (cancelled, connection closed) must not free the key while its job is still queued,
-        # or a retry with the same key would queue a second job.
-        task = asyncio.create_task(self._keyed(handle, op, idem_key, request_hash, source, record, on_queued,
-                                               mine))
+        # that goes away (cancelled, connection closed, or answered 1009 at its bound) must not free the key
+        # while its job is still queued or running, or a retry with the same key would queue a second job.
+        task = asyncio.create_task(self._keyed(handle, op, idem_key, source, record, on_queued, deadline_s,
+                                               inflight))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return await asyncio.shield(mine)
+        if bound_s is None:
+            return await asyncio.shield(inflight.final)
+        try:
+            return await asyncio.wait_for(asyncio.shield(inflight.final), bound_s)
+        except TimeoutError:
+            queued = inflight.job
+            if queued is None or not queued.started:  # not on the device: dropped, as timeout_ms promises
+                inflight.dropped = True
+                return self._not_started(op, None) if queued is None else self._drop(queued)
+            return self._still_running(queued, bound_s)
 
-    async def _keyed(self, handle: DeviceHandle, op: Operation, idem_key: str, request_hash: str, source: str,
-                     record: bool | None, on_queued: Callable[[str], Awaitable[None]] | None,
-                     mine: asyncio.Future[Outcome]) -> None:
+    async def _keyed(self, handle: DeviceHandle, op: Operation, idem_key: str, source: str, record: bool | None,
+                     on_queued: Callable[[str], Awaitable[None]] | None, deadline_s: float | None,
+                     inflight: _Inflight) -> None:
+        final = inflight.final
         try:
             stored = await self.db.read(lambda c: op_repo.by_key(c, op.device_id, idem_key))
             if stored is not None:
-                if stored.request_hash != request_hash:
+                if stored.request_hash != inflight.request_hash:
                     outcome = self._error(FiscalError(Code.IDEMPOTENCY_CONFLICT,
                                                       f"key {idem_key!r} was used for another request"))
                 elif stored.state == "running" or stored.response is None:
                     outcome = self._error(FiscalError(Code.OPERATION_IN_PROGRESS, f"key {idem_key!r}"))
                 else:
-                    outcome = Outcome(stored.http_status or 500, stored.response, True, stored.id)
+                    outcome = Outcome(stored.http_status or 500, stored.response, True, stored.id, stored=True)
                     printed = await self._printed_after_all(stored)
                     if printed is not None:
-                        outcome = Outcome(200, printed, True, stored.id)
+                        outcome = Outcome(200, printed, True, stored.id, stored=True)
                     await _notify_queued(on_queued, stored.id)  # a replay: the caller's operation is the stored one
+            elif inflight.dropped:  # the caller's timeout_ms passed before the job was queued
+                outcome = self._not_started(op, None)
             else:
-                outcome = await self._enqueue(handle, op, idem_key, source, record, on_queued)
-            mine.set_result(outcome)
+                job = await self._submit(handle, op, idem_key, source, record, on_queued, deadline_s)
+                inflight.job = job
+                if inflight.dropped:
+                    self._drop(job)
+                outcome = await asyncio.shield(job.future)  # the key is held until the device answered
+            final.set_result(outcome)
         except asyncio.CancelledError:
-            mine.cancel()
+            final.cancel()
             raise
         except FiscalError as err:
-            mine.set_result(self._error(err))
+            final.set_result(self._error(err))
         except Exception as exc:
-            mine.set_exception(exc)
-            mine.exception()  # retrieved: joiners see it, nobody else must
+            final.set_exception(exc)
+            final.exception()  # retrieved: joiners see it, nobody else must
         finally:
             self._inflight.pop((op.device_id, idem_key), None)
 
-    async def _join(self, inflight: tuple[str, asyncio.Future[Outcome]], request_hash: str,
-                    op: Operation) -> Outcome:
-        first_hash, future = inflight
-        if first_hash != request_hash:
+    async def _join(self, inflight: _Inflight, request_hash: str, bound_s: float | None) -> Outcome:
+        """An identical request while the first with its key runs: the first's answer, never a second run."""
+        if inflight.request_hash != request_hash:
             raise FiscalError(Code.IDEMPOTENCY_CONFLICT, "the key is in use for another request")
-        wait = (op.timeout_ms / 1000) if op.timeout_ms else DEFAULT_WAIT_S
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(future), wait)
+            outcome = await asyncio.wait_for(asyncio.shield(inflight.final), bound_s or DEFAULT_WAIT_S)
         except TimeoutError:
             raise FiscalError(Code.OPERATION_IN_PROGRESS, "the first request with this key is still running") from None
-        if outcome.operation_id is None or outcome.body.get("status") in (400, 404):
-            return outcome  # refused (invalid, Busy, ...) and not stored: so is this identical request
-        return Outcome(outcome.http_status, outcome.body, True, outcome.operation_id)
+        # what the first caller got: replayed when it is what the key holds; a refusal or a failure that left
+        # nothing behind (not stored) is answered as it is, so each joiner sees the same body
+        return Outcome(outcome.http_status, outcome.body, outcome.stored, outcome.operation_id, outcome.stored)
 
-    async def _enqueue(self, handle: DeviceHandle, op: Operation, idem_key: str | None, source: str,
-                       record: bool | None, on_queued: Callable[[str], Awaitable[None]] | None) -> Outcome:
+    def _ready(self, handle: DeviceHandle, op: Operation) -> bool:
+        # ready: started, and its link not lost since (a lost link clears it until the reconnect succeeds)
+        return op.name in handle.driver.offline_operations or (
+            handle.ready and handle.driver.status.status != DeviceStatus.CONNECTING)
+
+    def _not_connected(self, handle: DeviceHandle) -> FiscalError:
+        status = handle.driver.status
+        return FiscalError(Code.CONNECTION, f"device {handle.id} is {status.text(self.settings.language)}",
+                           {"device_status": status.status.value})
+
+    async def wait_ready(self, device_id: str, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) for a device whose start is under way; True when it is ready."""
+        handle = self._handles.get(device_id)
+        if handle is None:
+            return False
+        starting = handle.starting
+        if not handle.ready and starting is not None and not starting.done():
+            await asyncio.wait({starting}, timeout=timeout_s)
+        return handle.ready
+
+    async def _submit(self, handle: DeviceHandle, op: Operation, idem_key: str | None, source: str,
+                      record: bool | None, on_queued: Callable[[str], Awaitable[None]] | None,
+                      deadline_s: float | None) -> Job:
+        """Queue ``op``: 1004 at once for a device that is not connected (a start under way is waited for, up
+        to READY_WAIT_S or the caller's bound), 1014 when its queue is full."""
+        if not self._ready(handle, op):
+            await self.wait_ready(handle.id, min(READY_WAIT_S, deadline_s or READY_WAIT_S))
+            if not self._ready(handle, op):
+                raise self._not_connected(handle)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + op.timeout_ms / 1000 if op.timeout_ms else None
         job = Job(op, uuid.uuid4().hex, idem_key, source,
                   record if record is not None else (op.spec.mutating or idem_key is not None),
-                  deadline, loop.create_future())
+                  loop.time() + deadline_s if deadline_s is not None else None, loop.create_future())
         try:
             handle.queue.put_nowait(job)
         except asyncio.QueueFull:
             raise FiscalError(Code.BUSY, f"{QUEUE_DEPTH} operations are waiting for device {handle.id}") from None
         await _notify_queued(on_queued, job.operation_id)
-        if deadline is None:
+        return job
+
+    async def _answer(self, job: Job, bound_s: float | None) -> Outcome:
+        """The job's outcome; past the caller's bound: 1013 if it has not started (it never will), else 1009.
+        Unbounded: the outcome itself (1013 when the worker finds it past its deadline)."""
+        if job.deadline is None or bound_s is None:
             return await job.future
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), max(0.0, deadline - loop.time()))
+            return await asyncio.wait_for(asyncio.shield(job.future),
+                                          max(0.0, job.deadline - asyncio.get_running_loop().time()))
         except TimeoutError:
             if job.started:
-                return await job.future  # on the device: an answer always comes
-            job.dropped = True
-            return self._error(FiscalError(Code.TIMEOUT, f"not started within {op.timeout_ms} ms"), job.operation_id)
+                return self._still_running(job, bound_s)
+            return self._drop(job)
+
+    def _not_started(self, op: Operation, operation_id: str | None) -> Outcome:
+        within = op.timeout_ms or int(DEFAULT_WAIT_S * 1000)
+        return self._error(FiscalError(Code.TIMEOUT, f"not started within {within} ms"), operation_id)
+
+    def _drop(self, job: Job) -> Outcome:
+        """A job past its deadline before it started: it never runs (the worker skips it)."""
+        job.dropped = True
+        if not job.future.done():
+            job.future.set_result(self._not_started(job.op, job.operation_id))
+        return job.future.result()
+
+    def _still_running(self, job: Job, bound_s: float) -> Outcome:
+        """The caller's bound passed while its operation is on the device: it goes on, its outcome is recorded."""
+        op = job.op
+        keyed = job.idem_key is not None
+        how = ("retry with the same Idempotency-Key for its outcome" if keyed else
+               "its outcome will be in the operation log and the journal; do not send it again")
+        details = {"operation_id": job.operation_id, "operation": op.name, "device_id": op.device_id}
+        return self._error(FiscalError(Code.OPERATION_IN_PROGRESS,
+                                       f"{op.name} is still running on the device after {int(bound_s * 1000)} ms: "
+                                       f"{how}", details, retryable=keyed), job.operation_id)
 
     async def _work(self, handle: DeviceHandle) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             interval = handle.driver.poll_interval_s
             try:
@@ -379,36 +522,51 @@ class DeviceManager:
                 continue
             if job is _STOP:
                 return
-            async with handle.lock:
-                # Decide after the lock (a restart or removal may have held it) and with no await between the
-                # checks and `started`: a job answered 1013 or 404 in the meantime must never run.
-                if job.dropped or job.future.done():
-                    continue
-                if handle.removed or not handle.config.enabled:
-                    job.future.set_result(self._gone(handle))
-                    continue
-                if job.deadline is not None and loop.time() >= job.deadline:
-                    job.dropped = True
-                    job.future.set_result(self._error(FiscalError(
-                        Code.TIMEOUT, f"not started within {job.op.timeout_ms} ms"), job.operation_id))
-                    continue
-                job.started = True
-                handle.running = job
-                try:
-                    outcome = await self._run(handle, job)
-                except Exception as exc:  # the store failed: the outcome is not durable, say so
-                    log.exception("operation %s failed outside the driver", job.operation_id)
-                    err = exc if isinstance(exc, FiscalError) else FiscalError(Code.INTERNAL, type(exc).__name__)
-                    outcome = self._error(err, job.operation_id)
-                finally:
-                    handle.running = None
-            if not job.future.done():
-                job.future.set_result(outcome)
+            restarting = await self._take(handle, job, may_wait=True)
+            if restarting is not None:  # a restart (apply) is starting the driver: let it, then decide again
+                await asyncio.wait({restarting}, timeout=READY_WAIT_S)
+                await self._take(handle, job, may_wait=False)
+
+    async def _take(self, handle: DeviceHandle, job: Job, may_wait: bool) -> asyncio.Task[None] | None:
+        """Run ``job`` under the device's lock, or answer it without running; returns the start under way
+        (nothing done) when the job should wait for it first."""
+        async with handle.lock:
+            # Decide after the lock (a restart or removal may have held it) and with no await between the
+            # checks and `started`: a job answered 1013 or 404 in the meantime must never run.
+            if job.dropped or job.future.done():
+                return None
+            if handle.removed or not handle.config.enabled:
+                job.future.set_result(self._gone(handle))
+                return None
+            if job.deadline is not None and asyncio.get_running_loop().time() >= job.deadline:
+                self._drop(job)
+                return None
+            if not self._ready(handle, job.op):
+                starting = handle.starting
+                if may_wait and starting is not None and not starting.done():
+                    return starting
+                # not connected (the link dropped while it waited): nothing reaches the device
+                job.future.set_result(self._error(self._not_connected(handle), job.operation_id))
+                return None
+            job.started = True
+            handle.running = job
+            try:
+                outcome = await self._run(handle, job)
+            except Exception as exc:  # the store failed: the outcome is not durable, say so
+                log.exception("operation %s failed outside the driver", job.operation_id)
+                err = exc if isinstance(exc, FiscalError) else FiscalError(Code.INTERNAL, type(exc).__name__)
+                outcome = self._error(err, job.operation_id)
+            finally:
+                handle.running = None
+        if not job.future.done():
+            job.future.set_result(outcome)
+        return None
 
     async def _poll(self, handle: DeviceHandle) -> None:
         async with handle.lock:
             driver = handle.driver
-            if (handle.removed or not handle.config.enabled or driver.status.status == DeviceStatus.DISCONNECTED
+            if (handle.removed or not handle.config.enabled or not handle.ready
+                    or driver.status.status == DeviceStatus.DISCONNECTED
                     or (handle.reconnect is not None and not handle.reconnect.done())):
                 return
             try:
@@ -417,8 +575,12 @@ class DeviceManager:
                 self._lost(handle, exc)
             except FiscalError as exc:
                 driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
-            except Exception:
-                log.exception("device %s: keep-alive failed", handle.id)
+            except Exception as exc:
+                lost = _link_error(exc)
+                if lost is not None:
+                    self._lost(handle, lost)
+                else:
+                    log.exception("device %s: keep-alive failed", handle.id)
 
     async def _printed_after_all(self, stored: OperationRecord) -> dict[str, Any] | None:
         """A receipt answered 2004 (link lost) or 1010 (interrupted) that the register did print — found when
@@ -453,25 +615,56 @@ class DeviceManager:
         except FiscalError as err:
             outcome = self._error(err, job.operation_id)
             keep = not err.caused_by_request
+            released = err.left_nothing
             lost = err if isinstance(err, ConnectionLost) else err.__cause__
             if isinstance(lost, ConnectionLost):
                 self._lost(handle, lost)
         except Exception as exc:
-            log.exception("driver failure in %s on %s", op.name, op.device_id)
-            outcome = self._error(FiscalError(Code.INTERNAL, f"{type(exc).__name__} in the driver"),
-                                  job.operation_id)
-            keep = True
+            link = _link_error(exc)
+            if link is not None:  # the link broke under the driver: lost during the operation, outcome unknown
+                log.warning("device %s: %s lost during %s", op.device_id, link.detail, op.name)
+                self._lost(handle, link)
+                outcome = self._error(link, job.operation_id)
+            else:
+                log.exception("driver failure in %s on %s", op.name, op.device_id)
+                outcome = self._error(FiscalError(Code.INTERNAL, f"{type(exc).__name__} in the driver"),
+                                      job.operation_id)
+            keep, released = True, False
+        else:
+            released = False
         CURRENT_OPERATION.reset(running)
         if started_write is not None:
             await started_write  # raises if the started record failed: the outcome would not be durable
         self.metrics.record(op.name, int(outcome.body["status"]), time.perf_counter() - started)
         if job.record:
-            if keep:
-                await self.db.write(lambda c: op_repo.finish(c, job.operation_id, outcome.http_status, outcome.body))
-            else:
+            if not keep:
                 await self.db.write(lambda c: op_repo.forget(c, job.operation_id))
+            else:
+                # a failure that left nothing on the device is logged but frees its key: the retry executes
+                await self.db.write(lambda c: op_repo.finish(c, job.operation_id, outcome.http_status, outcome.body,
+                                                             release_key=released))
+                if job.idem_key is not None and not released:
+                    outcome = replace(outcome, stored=True)
         self.events.publish(events.operation_completed(op.device_id, job.operation_id, op.name, outcome.body))
         return outcome
+
+
+def _link_error(exc: BaseException) -> ConnectionLost | None:
+    """An exception from a driver that is the link to its device failing (a socket or port error, a closed
+    stream): 2004 DeviceDisconnected, never 1000. None for anything else."""
+    if isinstance(exc, (OSError, EOFError)):  # ConnectionError, serial.SerialException, IncompleteReadError...
+        return ConnectionLost(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    return None
+
+
+@dataclass(eq=False)
+class _Inflight:
+    """A key's operation while it runs: the request it binds, its final answer and its job once queued."""
+
+    request_hash: str
+    final: asyncio.Future[Outcome]
+    job: Job | None = None
+    dropped: bool = False  # the first caller's timeout_ms passed before the job started
 
 
 _STOP: Any = object()

@@ -74,12 +74,20 @@ class Driver(abc.ABC):
     kind: ClassVar[DeviceKind]
     #: seconds of idle queue after which the manager calls :meth:`poll` (None: never)
     poll_interval_s: ClassVar[float | None] = None
+    #: operations this driver answers without its device (from the store), so also while it is not connected
+    offline_operations: ClassVar[frozenset[str]] = frozenset()
+    #: the device keys its requests by an id the driver derives from the Idempotency-Key and stores before the
+    #: request leaves (a bank terminal's session): an operation a crash interrupted is safe to run again with the
+    #: same key, so at start-up its record is dropped instead of answering 1010 (core/resume.py)
+    resumes_interrupted: ClassVar[bool] = False
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         self.config = config
         self.ctx = ctx
         self._status = StatusInfo(DeviceStatus.CONNECTING)
         self.connected_device_id: str | None = None
+        #: the Idempotency-Key of the operation running now (None: sent without one), set by the manager
+        self.operation_key: str | None = None
         self.handlers = self.build_handlers()
 
     @property
@@ -191,6 +199,7 @@ def fiscal_handlers(register: FiscalOperations) -> Handlers:
 
 class FiscalDriver(Driver):
     kind = "fiscal"
+    offline_operations = frozenset({"read_journal"})  # every register journals in the store (journal_reads.py)
 
     async def print_card_receipt(self, op: Operation, pos_transactions: list[dict[str, Any]]) -> ReceiptResult:
         """Print a receipt whose card payments the linked POS terminal already answered (``pos_transactions``).

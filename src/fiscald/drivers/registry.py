@@ -12,6 +12,8 @@ from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from fiscald.drivers.datecs.models import check_config as check_datecs
 from fiscald.drivers.simulated.pos import SimulatedPos
 from fiscald.drivers.simulated.register import SimulatedRegister
+from fiscald.drivers.viva.driver import MODELS as VIVA_MODELS
+from fiscald.drivers.viva.driver import VivaDriver
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, kind_of
 from fiscald.operations import OPERATIONS
@@ -51,6 +53,8 @@ SUPPORTED: tuple[Supported, ...] = (
               payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()},
               payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()},
               check_config=check_datecs),
+    # Network: the Local Terminal API at the terminal's LAN address; Cloud: the Cloud Terminal API (docs/devices.md)
+    Supported("VivaWallet", VIVA_MODELS, ("Network", "Cloud"), VivaDriver),
 )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
@@ -69,9 +70,56 @@ class VirtualDetails(Details):
     pass
 
 
+def _base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or "@" in value:
+        raise ValueError(f"{value!r} is not an http(s)://host[:port] URL")
+    return value.rstrip("/")
+
+
+BaseUrl = Annotated[StrictStr, AfterValidator(_base_url)]
+SecretText = Annotated[StrictStr, Field(min_length=1, max_length=512, pattern=r"^[\x21-\x7e]+$")]
+
+
+class CloudDetails(Details):
+    """A terminal reached through its bank's cloud API (Viva.com's Cloud Terminal API, docs/devices.md)."""
+
+    environment: Literal["demo", "live"] = "demo"
+    client_id: SecretText
+    client_secret: SecretText  # a secret: every view shows it masked (SECRET_FIELDS), never logged
+    terminal_id: Annotated[StrictStr, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
+    cash_register_id: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "fiscald"
+    accounts_url: BaseUrl | None = None  # None: the environment's accounts service
+    api_url: BaseUrl | None = None  # None: the environment's API service
+
+
 DETAILS: dict[str, type[Details]] = {
     "Serial": SerialDetails, "Network": NetworkDetails, "Usb": UsbDetails, "Virtual": VirtualDetails,
+    "Cloud": CloudDetails,
 }
+# connection_details.details fields that are secrets: every view shows them as MASK, and a save that sends MASK
+# back keeps the stored value (like central_url's password)
+SECRET_FIELDS = ("client_secret",)
+MASK = "***"
+
+
+def masked(config: dict[str, Any]) -> dict[str, Any]:
+    """A device configuration as dumped, its secrets replaced by MASK."""
+    details = config.get("connection_details", {}).get("details", {})
+    if not any(name in details for name in SECRET_FIELDS):
+        return config
+    hidden = {k: (MASK if k in SECRET_FIELDS else v) for k, v in details.items()}
+    return {**config, "connection_details": {**config["connection_details"], "details": hidden}}
+
+
+def unmasked(fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields of a save with each secret sent back as MASK replaced by the stored one."""
+    new = fields.get("connection_details")
+    if not isinstance(new, dict) or not isinstance(new.get("details"), dict) or current is None:
+        return fields
+    stored = current.get("connection_details", {}).get("details", {})
+    details = {k: (stored.get(k, v) if k in SECRET_FIELDS and v == MASK else v) for k, v in new["details"].items()}
+    return {**fields, "connection_details": {**new, "details": details}}
 
 
 def connection(details: ConnectionDetails) -> Details:

@@ -48,10 +48,13 @@ def insert_running(conn: sqlite3.Connection, op_id: str, device_id: str, operati
 
 
 def finish(conn: sqlite3.Connection, op_id: str, http_status: int, response: dict[str, Any],
-           state: State = "done") -> None:
+           state: State = "done", release_key: bool = False) -> None:
+    """Record the answer. ``release_key``: the operation failed leaving nothing on the device, so it stays in
+    the log (and is shipped like any outcome) but no longer holds its Idempotency-Key: a retry executes."""
     conn.execute(
-        "UPDATE operations SET state = ?, http_status = ?, response = ?, finished_at = ? WHERE id = ?",
-        (state, http_status, jsonfmt.dumps(response), time.time(), op_id),
+        """UPDATE operations SET state = ?, http_status = ?, response = ?, finished_at = ?,
+           idem_key = CASE WHEN ? THEN NULL ELSE idem_key END WHERE id = ?""",
+        (state, http_status, jsonfmt.dumps(response), time.time(), release_key, op_id),
     )
 
 

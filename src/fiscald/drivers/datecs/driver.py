@@ -624,7 +624,7 @@ class DatecsDriver(FiscalDriver):
                 raise FiscalError(exc.code, f"{exc.detail or exc.code.name}: the receipt is paid in part and stays "
                                             "open on the register; fiscald finishes it (never prints it again) as "
                                             "soon as the register is ready — do not send it again",
-                                  {**(exc.details or {}), "receipt_pending": True}) from None
+                                  {**(exc.details or {}), "receipt_pending": True}, left_nothing=False) from None
             raise exc from None
 
     async def _settle(self, pending: PendingReceipt) -> r.ReceiptResult | None:

@@ -132,7 +132,10 @@ class Simulator:
             return
         self.state.fail_next = None
         await self._persist()  # consumed durably before the failure is reported: it fires once
-        raise FiscalError(Code(pending["code"]), details={"simulated": "fail_next", "at": at})
+        # after_print: done and recorded, only the answer is a failure, so the key is consumed; before: what a
+        # real driver answering this code would say (docs/http.md, Idempotency-Key)
+        raise FiscalError(Code(pending["code"]), details={"simulated": "fail_next", "at": at},
+                          left_nothing=False if at == "after_print" else None)
 
     async def before(self, operation: str) -> None:
         """Latency, then the standing fault, then a pending ``fail_next`` ``before``."""
@@ -141,7 +144,7 @@ class Simulator:
             await asyncio.sleep(delay / 1000)
         spec = self.faults.get(self.state.fault)
         if spec is not None and operation in spec.operations:
-            raise FiscalError(spec.code, details={"simulated": self.state.fault})
+            raise FiscalError(spec.code, details={"simulated": self.state.fault})  # what a real device would say
         await self._fire(operation, "before")
 
     async def after(self, operation: str) -> None:

@@ -76,6 +76,7 @@ RETRY_MAX_S = 30.0
 HELD_RETRY_FIRST_S = 0.2  # a claimed file another program holds open: moved/removed again after this, doubling
 MAX_FINISHING = 16  # files of one device whose results are being written while the next runs
 RECOVERY = "recovery"
+DEVICE_READY_WAIT_S = 10.0  # a file for a register whose start is under way waits this long for it, else 1004
 TEMP_MAX_AGE_S = 600.0  # a result temp file this old was left by a crash (see results.sweep_temps)
 
 InpState = Literal["watching", "error", "off"]
@@ -368,9 +369,16 @@ class DeviceInp:
 
     async def _execute(self, claim: Claim, claimed: Path) -> tuple[res.FileOutcome, str]:
         language = self._language
+        # a register still connecting (devices start concurrently) has no VAT table yet: wait for it a while,
+        # else answer 1004 rather than judge the file against empty rates
+        ready = await self.manager.wait_ready(self.device_id, DEVICE_READY_WAIT_S)
         handle = next((h for h in self.manager.handles("fiscal") if h.id == self.device_id), None)
         read = await asyncio.to_thread(_read, claimed, handle.vat_rates if handle is not None else None,
                                        self.encoding)
+        if not ready and handle is not None:
+            down = FiscalError(Code.CONNECTION, f"device {self.device_id} is {handle.status.text(language)}")
+            return res.FileOutcome(0, error=res.FileError(int(down.code), down.message(language), 0),
+                                   encoding=read.encoding, newline=read.newline), read.sha256
         if read.error is not None:
             error = read.error.error
             return res.FileOutcome(0, error=res.FileError(int(error.code), error.message(language), read.error.line),
@@ -379,9 +387,9 @@ class DeviceInp:
         for index, job in enumerate(read.jobs):
             op = Operation(self.device_id, OPERATIONS[job.operation], job.params)
             key = f"inp:{claim.id}:{index}"
-            answer = await self.manager.execute(op, idem_key=key, source="inp")
-            while answer.body["status"] == Code.OPERATION_IN_PROGRESS:  # this key still runs here: wait for it,
-                answer = await self.manager.execute(op, idem_key=key, source="inp")  # never BonERR a printed job
+            answer = await self.manager.execute(op, idem_key=key, source="inp", bounded=False)
+            while answer.body["status"] == Code.OPERATION_IN_PROGRESS:  # this key still runs here: wait for
+                answer = await self.manager.execute(op, idem_key=key, source="inp", bounded=False)  # it, never BonERR
             if not answer.ok:
                 outcome.error = res.FileError(int(answer.body["status"]), str(answer.body["error"]),
                                               _error_line(job, answer.body))

@@ -72,7 +72,8 @@ async def _submit(conn: Connection, req_id: str, payload: dict[str, Any]) -> Rep
         conn.own[op_id] = False
         conn.reply(req_id, "operation.submit", Reply(True, {"operation_id": op_id}))
 
-    outcome = await conn.manager.execute(op, key, source="ws", record=True, on_queued=on_queued)
+    # asynchronous: nobody waits on this answer (the client has the id at once), so it is the real outcome
+    outcome = await conn.manager.execute(op, key, source="ws", record=True, on_queued=on_queued, bounded=False)
     op_id = queued_id or outcome.operation_id
     if op_id is None:  # refused before it was queued (bad request, unknown device, queue full, ...)
         return outcome_reply(outcome)
