@@ -357,8 +357,9 @@ def _payment_codes(values: list[str]) -> dict[str, str] | None:
 @devices_app.command("add")
 def add_device(
     name: Annotated[str, typer.Argument(help="Name shown in lists")],
-    manufacturer: Annotated[str, typer.Option(help="Exact manufacturer (see get_supported_devices)")] = "Simulated",
-    model: Annotated[str, typer.Option(help="Exact model")] = "Simulated",
+    manufacturer: Annotated[str, typer.Option(help="Manufacturer, any case (see get_supported_devices)")]
+    = "Simulated",
+    model: Annotated[str, typer.Option(help="Model, any case, dashes optional (DP25 = DP-25)")] = "Simulated",
     pos: Annotated[bool, typer.Option("--pos", help="A POS terminal instead of a fiscal device")] = False,
     serial: Annotated[str | None, typer.Option(help="Serial port (COM3, /dev/ttyUSB0)")] = None,
     baud_rate: Annotated[int, typer.Option(help="Baud rate for --serial/--usb")] = 115200,

@@ -58,6 +58,26 @@ SUPPORTED: tuple[Supported, ...] = (
 )
 
 
+def name_key(name: str) -> str:
+    """How a manufacturer or model name is matched: any case, dashes, spaces and dots ignored. FisCool's own
+    documentation writes ``"DATECS"``/``"FP-2000"`` on one page and ``"Datecs"``/``"DP25"`` on another."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def canonical_names(kind: str, manufacturer: str, model: str) -> tuple[str, str]:
+    """Our spelling of ``manufacturer`` and ``model`` (``"datecs"``, ``"dp 25"`` -> ``"Datecs"``, ``"DP-25"``), from
+    ``SUPPORTED`` (what get_supported_devices lists); a name not found there is returned as given, for validation to
+    refuse with the supported names."""
+    for entry in SUPPORTED:
+        if entry.kind != kind or name_key(entry.manufacturer) != name_key(manufacturer):
+            continue
+        manufacturer = entry.manufacturer
+        for known in entry.models:
+            if name_key(known) == name_key(model):
+                return manufacturer, known
+    return manufacturer, model
+
+
 def find(kind: str, manufacturer: str, model: str) -> Supported:
     for entry in SUPPORTED:
         if entry.kind == kind and entry.manufacturer == manufacturer and model in entry.models:

@@ -303,7 +303,12 @@ class FiscalRules:
     def text(self, text: str) -> None:
         receipt = self._receipt()
         self.printable()
-        receipt.lines.append({"type": "text", "text": text})
+        line = {"type": "text", "text": text}
+        try:  # a text the receipt could not carry (a control character) is refused, not kept to spoil the close
+            m.TextLine.model_validate(line)
+        except ValidationError as exc:
+            raise Refusal(Rule.SYNTAX, str(exc.errors()[0]["msg"])) from exc
+        receipt.lines.append(line)
         self.save()
 
     def subtotal(self, discount: dict[str, Any] | None) -> tuple[int, dict[str, int]]:

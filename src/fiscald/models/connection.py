@@ -1,4 +1,7 @@
-"""The connection details of each connection type, validated (``connection_details.details``)."""
+"""The connection details of each connection type, validated (``connection_details.details``).
+
+Each rule is also its JSON schema (a pattern, an enum, a format), so /openapi.json accepts exactly what is
+accepted here."""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, WithJsonSchema
 
 from fiscald.models.config import ConnectionDetails
 from fiscald.operations.registry import config_error_from
 
 STANDARD_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 WINDOWS_PORT = re.compile(r"^COM[1-9][0-9]{0,2}$", re.IGNORECASE)
-_USB_SELECTOR = re.compile(r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$")
+# COM3 (any case), or a device path: printable ASCII without spaces (/dev/ttyUSB0, /dev/serial/by-id/usb-...)
+SERIAL_PORT = r"^(?:[Cc][Oo][Mm][1-9][0-9]{0,2}|/[!-~]*)$"
+USB_SELECTOR = r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$"
 DETAILS_FIELD = "connection_details.details"
 
 
@@ -25,26 +30,29 @@ def _baud_rate(value: int) -> int:
 
 
 def _serial_port(value: str) -> str:
-    if not (WINDOWS_PORT.match(value) or (value.startswith("/") and value.isprintable() and " " not in value)):
+    if not re.fullmatch(SERIAL_PORT, value):
         raise ValueError(f"{value!r} is not a port name like COM3 or a device path like /dev/ttyUSB0")
     return value
 
 
 def _ip_address(value: str) -> str:
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+        address = None
+    if address is None or (isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None):
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address (without a %zone)")
     return value
 
 
 def _usb_selector(value: str) -> str:
-    if not _USB_SELECTOR.match(value):
+    if not re.fullmatch(USB_SELECTOR, value):
         raise ValueError(f"{value!r} is not vid:pid in hexadecimal (e.g. 0403:6001)")
     return value
 
 
-BaudRate = Annotated[StrictInt, AfterValidator(_baud_rate)]
+BaudRate = Annotated[StrictInt, AfterValidator(_baud_rate),
+                     WithJsonSchema({"type": "integer", "enum": list(STANDARD_BAUD_RATES)})]
 
 
 class Details(BaseModel):
@@ -52,17 +60,19 @@ class Details(BaseModel):
 
 
 class SerialDetails(Details):
-    port: Annotated[StrictStr, AfterValidator(_serial_port)]
+    port: Annotated[StrictStr, AfterValidator(_serial_port), WithJsonSchema({"type": "string", "pattern": SERIAL_PORT})]
     baud_rate: BaudRate
 
 
 class NetworkDetails(Details):
-    ip_address: Annotated[StrictStr, AfterValidator(_ip_address)]
+    ip_address: Annotated[StrictStr, AfterValidator(_ip_address),
+                          WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})]
     port: Annotated[StrictInt, Field(ge=1, le=65535)]
 
 
 class UsbDetails(Details):
-    device_selector: Annotated[StrictStr, AfterValidator(_usb_selector)]
+    device_selector: Annotated[StrictStr, AfterValidator(_usb_selector),
+                               WithJsonSchema({"type": "string", "pattern": USB_SELECTOR})]
     baud_rate: BaudRate | None = None
 
 
