@@ -160,10 +160,8 @@ def test_fiscald_killed_during_close_resolves_the_receipt_and_a_retry_never_prin
     entries = s.ok(dev, "read_journal", {"from_receipt": before + 1})["entries"]
     assert [(e["kind"], e["number"], e["total_cents"]) for e in entries] == [("receipt", before + 1, 4321)]
     retry = httpx.post(srv.url + "/devices/operation", json=body, headers={"Idempotency-Key": "k"}, timeout=30)
-    assert retry.json()["status"] == 1010  # interrupted: answered, never executed again
-    # its details are computed after the start settled the receipt: they name the one the register printed
-    details = retry.json()["details"]
-    assert details["last_receipt_number"] == before + 1 and details["last_journal_entry"]["number"] == before + 1
+    # interrupted, then settled as printed at start-up: the retry answers the printed receipt, never prints again
+    assert retry.status_code == 200 and retry.json()["result"]["receipt_number"] == before + 1, retry.text
     assert printed(emu) == before + 1
 
 
@@ -197,3 +195,22 @@ def test_a_receipt_left_open_on_the_device_is_cancelled_at_start_and_journaled(t
         s.close()
         srv.stop()
         emu.stop()
+
+
+def test_a_receipt_answered_2004_then_printed_answers_200_to_its_retry(
+        shared: tuple[Sim, str, Emulator, Server]) -> None:
+    """Adversarial finding (issue 19): the link dropped after the close, the answer was 2004, the receipt was
+    journaled as printed when the register came back — and the retry with the key replayed 2004 forever (the POS
+    then sold it again under a new key). Now the retry answers the printed receipt."""
+    s, dev, emu, _ = shared
+    before = printed(emu)
+    emu.simulate(wire={"drop_replies": 16, "from_command": CLOSE})  # the close and the reconciling reads
+    receipt = {"lines": [item(price=2550)], "payments": [pay("cash", 3000)]}
+    first = s.op(dev, "print_receipt", receipt, key="lost-then-printed")
+    assert first.json()["status"] == 2004, first.text
+    wait_for(lambda: s.device(dev)["status"] == "Connected", what="reconnected")
+    assert printed(emu) == before + 1
+    retry = s.op(dev, "print_receipt", receipt, key="lost-then-printed")
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["result"]["receipt_number"] == before + 1 and retry.json()["result"]["change_cents"] == 450
+    assert printed(emu) == before + 1

@@ -1,7 +1,8 @@
 """The Datecs session on an in-memory line with a scripted device: a resend reuses the SEQ, a new command takes
 the next one; NAK and a damaged reply are resent; SYN keeps the host waiting past the reply deadline; an older
-reply replayed for our SEQ is not taken for the answer; silence ends, after the bounded resends, in
-ConnectionLost."""
+reply replayed for our SEQ is not taken for the answer, and a command that changes something is never re-sent
+under a new SEQ; silence ends, after the bounded resends, in ConnectionLost; a device that only says "busy"
+ends in ConnectionLost within the call's bound."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from fiscald.drivers.datecs import framing
 from fiscald.drivers.datecs import status as bits
 from fiscald.drivers.datecs.framing import Decoder, Frame, X
-from fiscald.drivers.datecs.session import Session
+from fiscald.drivers.datecs.session import AmbiguousReply, Session
 from fiscald.drivers.transport import ConnectionLost, MemoryTransport, memory_pair
 
 OK = bits.encode(8, [])
@@ -104,17 +105,58 @@ def test_syn_keeps_the_host_waiting_past_the_deadline() -> None:
     assert len(seen) == 1  # no resend while the device said it was busy
 
 
-def test_a_replayed_older_reply_is_not_the_answer() -> None:
+def test_a_replayed_older_reply_is_not_the_answer_to_a_read() -> None:
     async def device(frame: Frame, n: int) -> list[bytes]:
         if n == 1:  # the device's last SEQ happened to be ours: it replays its last reply (another command)
-            return [framing.reply(X, frame.seq, 0x4A, b"0\t", OK)]
+            return [framing.reply(X, frame.seq, 0x30, b"0\t7\t", OK)]
         return [answer(frame, b"0\t42\t")]
 
     async def body(session: Session) -> None:
-        assert (await session.call(0x30, b"1\t0000\t1\t\t")).data == b"0\t42\t"
+        assert (await session.call(0x4A, repeatable=True)).data == b"0\t42\t"
 
     seen = run(device, body)
-    assert len(seen) == 2 and seen[0].seq != seen[1].seq  # sent again with a fresh SEQ: now executed
+    assert len(seen) == 2 and seen[0].seq != seen[1].seq  # a read: asked again under a fresh SEQ
+
+
+def test_a_reply_with_another_command_number_never_makes_a_payment_twice() -> None:
+    """Adversarial finding (issue 19): a reply carrying the wrong command number made the driver resend the
+    payment under a new SEQ, and the register paid twice. Now the call's outcome is unknown (reconciled by the
+    driver), and the frame is never sent again."""
+    async def device(frame: Frame, n: int) -> list[bytes]:
+        return [framing.reply(X, frame.seq, 0x4A, b"0\t", OK)]  # executed, but answered as another command
+
+    async def body(session: Session) -> None:
+        with pytest.raises(AmbiguousReply, match="came back as command 0x4a"):
+            await session.call(0x35, b"0\t12.00\t\t")
+
+    seen = run(device, body)
+    assert [f.cmd for f in seen] == [0x35]  # sent once
+
+
+def test_a_device_that_only_says_busy_is_given_up_within_the_bound() -> None:
+    """Adversarial finding (issue 19): endless SYN held the POS for 10 minutes. The whole call is bounded."""
+    async def body(session: Session) -> None:
+        transport = session.transport
+        assert isinstance(transport, MemoryTransport) and transport.peer is not None
+        peer = transport.peer
+
+        async def forever_busy() -> None:
+            while True:
+                await peer.write(bytes((framing.SYN,)))
+                await asyncio.sleep(0.02)
+
+        helper = asyncio.create_task(forever_busy())
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ConnectionLost, match="still busy after"):
+            await session.call(0x38, busy_limit_s=0.3)
+        assert asyncio.get_running_loop().time() - started < 1.0
+        helper.cancel()
+
+    async def silent(frame: Frame, n: int) -> list[bytes]:
+        return []
+
+    seen = run(silent, body)
+    assert len(seen) == 1
 
 
 def test_silence_is_connection_lost_after_the_bounded_resends() -> None:

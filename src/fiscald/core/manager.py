@@ -33,7 +33,7 @@ from fiscald.config import Settings
 from fiscald.core import card_payments, events, resume
 from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
-from fiscald.drivers.base import Driver, DriverContext, UnavailableDriver
+from fiscald.drivers.base import CURRENT_OPERATION, Driver, DriverContext, UnavailableDriver
 from fiscald.drivers.registry import create_driver, find
 from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.drivers.transport import ConnectionLost
@@ -43,10 +43,11 @@ from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.models.simulate import SimulateRequest
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import OPERATIONS, Operation
-from fiscald.store import Database
+from fiscald.store import Database, journal
 from fiscald.store import devices as device_repo
 from fiscald.store import operations as op_repo
 from fiscald.store.journal import JournalEntry
+from fiscald.store.operations import OperationRecord
 
 log = logging.getLogger("fiscald.manager")
 
@@ -400,6 +401,9 @@ class DeviceManager:
                     outcome = self._error(FiscalError(Code.OPERATION_IN_PROGRESS, f"key {idem_key!r}"))
                 else:
                     outcome = Outcome(stored.http_status or 500, stored.response, True, stored.id, stored=True)
+                    printed = await self._printed_after_all(stored)
+                    if printed is not None:
+                        outcome = Outcome(200, printed, True, stored.id, stored=True)
                     await _notify_queued(on_queued, stored.id)  # a replay: the caller's operation is the stored one
             elif inflight.dropped:  # the caller's timeout_ms passed before the job was queued
                 outcome = self._not_started(op, None)
@@ -578,6 +582,19 @@ class DeviceManager:
                 else:
                     log.exception("device %s: keep-alive failed", handle.id)
 
+    async def _printed_after_all(self, stored: OperationRecord) -> dict[str, Any] | None:
+        """A receipt answered 2004 (link lost) or 1010 (interrupted) that the register did print — found when
+        the driver settled it later and journaled it under this operation: its success, stored as the answer."""
+        if stored.operation != "print_receipt" or (stored.response or {}).get("status") not in (
+                Code.DEVICE_DISCONNECTED, Code.OUTCOME_UNKNOWN):
+            return None
+        entry = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id))
+        if entry is None or not isinstance(entry.data.get("result"), dict):
+            return None
+        body = success(entry.data["result"])
+        await self.db.write(lambda c: op_repo.finish(c, stored.id, 200, body))
+        return body
+
     async def _run(self, handle: DeviceHandle, job: Job) -> Outcome:
         op = job.op
         started_write: asyncio.Future[None] | None = None
@@ -590,6 +607,7 @@ class DeviceManager:
             # else: the device's effects are writes to this store, which the FIFO writer commits after it
         self.events.publish(events.operation_started(op.device_id, job.operation_id, op.name))
         started = time.perf_counter()
+        running = CURRENT_OPERATION.set(job.operation_id)  # journaled by drivers with what the device did
         try:
             outcome = Outcome(200, success(await card_payments.execute(self, handle, job)),
                               operation_id=job.operation_id)
@@ -614,6 +632,7 @@ class DeviceManager:
             keep, released = True, False
         else:
             released = False
+        CURRENT_OPERATION.reset(running)
         if started_write is not None:
             await started_write  # raises if the started record failed: the outcome would not be durable
         self.metrics.record(op.name, int(outcome.body["status"]), time.perf_counter() - started)

@@ -121,6 +121,8 @@ def _check_fiscal(config: FiscalDeviceConfig, entry: Supported, others: Sequence
     elif config.auto_send_card_to_pos:
         raise FiscalError(Code.CONFIG, "auto_send_card_to_pos: needs linked_pos_device_id (the POS terminal to use)")
     _check_payment_codes(config, entry)
+    if entry.check_config is not None:
+        entry.check_config(config)
     folder = config.scan_folder
     if folder is not None and not (folder.isprintable() and os.path.isabs(folder)):
         raise FiscalError(Code.CONFIG, f"scan_folder: {config.scan_folder!r} is not an absolute path")

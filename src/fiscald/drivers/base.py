@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
@@ -32,6 +33,12 @@ P = TypeVar("P", bound=BaseModel)
 R = TypeVar("R", bound=Mapping[str, Any])
 Result = Mapping[str, Any]
 Handler = Callable[[BaseModel], Awaitable[Result]]
+
+
+# The id of the operation the manager is running on this task (None outside one). A driver that journals what
+# a device did records it, so an answer lost with the link (2004) or a crash (1010) can later be replaced by the
+# receipt the device printed, for a retry with the same Idempotency-Key.
+CURRENT_OPERATION: ContextVar[str | None] = ContextVar("fiscald_current_operation", default=None)
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,19 @@ facts as tables (the operations a model lacks), not code paths."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from fiscald.drivers.base import Driver, DriverContext
 from fiscald.drivers.datecs.driver import DatecsDriver
 from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
+from fiscald.drivers.datecs.models import check_config as check_datecs
 from fiscald.drivers.simulated.pos import SimulatedPos
 from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.drivers.viva.driver import MODELS as VIVA_MODELS
 from fiscald.drivers.viva.driver import VivaDriver
 from fiscald.errors import Code, FiscalError
-from fiscald.models.config import DeviceConfig, kind_of
+from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, kind_of
 from fiscald.operations import OPERATIONS
 from fiscald.operations.registry import DeviceKind
 
@@ -31,6 +32,8 @@ class Supported:
     payment_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # model -> the code each of our payment types is sent as when payment_codes leaves it out
     payment_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # the manufacturer's own checks of a register's settings when they are saved (e.g. operator range)
+    check_config: Callable[[FiscalDeviceConfig], None] | None = None
 
     @property
     def kind(self) -> DeviceKind:
@@ -48,7 +51,8 @@ SUPPORTED: tuple[Supported, ...] = (
     Supported("Datecs", tuple(DATECS_MODELS), ("Serial", "Network"), DatecsDriver,
               lacking={name: spec.lacking for name, spec in DATECS_MODELS.items() if spec.lacking},
               payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()},
-              payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()}),
+              payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()},
+              check_config=check_datecs),
     # Network: the Local Terminal API at the terminal's LAN address; Cloud: the Cloud Terminal API (docs/devices.md)
     Supported("VivaWallet", VIVA_MODELS, ("Network", "Cloud"), VivaDriver),
 )

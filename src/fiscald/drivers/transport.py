@@ -86,7 +86,7 @@ class TcpTransport(Transport):
         try:
             writer.write(data)
             await writer.drain()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RuntimeError: the stream was closed under us
             raise ConnectionLost(f"{self.description}: {exc}") from exc
 
     async def read(self, timeout_s: float) -> bytes:
@@ -95,7 +95,7 @@ class TcpTransport(Transport):
             data = await asyncio.wait_for(reader.read(READ_CHUNK), timeout_s)
         except TimeoutError:  # a subclass of OSError, but the link is fine: nothing came in time
             raise
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise ConnectionLost(f"{self.description}: {exc}") from exc
         if not data:
             raise ConnectionLost(f"{self.description}: closed by the device")

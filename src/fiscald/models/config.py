@@ -75,6 +75,7 @@ class FiscalDeviceConfig(BaseModel):
     header_lines: Annotated[list[HeaderLine], Field(max_length=MAX_HEADER_LINES)] = []
     footer_lines: Annotated[list[PrintLine], Field(max_length=MAX_FOOTER_LINES)] = []
     operator: Annotated[StrictInt, Field(ge=1, le=99)] = 1
+    # the operator's password on a real register; None: the model family's factory default (docs/devices.md)
     operator_password: Annotated[StrictStr, Field(pattern=r"^[0-9]{1,8}$")] | None = None
     exempt_vat_groups: list[VatLetter] = []
     # our payment type -> the register's payment code, over the model's defaults (Datecs: docs/devices.md)

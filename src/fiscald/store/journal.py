@@ -132,6 +132,14 @@ def last_of(conn: sqlite3.Connection, device_id: str, kinds: tuple[str, ...]) ->
     return None if row is None else _row(row)
 
 
+def printed_for(conn: sqlite3.Connection, device_id: str, operation_id: str) -> JournalEntry | None:
+    """The receipt a driver journaled for ``operation_id`` (``data.operation_id``), if any."""
+    row = conn.execute("SELECT * FROM journal WHERE device_id = ? AND kind = 'receipt' "
+                       "AND json_extract(data, '$.operation_id') = ? ORDER BY seq DESC LIMIT 1",
+                       (device_id, operation_id)).fetchone()
+    return None if row is None else _row(row)
+
+
 def latest_datetime(conn: sqlite3.Connection, device_id: str) -> str | None:
     row = conn.execute("SELECT MAX(datetime) FROM journal WHERE device_id = ?", (device_id,)).fetchone()
     return None if row[0] is None else str(row[0])

@@ -32,6 +32,7 @@ DIAGNOSTIC = 0x5A
 DRAWER = 0x6A
 DUPLICATE = 0x6D
 LAST_DOCUMENT = 0x71  # old protocol
+PROGRAMMING_X = 0xFF  # X: Name, Index, Value (Header, Footer, PrintColumns...) [X p.39-42]
 VAT_RATES_X = 0x32  # X: the active VAT rates
 VAT_RATES_OLD = 0x61  # old: the programmed VAT rates
 # fiscal memory (periodic) reports: (by date, by Z number) x (summary, detailed)
@@ -59,6 +60,17 @@ def parse_money(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
     whole, _, frac = text.lstrip("+-").partition(".")
     return sign * (int(whole or "0") * 100 + int((frac + "00")[:2]))
+
+
+def parse_amount(text: str, minor_units: bool) -> int:
+    """An amount in a reply, in cents. ``minor_units`` (old protocol): a value without a decimal point is in
+    bani/stotinki — "2012" is 20.12, "+00000500" is 5.00 [EN BgIslFiscalPrinter.Commands.cs GetReceiptAmount]
+    [UCS mdGlobals.bas ParseSum] [P p.25, 76 "9 bytes with a sign"] [C p.20]; with a point it is in lei."""
+    text = text.strip()
+    if minor_units and "." not in text:
+        sign = -1 if text.startswith("-") else 1
+        return sign * int(text.lstrip("+-") or "0")
+    return parse_money(text)
 
 
 def parse_quantity(text: str) -> int:

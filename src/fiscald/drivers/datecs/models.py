@@ -1,6 +1,18 @@
-"""Per-model facts of the Datecs registers as tables: protocol variant, payment codes, printable columns,
-code page, and the operations a model lacks. Another ISL brand (Daisy, Eltrade, Incotex) is another table
-like this one over the same framing."""
+"""Per-model facts of the Datecs registers as tables: the dialect a model speaks (Romanian X, Bulgarian X, old C,
+old P), its printable columns, limits and the operations it lacks. A dialect is data — payment codes, units,
+counters, the fields of the replies the driver reads, default operator password, code page — so another dialect
+(or another ISL brand) is another table like these, not another code path.
+
+Sources (read them beside each rule; the text files are pdftotext of the manuals, page numbers are the
+manuals' own):
+[X]   Datecs Programmer's Manual FMP-350X/FMP-55X/FP-700X/WP-500X/WP-50X/DP-25X/DP-150X v2.02
+      (erpnet/ErpNet.FP Drivers/BgDatecs/Docs/bg.isl.dt.x.protocol-v2.02-en.txt)
+[X8]  the same manual, v2.08 (Unicontsoft/UcsFiscalPrinters doc/Datecs/PM_FMP350X_FMP55X_FP700X-BUL_
+      FPprotocol_eng.txt): error codes (p.55-67) and default operator passwords (p.8, p.10)
+[P]   FP-800/FP-2000/FP-650/SK1-21F/SK1-31F/FMP-10/FP-550 programming interface v1.00BG (bg.isl.dt.p...-en.txt)
+[C]   DP-05/DP-25/DP-35/WP-50/DP-150 programming interface v2.04BG (bg.isl.dt.c.protocol-v2.04BG-bg.txt)
+[DUDE] [RO] Datecs Romania's driver and Romanian integrations, as summarised in shared/spec/datecs-evidence.md
+"""
 
 from __future__ import annotations
 
@@ -9,70 +21,166 @@ from dataclasses import dataclass
 
 from fiscald.drivers.datecs.framing import OLD, Variant, X
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import FiscalDeviceConfig
 
 VAT_LETTERS = "ABCDEFGH"
 
-# The payment codes command 53 takes, per protocol, with the device's name for each. Old protocol: a letter
-# (I..L are types the shop programs). X protocol: PaidMode 0..5 (3..5 are programmed by the shop); PaidMode 6,
-# foreign currency, is not offered: its amount is in another currency than the receipt's.
-OLD_CODES: Mapping[str, str] = {
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the firmwares that share one framing."""
+
+    name: str  # "ro-x" | "bg-x" | "c" | "p"
+    title: str  # for messages and docs
+    variant: Variant
+    payments: Mapping[str, str]  # our payment type -> the device's default code for it
+    codes: Mapping[str, str]  # every payment code command 53 takes -> the device's name for it
+    # old protocol: an amount without a decimal point is in bani/stotinki ("2012" = 20.12) [EN
+    # BgIslFiscalPrinter.cs] [UCS mdGlobals.bas ParseSum] [PY ecr.py]; X amounts carry the point [X p.21]
+    amounts_in_minor_units: bool
+    # old protocol: 48/56 answer receipts counted since the last Z, 113 the global document number
+    # [P p.16-17, 20, 35] [C p.10, 15, 27]; X: 48/56/76 carry the receipt's own global number [X p.9, 14, 21]
+    counters_since_z: bool
+    operators: int  # OpCode 1..operators: X 1..30 [X p.9], C 1..30 [C p.10], P 1..16 [P p.16]
+    password_min: int  # OpPwd digits: X 1..8 [X p.9], C 1..8 [C p.10], P 4..8 [P p.16]
+    item_max: int | None  # sales per receipt: C 120 [C p.11], P 512 [P p.18]; X states none [X p.9]
+    item_units: bool  # a sale may carry a unit: X Syntax 2 `Unit` [X p.9], P `#UN` [P p.17]; C none [C p.11]
+    free_text_max: int | None  # 54's text: C 36 bytes [C p.15]; else the printable columns - 2 [X p.12]
+    codepage: str = "cp1250"
+    ro_receipt: bool = False  # 48 with TillNmb, Invoice, ClientTAXN [DUDE]; 69/76/90/50 Romanian layouts
+
+
+# our payment type -> PaidMode 0..9 on Romanian firmware [RO SK1-21 command reference] (datecs-evidence.md §2)
+RO_CODES: Mapping[str, str] = {
+    "0": "NUMERAR", "1": "CARD", "2": "CREDIT", "3": "TICHETE MASA", "4": "TICHETE VALORICE", "5": "VOUCHER",
+    "6": "PLATA MODERNA", "7": "CARD + AVANS NUMERAR", "8": "ALTE METODE", "9": "VALUTA",
+}
+RO_PAYMENTS: Mapping[str, str] = {
+    "cash": "0", "card": "1", "credit": "2", "meal_voucher": "3", "value_voucher": "4", "voucher": "5",
+    "modern_payment": "6", "other": "8",
+}
+# Bulgarian X: PaidMode 0 cash, 1 credit card, 2 debit card (starts a pinpad), 3..5 programmed [X p.11];
+# 6, foreign currency, is another syntax and another currency: not offered. Types the shop did not program
+# are refused before printing (no default code).
+BG_X_CODES: Mapping[str, str] = {
+    "0": "cash", "1": "credit card", "2": "debit card (starts an attached pinpad)", "3": "programmed type 3",
+    "4": "programmed type 4", "5": "programmed type 5",
+}
+BG_X_PAYMENTS: Mapping[str, str] = {"cash": "0", "card": "1"}
+# C cash registers: only P N C D I J; C is the debit card, D the health fund (НЗОК) [C p.13] [EN C driver]
+C_CODES: Mapping[str, str] = {
+    "P": "cash", "N": "credit", "C": "debit card", "D": "health fund (NZOK)", "I": "voucher", "J": "coupon",
+}
+C_PAYMENTS: Mapping[str, str] = {"cash": "P", "card": "C", "credit": "N", "voucher": "I", "modern_payment": "J"}
+# P fiscal printers [P p.19-20]
+P_CODES: Mapping[str, str] = {
     "P": "cash", "N": "credit", "C": "check", "D": "debit card", "I": "programmed type 1",
-    "J": "programmed type 2", "K": "programmed type 3", "L": "programmed type 4", "m": "coupons",
-    "n": "external coupons", "o": "packing", "p": "internal use", "q": "damages", "r": "bank",
+    "J": "programmed type 2", "K": "programmed type 3", "L": "programmed type 4", "i": "programmed type 1",
+    "j": "programmed type 2", "k": "programmed type 3", "l": "programmed type 4", "m": "coupons",
+    "n": "external coupons", "o": "packing", "p": "internal service", "q": "damages", "r": "bank transfers",
+    "s": "check",
 }
-X_CODES: Mapping[str, str] = {
-    "0": "cash", "1": "credit card", "2": "debit card (starts an attached pinpad)", "3": "programmed type 1",
-    "4": "programmed type 2", "5": "programmed type 3",
-}
-# our payment type -> the device's payment code, unless the device's configuration remaps it (payment_codes).
-OLD_PAYMENTS: Mapping[str, str] = {
+P_PAYMENTS: Mapping[str, str] = {
     "cash": "P", "card": "D", "credit": "N", "meal_voucher": "m", "value_voucher": "n", "voucher": "I",
     "modern_payment": "J", "other": "K",
 }
-X_PAYMENTS: Mapping[str, str] = {
-    "cash": "0", "card": "1", "credit": "3", "meal_voucher": "4", "value_voucher": "4", "voucher": "4",
-    "modern_payment": "5", "other": "5",
-}
+
+RO_X = Dialect("ro-x", "Romanian X", X, RO_PAYMENTS, RO_CODES, amounts_in_minor_units=False,
+               counters_since_z=False, operators=30, password_min=1, item_max=None, item_units=True,
+               free_text_max=None, ro_receipt=True)
+BG_X = Dialect("bg-x", "Bulgarian X", X, BG_X_PAYMENTS, BG_X_CODES, amounts_in_minor_units=False,
+               counters_since_z=False, operators=30, password_min=1, item_max=None, item_units=True,
+               free_text_max=None)
+OLD_C = Dialect("c", "old protocol, cash registers (C)", OLD, C_PAYMENTS, C_CODES, amounts_in_minor_units=True,
+                counters_since_z=True, operators=30, password_min=1, item_max=120, item_units=False,
+                free_text_max=36)
+OLD_P = Dialect("p", "old protocol, fiscal printers (P)", OLD, P_PAYMENTS, P_CODES, amounts_in_minor_units=True,
+                counters_since_z=True, operators=16, password_min=4, item_max=512, item_units=True,
+                free_text_max=None)
+DIALECTS = {d.name: d for d in (RO_X, BG_X, OLD_C, OLD_P)}
 NO_DRAWER = frozenset({"open_drawer"})
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    variant: Variant
-    columns: int  # printable characters per line of free text
-    payments: Mapping[str, str]  # the default code of each of our payment types
-    codes: Mapping[str, str]  # every payment code the device takes -> the device's name for it
+    dialect: Dialect
+    columns: int  # printable characters per line (X: PrintColumns [X p.42]; read from the device where it can)
+    item_text: int  # characters of a sale's description: X 72 [X p.9]; C 2 x 22 [C p.11]; P 2 x 42 [P p.17]
+    ecr: bool  # a cash register (keyboard, operators log in): default password = operator number [X8 p.10]
     lacking: frozenset[str] = frozenset()
-    codepage: str = "cp1250"  # Romanian firmware; Bulgarian firmware uses cp1251
-    item_text: int = 72  # characters of an item's description the device takes (old: two lines of 36)
+    wide_columns: tuple[int, ...] = ()  # other PrintColumns the device can be set to [X p.42]
+
+    @property
+    def variant(self) -> Variant:
+        return self.dialect.variant
+
+    @property
+    def payments(self) -> Mapping[str, str]:
+        return self.dialect.payments
+
+    @property
+    def codes(self) -> Mapping[str, str]:
+        return self.dialect.codes
+
+    @property
+    def codepage(self) -> str:
+        return self.dialect.codepage
+
+    @property
+    def item_lines(self) -> int:
+        """Lines an item's description is split over (old protocol: L1, L2)."""
+        return 1 if self.dialect.variant.wide else 2
+
+    def default_password(self, operator: int) -> str:
+        """Factory default: Bulgarian X ECRs (WP-500X, WP-50X, DP-25X, DP-150X) and C ECRs use the operator's
+        number, FP-700X/FMP-350X/FMP-55X "0000" [X8 p.8, p.10]; C: operator 1 -> "1" [C p.23, 65h] [EN C
+        driver]; P printers "0000" [EN P driver]. Romanian firmware: no source states a factory default
+        (examples show "0001" [RO]); "0000" as for the X family in [EN] — set operator_password when the
+        register's differs."""
+        return str(operator) if self.ecr and not self.dialect.ro_receipt else "0000"
 
 
-def _old(name: str, columns: int, lacking: frozenset[str] = frozenset()) -> ModelSpec:
-    return ModelSpec(name, OLD, columns, OLD_PAYMENTS, OLD_CODES, lacking)
+def _ro(name: str, columns: int, ecr: bool, lacking: frozenset[str] = frozenset(),
+        wide: tuple[int, ...] = ()) -> ModelSpec:
+    return ModelSpec(name, RO_X, columns, 72, ecr, lacking, wide)
 
 
-def _x(name: str, columns: int, lacking: frozenset[str] = frozenset()) -> ModelSpec:
-    return ModelSpec(name, X, columns, X_PAYMENTS, X_CODES, lacking)
+def _bg(name: str, columns: int, ecr: bool, lacking: frozenset[str] = frozenset(),
+        wide: tuple[int, ...] = ()) -> ModelSpec:
+    return ModelSpec(name, BG_X, columns, 72, ecr, lacking, wide)
 
 
+def _c(name: str, lacking: frozenset[str] = frozenset()) -> ModelSpec:
+    return ModelSpec(name, OLD_C, 38, 22, True, lacking)  # 54: 36 characters between two '#' [C p.15]
+
+
+def _p(name: str) -> ModelSpec:
+    return ModelSpec(name, OLD_P, 42, 42, False)
+
+
+# Romanian MX models first: they are what is sold in Romania since 2018 [DUDE] [RO]
 MODELS: dict[str, ModelSpec] = {m.name: m for m in (
-    _old("DP-05", 32, NO_DRAWER),
-    _old("DP-25", 32),
-    _old("DP-35", 32),
-    _old("DP-150", 32),
-    _old("WP-50", 32, NO_DRAWER),
-    _old("FP-550", 42),
-    _old("FP-650", 42),
-    _old("FP-800", 42),
-    _old("FP-2000", 42),
-    _x("DP-25X", 32),
-    _x("DP-150X", 32),
-    _x("WP-50X", 32, NO_DRAWER),
-    _x("WP-500X", 48),
-    _x("FP-700X", 48),
-    _x("FMP-350X", 48),
-    _x("FMP-55X", 32),
+    _ro("DP-25MX", 42, True),
+    _ro("DP-150MX", 42, True),
+    _ro("FP-700MX", 42, False, wide=(48, 64)),
+    _c("DP-05", NO_DRAWER),
+    _c("DP-25"),
+    _c("DP-35"),
+    _c("DP-150"),
+    _c("WP-50", NO_DRAWER),
+    _p("FP-550"),
+    _p("FP-650"),
+    _p("FP-800"),
+    _p("FP-2000"),
+    # PrintColumns: DP-25X, DP-150X, WP-500X, WP-50X 42; FP-700X, FMP-350X 42/48/64; FMP-55X 32 [X p.42]
+    _bg("DP-25X", 42, True),
+    _bg("DP-150X", 42, True),
+    _bg("WP-50X", 42, True, NO_DRAWER),
+    _bg("WP-500X", 42, True),
+    _bg("FP-700X", 42, False, wide=(48, 64)),
+    _bg("FMP-350X", 42, False, wide=(48, 64)),
+    _bg("FMP-55X", 32, False),
 )}
 
 
@@ -85,13 +193,39 @@ def model(name: str) -> ModelSpec:
 
 def payment_codes(spec: ModelSpec, remapped: Mapping[str, str] | None) -> Mapping[str, str]:
     """Our payment type -> the code sent in command 53: the device's configured remapping over the model's
-    defaults (validated on save against ``spec.codes``)."""
+    defaults (validated on save against ``spec.codes``). A type in neither has no code: refused before printing."""
     return {**spec.payments, **(remapped or {})}
 
 
+def check_config(config: FiscalDeviceConfig) -> None:
+    """A Datecs register's settings, checked when they are saved (never accepted and then ignored)."""
+    spec = model(config.model)
+    dialect = spec.dialect
+    if config.header_lines or config.footer_lines:
+        # The header (shop name, address, CIF) is part of the register's fiscalization and is printed by the
+        # register itself (old 43 [P p.14] [C p.9]; X 255 Header/Footer [X p.41]); fiscald does not reprogram it.
+        field = "header_lines" if config.header_lines else "footer_lines"
+        raise FiscalError(Code.CONFIG, f"{field}: a Datecs register prints its own header and footer, as programmed "
+                                       "in it; fiscald does not change them — leave header_lines and footer_lines "
+                                       "empty (they are for Simulated registers)")
+    if config.operator > dialect.operators:
+        raise FiscalError(Code.CONFIG, f"operator: a {spec.name} has operators 1..{dialect.operators}")
+    password = config.operator_password
+    if password is not None and len(password) < dialect.password_min:
+        raise FiscalError(Code.CONFIG, f"operator_password: a {spec.name} takes {dialect.password_min} to 8 digits")
+
+
+def reported_model(name: str) -> ModelSpec | None:
+    """The model a device's 90 Name (e.g. "FP-700X", "DATECS DP-25") designates, if it names one of ours
+    (the longest match: "DP-25X" is not "DP-25")."""
+    text = name.upper().replace(" ", "")
+    found = [spec for key, spec in MODELS.items() if key.replace(" ", "") in text]
+    return max(found, key=lambda s: len(s.name), default=None)
+
+
 def encode_text(text: str, spec: ModelSpec, field: str) -> bytes:
-    """Text in the device's code page. Romanian comma-below letters become the cedilla forms cp1250 has;
-    a character the code page cannot carry is refused (never printed as '?')."""
+    """Text in the device's code page. Romanian comma-below letters become the cedilla forms cp1250 has
+    (datecs-evidence.md §3); a character the code page cannot carry is refused (never printed as '?')."""
     mapped = text.translate(_CEDILLA)
     try:
         return mapped.encode(spec.codepage)

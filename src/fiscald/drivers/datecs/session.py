@@ -4,11 +4,15 @@
   executes a frame carrying the SEQ of the previous one, answers a resend with its last reply instead of
   executing twice.
 - NAK (the device found the frame damaged) -> resend the same frame.
-- SYN (still working: long reports, pinpad) -> keep waiting; each SYN restarts the reply deadline.
+- SYN (still working: long reports, pinpad) -> keep waiting; each SYN restarts the reply deadline, but the whole
+  wait is bounded per call (``busy_limit_s``, chosen by the caller per kind of command): a device that only says
+  "busy" ends in :class:`ConnectionLost` within that bound (7 x 600 s was possible before).
 - No reply within the deadline, or a damaged reply -> resend, at most ``retries`` times; then the link is
   declared lost (:class:`ConnectionLost`), and the caller must treat the command's outcome as unknown.
-- A reply with our SEQ but another command is an older answer the device replayed (our first SEQ after a
-  reconnect happened to equal its last one): a fresh SEQ is taken and the frame sent again.
+- A reply with our SEQ but another command is ambiguous: an older answer the device replayed, or a damaged
+  device. A command that changes nothing (``repeatable``) is sent again under a fresh SEQ; any other is never
+  re-sent under a new SEQ (the device would execute it a second time: a payment paid twice) — the link is
+  declared lost and the caller reconciles with the device.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from fiscald.drivers.transport import ConnectionLost, Transport
 
 REPLY_TIMEOUT_S = 0.5  # the manuals: the device answers within 60 ms; the host waits 500 ms
 RETRIES = 6  # resends before the link is declared lost
-BUSY_LIMIT_S = 600.0  # SYN for longer than this: the device is stuck
+BUSY_LIMIT_S = 30.0  # default bound of a call's SYN wait; callers pass longer ones for reports and payments
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ class WireStats:
     resends: int = 0
 
 
+class AmbiguousReply(ConnectionLost):
+    """A reply that does not answer the command sent: its outcome is unknown, reconcile."""
+
+
 class Session:
     def __init__(self, transport: Transport, variant: Variant, reply_timeout_s: float = REPLY_TIMEOUT_S,
                  retries: int = RETRIES) -> None:
@@ -56,17 +64,18 @@ class Session:
         self._seq = framing.OFFSET if self._seq >= self.variant.seq_max else self._seq + 1
         return self._seq
 
-    async def call(self, cmd: int, data: bytes = b"") -> Reply:
+    async def call(self, cmd: int, data: bytes = b"", busy_limit_s: float = BUSY_LIMIT_S,
+                   repeatable: bool = False) -> Reply:
         seq = self._next_seq()
         frame = framing.request(self.variant, seq, cmd, data)
         loop = asyncio.get_running_loop()
         attempt = 0
+        busy_until = loop.time() + busy_limit_s  # one bound for the whole call, across resends
         while True:
             self._decoder.reset()
             await self.transport.write(frame)
             self.stats.sent += len(frame)
             deadline = loop.time() + self.reply_timeout_s
-            busy_until = loop.time() + BUSY_LIMIT_S
             resend = False
             while not resend:
                 remaining = deadline - loop.time()
@@ -83,7 +92,8 @@ class Session:
                             resend = True
                             break
                         if loop.time() > busy_until:
-                            raise ConnectionLost(f"{self.transport.description}: busy for over {BUSY_LIMIT_S:.0f} s")
+                            raise ConnectionLost(f"{self.transport.description}: still busy after "
+                                                 f"{busy_limit_s:.0f} s (command {cmd:#x})")
                         deadline = loop.time() + self.reply_timeout_s
                     elif isinstance(event, BadFrame):
                         resend = True
@@ -91,7 +101,10 @@ class Session:
                     elif isinstance(event, Frame) and event.seq == seq:
                         if event.cmd == cmd and event.status is not None:
                             return Reply(cmd, event.data, event.status)
-                        seq = self._next_seq()  # a replayed older answer: this frame was not executed
+                        if not repeatable:
+                            raise AmbiguousReply(f"{self.transport.description}: the answer to command {cmd:#x} "
+                                                 f"came back as command {event.cmd:#x}")
+                        seq = self._next_seq()  # harmless to run twice: ask again under a fresh SEQ
                         frame = framing.request(self.variant, seq, cmd, data)
                         resend = True
                         break

@@ -91,3 +91,21 @@ def encode(length: int, bits: Iterable[Bit]) -> bytes:
     for bit in chosen:
         raw[bit.byte] |= 1 << bit.bit
     return bytes(raw)
+
+
+# X protocol error codes (a reply's first field) that mean one of our errors; any other is 2000 with the raw code
+# in ``details``. Datecs' list: [X8] UcsFiscalPrinters doc/Datecs/PM_FMP350X_FMP55X_FP700X-BUL_ FPprotocol_eng.txt
+# v2.08, "Error codes", p.55-67 (also datecs-evidence.md §4).
+WRONG_PASSWORD = -102002  # ERR_OPER_WRONG_PASSWORD [X8 p.56]
+X_ERRORS: dict[int, Code] = {
+    -100114: Code.FISCAL_MEMORY_FULL,  # ERR_FM_FULL [X8 p.55]
+    -111005: Code.INVALID_VAT_GROUP,  # ERR_R_PLU_VAT_DISABLE: forbidden VAT [X8 p.62]
+    -111015: Code.RECEIPT_OPEN,  # ERR_R_OPEN_BON [X8 p.62]
+    -111017: Code.CASH_OUT_EXCEEDS_DRAWER,  # ERR_R_PAY_NOCASH: no cash in the ECR [X8 p.62]
+    -111024: Code.Z_REPORT_REQUIRED,  # ERR_R_END_OF_24_HOUR_PERIOD [X8 p.62]
+    -111046: Code.RECEIPT_OPEN,  # ERR_R_OPEN_NONFISCALBON [X8 p.63]
+    -111047: Code.RECEIPT_OPEN,  # ERR_R_OPEN_FISCALBON [X8 p.63]
+    -112003: Code.INVALID_AMOUNT,  # ERR_FP_OVERFLOW [X8 p.67]
+    -112006: Code.PAPER_OUT,  # ERR_FP_NO_PAPER [X8 p.67]
+    -112007: Code.COVER_OPEN,  # ERR_FP_COVER_IS_OPEN [X8 p.67]
+}
