@@ -329,3 +329,26 @@ def test_a_refusal_changes_nothing(model: str) -> None:
         emulator.close()
         loop.close()
         folder.cleanup()
+
+
+@pytest.mark.parametrize(("model", "accepted", "refused"), [("DP-25X", "1", "0000"), ("WP-500X", "1", "0000"),
+                                                            ("FP-700X", "0000", "1")])
+def test_factory_passwords_per_model(tmp_path: Path, model: str, accepted: str, refused: str) -> None:
+    """Manual v2.08, command 48 OpPwd note (Unicontsoft/UcsFiscalPrinters doc/Datecs/PM_FMP350X_FMP55X_FP700X-BUL_
+    FPprotocol_eng): the X cash registers give operator N the password N; FMP-350X, FMP-55X, FP-700X "0000"."""
+    emulator = DatecsEmulator(MODELS[model], tmp_path)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(emulator.start())
+
+        def open_with(password: str) -> bytes:
+            reply = loop.run_until_complete(emulator.execute(0x21, 0x30, f"1\t{password}\t1\t\t\t\t".encode()))
+            frame = next(e for e in framing.Decoder(emulator.variant, replies=True).feed(reply)
+                         if isinstance(e, framing.Frame))
+            return frame.data
+
+        assert open_with(refused).startswith(b"-102002")  # wrong password
+        assert not open_with(accepted).startswith(b"-")
+    finally:
+        emulator.close()
+        loop.close()

@@ -169,6 +169,15 @@ class Model:
     dialect: Dialect
     columns: int  # printable columns ([X] p.41: DP-25X/DP-150X/WP-500X/WP-50X 42; FP-700X 42/48/64 as set)
     column_choices: tuple[int, ...] = ()  # what 255 PrintColumns may be set to (none: fixed)
+    # the operators' factory passwords, over the dialect's: the X cash registers (WP-500X, WP-50X, DP-25X,
+    # DP-150X) give operator N the password N, the X printers "0000" (manual v2.08, Unicontsoft/UcsFiscalPrinters
+    # doc/Datecs/PM_FMP350X_FMP55X_FP700X-BUL_ FPprotocol_eng, command 48 OpPwd note)
+    operator_number_passwords: bool = False
+
+    @property
+    def factory_password(self) -> str | None:
+        """Every operator's password until changed; None: operator N's password is N."""
+        return None if self.operator_number_passwords else self.dialect.factory_password
 
 
 def _models() -> dict[str, Model]:
@@ -184,7 +193,8 @@ def _models() -> dict[str, Model]:
         *((n, OLD_P, 42) for n in ("FP-550", "FP-650", "FP-800", "FP-2000")),
     ]
     settable = {"FP-700X", "FMP-350X", "FP-700MX", "FMP-350MX"}  # [X] p.41: 42, 48 or 64 columns as set
-    return {name: Model(name, dialect, columns, (42, 48, 64) if name in settable else ())
+    ecr = {"DP-25X", "DP-150X", "WP-500X", "WP-50X"}  # X cash registers: operator N's password is N (above)
+    return {name: Model(name, dialect, columns, (42, 48, 64) if name in settable else (), name in ecr)
             for name, dialect, columns in rows}
 
 

@@ -146,7 +146,7 @@ class DatecsEmulator:
         self.register = SimulatedRegister(config, DriverContext(self.db, lambda a, b: None, lambda e: None,
                                                                 lambda: "en"))
         dialect = self.dialect
-        self.rules = rules.FiscalRules(self.register, data_dir, factory_password=dialect.factory_password,
+        self.rules = rules.FiscalRules(self.register, data_dir, factory_password=model.factory_password,
                                        lock_after=dialect.lock_after, max_sales=dialect.max_sales)
         digits = int(hashlib.sha256(self.device_id.encode()).hexdigest(), 16)
         self.serial = f"DT{digits % 1_000_000:06d}"  # two letters and six digits [X] p.24
