@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
-import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -268,4 +267,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer messages (a smoke run)")
     args: Any = parser.parse_args()
-    uvloop.run(main(args.quick))
+    if sys.platform == "win32":  # no uvloop there
+        asyncio.run(main(args.quick))
+    else:
+        import uvloop
+
+        uvloop.run(main(args.quick))

@@ -7,6 +7,7 @@
  * back-off (re-subscribing afterwards), and safe retries of receipts thanks to an idempotency key.
  *
  * Demo:  node ws_client.js ws://127.0.0.1:10123/ws [DEVICE_ID] [TOKEN]
+ *        node --experimental-websocket ws_client.js ...      (Node.js 20 and 21; the demo says so if needed)
  * A browser page must be served from a loopback origin (http://localhost:...) or one listed in the
  * `allowed_origins` setting; browsers cannot set headers, so a token goes in the URL (?token=...).
  */
@@ -194,7 +195,13 @@ async function demo(url, deviceId, token) {
 
 if (typeof module !== "undefined" && typeof require !== "undefined" && require.main === module) {
   const [url = "ws://127.0.0.1:10123/ws", deviceId = null, token = null] = process.argv.slice(2);
-  demo(url, deviceId, token).catch((err) => { console.error(err); process.exitCode = 1; });
+  if (typeof WebSocket === "undefined") {
+    console.error(`Node.js ${process.version} has no global WebSocket: use Node.js 22 or newer, or run ` +
+      "node --experimental-websocket ws_client.js ... (Node.js 20 and 21).");
+    process.exitCode = 2;
+  } else {
+    demo(url, deviceId, token).catch((err) => { console.error(err); process.exitCode = 1; });
+  }
 } else if (typeof module !== "undefined") {
   module.exports = { FiscaldClient, FiscaldError };
 } else {

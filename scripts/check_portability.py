@@ -6,7 +6,12 @@
 - ``os.open`` without ``O_BINARY``: Windows opens in text mode (CRLF becomes LF, 0x1A ends the file); flags
   built by a function of the same module that names ``O_BINARY`` count, and a folder opened on a POSIX-only path
   says so with ``# portable: posix only`` on its line;
-- file ids from ``os.DirEntry.stat()``: on Windows its ``st_dev``/``st_ino`` are 0 (use ``os.stat``/``os.lstat``).
+- file ids from ``os.DirEntry.stat()``: on Windows its ``st_dev``/``st_ino`` are 0 (use ``os.stat``/``os.lstat``);
+- a POSIX-only module (``POSIX_ONLY``: tty, termios, fcntl, pwd, ...) imported at module level: Windows has none,
+  so importing the module fails there, and with it every command that reaches it. Import it inside the function
+  that needs it, after a ``sys.platform`` check (or under an ``if`` on ``sys.platform``);
+- ``os.name`` checks: ``mypy --platform win32`` (scripts/test.sh) understands ``sys.platform`` checks only, so
+  code behind ``os.name == "posix"`` is type-checked against Windows' stubs and code behind ``"nt"`` is not.
 
 Usage: python scripts/check_portability.py [FOLDER_OR_FILE ...]   (default: src tests bench examples scripts)
 Exit code 1 when something is found; each finding is printed as ``path:line: rule: code``.
@@ -26,6 +31,9 @@ OPEN_ELSEWHERE = {"os", "webbrowser", "tarfile", "zipfile", "gzip", "bz2", "lzma
 PATH_TYPES = {"Path", "PurePath", "PosixPath", "WindowsPath"}
 PATH_WORDS = ("path", "file", "folder", "dir", "log", "target", "output")
 FILE_HANDLERS = {"FileHandler", "RotatingFileHandler", "TimedRotatingFileHandler", "WatchedFileHandler"}
+# modules Windows does not have (the Windows tests block them for fiscald's module-level imports)
+POSIX_ONLY = frozenset({"tty", "termios", "pty", "fcntl", "pwd", "grp", "resource", "syslog", "uvloop", "posix",
+                        "readline"})
 # what a DirEntry's cached stat() gets right on every platform
 STAT_SAFE = {"st_size", "st_mtime", "st_mtime_ns", "st_atime", "st_atime_ns", "st_ctime", "st_ctime_ns", "st_mode"}
 
@@ -136,6 +144,34 @@ class Checker(ast.NodeVisitor):
             return receiver.func.id in PATH_TYPES
         text = ast.unparse(receiver).lower()
         return any(word in text for word in PATH_WORDS)
+
+    def _platform_guarded(self, node: ast.AST) -> bool:
+        """Inside a function, or under an ``if`` on ``sys.platform``: not run when a Windows module imports."""
+        while node in self.parents:
+            node = self.parents[node]
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                return True
+            if isinstance(node, ast.If) and "sys.platform" in ast.unparse(node.test):
+                return True
+        return False
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name.split(".")[0] in POSIX_ONLY and not self._platform_guarded(node):
+                self.found(node, f"POSIX-only module {alias.name} imported at module level")
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        name = node.module or ""
+        if node.level == 0 and name.split(".")[0] in POSIX_ONLY and not self._platform_guarded(node):
+            self.found(node, f"POSIX-only module {name} imported at module level")
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if any(isinstance(n, ast.Attribute) and n.attr == "name" and isinstance(n.value, ast.Name) and
+               n.value.id == "os" for n in (node.left, *node.comparators)):
+            self.found(node, "os.name check (use sys.platform: mypy --platform win32 understands it)")
+        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func

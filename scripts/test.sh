@@ -31,5 +31,7 @@ if ! command -v systemd-analyze >/dev/null && command -v apt-get >/dev/null && [
 fi
 .venv/bin/ruff check src tests bench examples scripts
 .venv/bin/mypy
+# ...and as Windows sees it: POSIX-only code (tty, pwd, resource, os.geteuid...) must sit behind sys.platform checks
+.venv/bin/mypy --platform win32 --cache-dir .mypy_cache/win32
 # pytest exits 5 when it collects nothing: that is a failure here too (set -e).
 .venv/bin/pytest -q "$@"

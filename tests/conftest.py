@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import sys
 import tempfile
@@ -95,6 +94,10 @@ def pg() -> Iterator[Any]:
 
 
 def _has_user(name: str) -> bool:
+    if sys.platform == "win32":
+        return False
+    import pwd
+
     try:
         pwd.getpwnam(name)
     except KeyError:

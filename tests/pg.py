@@ -7,9 +7,9 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,14 +38,16 @@ class PgCluster:
         self.port = free_port()
         self.run_as: str | None = None
         self.up = False
-        if os.geteuid() == 0:
+        if sys.platform != "win32" and os.geteuid() == 0:
+            import pwd
+
             self.run_as = "postgres"
             pw = pwd.getpwnam("postgres")
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         pwfile = self.root / "pw"
         pwfile.write_text(PASSWORD + "\n", encoding="utf-8")
         if self.run_as:
-            os.chown(pwfile, pwd.getpwnam("postgres").pw_uid, -1)
+            os.chown(pwfile, pw.pw_uid, -1)
         self._run("initdb", "-D", str(self.data), "-U", USER, "-E", "UTF8", "--no-sync", "--auth-local=trust",
                   "--auth-host=scram-sha-256", f"--pwfile={pwfile}")
         self.start()

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fiscald.operations import OPERATIONS
 from server import item, op
 
 CASES: list[tuple[str, dict[str, Any], int, int, str]] = [
@@ -87,6 +88,17 @@ def test_bad_envelope(client: httpx.Client, name: str, body: Any, needle: str) -
     r = client.post("/devices/operation", json=body)
     assert r.status_code == 400 and r.json()["status"] == 400
     assert needle in r.json()["error"]
+
+
+def test_an_unknown_operation_lists_the_operations(client: httpx.Client, device_id: str) -> None:
+    r = client.post("/devices/operation", json=op(device_id, "print_reciept"))
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert "operation: unknown operation 'print_reciept' (did you mean print_receipt? operations: " in error
+    assert all(name in error for name in OPERATIONS)
+    fail_next = {"operation": "z_raport", "code": 2001}
+    r = client.post("/manage/simulate", json={"device_id": device_id, "fail_next": fail_next})
+    assert r.status_code == 400 and "did you mean z_report? operations: cancel_receipt," in r.json()["error"]
 
 
 def test_malformed_json_and_content_type(client: httpx.Client, device_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -146,6 +147,7 @@ def test_postgres_stopped_under_load(pg: PgCluster, tmp_path: Path) -> None:
             assert not load.done() and loop.time() < deadline
             await asyncio.sleep(0.01)
         assert "cannot reach the database" in health["last_error"] and health["backlog"]["age_s"] is not None
+        assert dt.datetime.fromisoformat(health["last_error_at"]).tzinfo is not None  # ISO 8601, like all times
         assert "fiscald_central_up 0" in (await client.get("/metrics")).text
         await load
         await loop.run_in_executor(None, pg.start)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 import httpx
 from inproc import InProcessServer
 
+from fiscald.central.status import ShipperStatus
 from server import item, op
 
 
@@ -126,6 +128,14 @@ def test_health_and_openapi(client: httpx.Client) -> None:
     for path in ("/", "/devices/fiscal", "/devices/pos", "/devices/operation", "/health"):
         assert path in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_health_times_are_iso_8601() -> None:
+    """Like every time in the API; durations stay numbers of seconds (uptime_s, age_s)."""
+    status = ShipperStatus(last_success_at=1764590531.25, last_error_at=None)
+    shown = status.snapshot()
+    when = dt.datetime.fromisoformat(shown["last_success_at"])
+    assert when.tzinfo is not None and when.timestamp() == 1764590531.25 and shown["last_error_at"] is None
 
 
 def test_unknown_device_is_404(client: httpx.Client) -> None:

@@ -20,6 +20,7 @@ from server import Server
 DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"],
           "payment_codes": {name: {"codes": dict(spec.codes), "defaults": dict(spec.payments)}
                             for name, spec in DATECS_MODELS.items()}}
+VIVA = {"manufacturer": "VivaWallet", "models": ["Q30", "Android", "iOS"], "connection_types": ["Network", "Cloud"]}
 
 SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
                              "connection_details": {"type": "Virtual", "details": {}}}
@@ -36,7 +37,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
     srv: InProcessServer = make_app(demo=False)
     inp = tmp_path / "inp" / "casa1"
     with srv.client() as c:
-        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [DATECS], "pos": []}  # real: always
+        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [DATECS], "pos": [VIVA]}  # real: always
         body = {"name": "Casa 1", **SIMULATED, "notes": "bar", "vat_rates": {"A": 1900, "B": 900, "C": 0},
                 "scan_folder": str(inp), "create_scan_folder": True}
         gated = c.post("/manage/save_fiscal_device", json=body)
@@ -47,7 +48,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
         assert c.post("/manage/save_settings", json={"enable_simulated_devices": True}).json()["success"] is True
         assert c.get("/manage/get_supported_devices").json() == {
             "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, DATECS],
-            "pos": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}]}
+            "pos": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, VIVA]}
 
         created = c.post("/manage/save_fiscal_device", json=body)
         assert created.status_code == 200, created.text
@@ -130,7 +131,8 @@ def test_invalid_saves_name_the_field_and_change_nothing(make_app: Any, tmp_path
             ("/manage/save_fiscal_device", {**new, "name": 5}, 400, "name"),
             ("/manage/save_fiscal_device", {**new, "manufacturer": "Datecs"}, 400, "model"),
             ("/manage/save_fiscal_device", {**new, "manufacturer": "Epson"}, 400, "manufacturer"),
-            ("/manage/save_fiscal_device", {**new, "model": "simulated"}, 400, "model"),
+            ("/manage/save_fiscal_device", {**new, "model": "Simulator"}, 400, "model"),
+            ("/manage/save_fiscal_device", {**new, "manufacturer": "Datecs", "model": "DP-2500"}, 400, "model"),
             ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Bluetooth"}}, 400,
              "connection_details.type"),
             ("/manage/save_fiscal_device", {**new, "connection_details": {"type": "Serial", "details": {
@@ -297,14 +299,54 @@ def test_api_token_guards_every_request(make_server: Any, tmp_path: Path) -> Non
         assert c.get("/devices/fiscal").status_code == 200  # and clearing it opens the API again at once
 
 
+@pytest.mark.parametrize(("manufacturer", "model", "canonical"), [
+    ("DATECS", "FP-2000", ("Datecs", "FP-2000")),  # FisCool's docs write both of these
+    ("Datecs", "DP25", ("Datecs", "DP-25")),
+    ("datecs", "dp 25", ("Datecs", "DP-25")),
+    ("Datecs", "fp700x", ("Datecs", "FP-700X")),
+    (" Datecs ", "FP-700 X", ("Datecs", "FP-700X")),
+])
+def test_fiscool_spellings_are_stored_and_answered_as_ours(make_app: Any, manufacturer: str, model: str,
+                                                           canonical: tuple[str, str]) -> None:
+    srv: InProcessServer = make_app(demo=False)
+    network = {"type": "Network", "details": {"ip_address": "127.0.0.1", "port": 1}}
+    with srv.client() as c:
+        saved = c.post("/manage/save_fiscal_device", json={
+            "name": "Casa", "manufacturer": manufacturer, "model": model, "connection_details": network,
+            "enabled": False})
+        assert saved.status_code == 200, saved.text
+        [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
+        assert (view["config"]["manufacturer"], view["config"]["model"]) == canonical
+        listed = c.get("/manage/get_supported_devices").json()["fiscal"]
+        assert canonical[1] in next(g["models"] for g in listed if g["manufacturer"] == canonical[0])
+        # an update in another spelling keeps ours too
+        again = c.post("/manage/save_fiscal_device", json={"id": saved.json()["id"], "model": model.lower()})
+        assert again.status_code == 200, again.text
+        [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
+        assert (view["config"]["manufacturer"], view["config"]["model"]) == canonical
+
+
+def test_pos_terminal_spellings(make_app: Any) -> None:
+    srv: InProcessServer = make_app()
+    with srv.client() as c:
+        saved = c.post("/manage/save_pos_terminal", json={"name": "POS", "manufacturer": "SIMULATED",
+                                                          "model": "simulated", "connection_details": {
+                                                              "type": "Virtual", "details": {}}})
+        assert saved.status_code == 200, saved.text
+        [view] = c.get("/devices/pos").json()["pos_terminals"]
+        assert (view["config"]["manufacturer"], view["config"]["model"]) == ("Simulated", "Simulated")
+
+
 def test_version_and_check_update(client: httpx.Client) -> None:
     version = client.get("/manage/get_version").json()
     assert set(version) == {"version", "python", "platform", "instance_id"} and version["version"] == "0.1.0"
     assert version["instance_id"] == client.get("/").headers["X-Fiscald-Instance"] == client.get("/health").json()[
         "instance_id"]
     update = client.post("/manage/check_update")
-    assert update.status_code == 503 and update.json()["status"] == 1006
-    assert "no update channel" in update.json()["error"]
+    assert update.status_code == 200, update.text
+    assert update.json() == {"version": "0.1.0", "update_channel": None, "update_available": None,
+                             "message": update.json()["message"]}
+    assert "no update channel" in update.json()["message"]
 
 
 @pytest.mark.parametrize("path", ["/manage/save_fiscal_device", "/manage/get_supported_devices",

@@ -48,6 +48,12 @@ def test_the_tree_is_portable() -> None:
     ("os.open(p, os.O_RDONLY)", "os.open() without O_BINARY"),
     ("os.open(p, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))", "os.open() without O_BINARY"),
     ("os.open(p, flags())\ndef flags():\n    return os.O_RDONLY", "os.open() without O_BINARY"),
+    # issue 18: `import tty` at the top of the Datecs emulator stopped every fiscald command on Windows
+    ("import tty", "POSIX-only module tty imported at module level"),
+    ("import os, pwd", "POSIX-only module pwd imported at module level"),
+    ("from resource import getrlimit", "POSIX-only module resource imported at module level"),
+    ("import termios as t", "POSIX-only module termios imported at module level"),
+    ("WINDOWS = os.name == 'nt'", "os.name check (use sys.platform: mypy --platform win32 understands it)"),
 ])
 def test_each_posix_only_call_is_found(tmp_path: Path, code: str, rule: str) -> None:
     source = tmp_path / "sample.py"
@@ -74,11 +80,33 @@ def test_each_posix_only_call_is_found(tmp_path: Path, code: str, rule: str) -> 
     "webbrowser.open(url)",
     "async def f():\n    await transport.open()",
     "asyncio.run(SerialTransport(port, 9600).open())",
+    "def raw(fd):\n    import tty\n    tty.setraw(fd)",
+    "async def limit():\n    from resource import getrlimit",
+    "if sys.platform != 'win32':\n    import grp",
+    "import ttyd, os.path",
+    "from . import pwd",
+    "WINDOWS = sys.platform == 'win32'",
 ])
 def test_portable_calls_pass(tmp_path: Path, code: str) -> None:
     source = tmp_path / "sample.py"
     source.write_text(f"{code}\n", encoding="utf-8")
     assert checker.check_file(source, tmp_path) == []
+
+
+def test_posix_only_code_behind_os_name_or_import_error(tmp_path: Path) -> None:
+    """mypy --platform win32 cannot see through either: both are found."""
+    source = tmp_path / "guards.py"
+    source.write_text(textwrap.dedent("""\
+        try:
+            import fcntl
+        except ImportError:
+            fcntl = None
+        if os.name == "posix":
+            import pwd
+        """), encoding="utf-8")
+    assert [(f.line, f.rule.split(" (")[0]) for f in checker.check_file(source, tmp_path)] == [
+        (2, "POSIX-only module fcntl imported at module level"), (5, "os.name check"),
+        (6, "POSIX-only module pwd imported at module level")]
 
 
 def test_ids_from_direntry_stat(tmp_path: Path) -> None:

@@ -47,3 +47,59 @@ def test_demo_prints_the_url_and_the_register_id(make_server: Any) -> None:
     [device_id] = srv.fiscal_ids()
     log = srv.log()
     assert f"http://127.0.0.1:{srv.port}" in log and device_id in log
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fiscald", "serve", "--port", str(free_port()), *args],
+                          capture_output=True, text=True, timeout=60, encoding="utf-8")
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/below", "missing/../a-file"])
+def test_a_data_dir_that_cannot_be_one_is_refused_in_one_line(tmp_path: Path, where: str) -> None:
+    """docs/quickstart.md: exit code 2 and one line saying why, no traceback."""
+    (tmp_path / "a-file").write_text("not a folder\n", encoding="utf-8")
+    run = _serve("--data-dir", str(tmp_path / where))
+    assert run.returncode == 2, run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith(f"Cannot use data dir {tmp_path / where}") and "--data-dir DIR" in line
+    assert "file, not a folder" in line or "Not a directory" in line or "No such file" in line
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_version_option() -> None:
+    from fiscald import __version__
+
+    run = subprocess.run([sys.executable, "-m", "fiscald", "--version"], capture_output=True, text=True, timeout=60,
+                         encoding="utf-8")
+    assert (run.returncode, run.stdout) == (0, f"fiscald {__version__}\n")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    (["--demo"], ["--demo"]),
+    (["--demo", "true"], ["--demo"]),
+    (["--demo", "TRUE", "--port", "5"], ["--demo", "--port", "5"]),
+    (["--demo", "false"], []),
+    (["--demo=false", "--port", "5"], ["--port", "5"]),
+    (["--demo=yes"], ["--demo"]),
+    (["--demo", "--port", "5"], ["--demo", "--port", "5"]),
+    (["--port", "5", "--demo"], ["--port", "5", "--demo"]),
+    (["--data-dir", "true"], ["--data-dir", "true"]),
+])
+def test_demo_takes_an_optional_bool(given: list[str], expected: list[str]) -> None:
+    from fiscald.cli import demo_flag
+
+    assert demo_flag(given) == expected
+
+
+def test_demo_with_another_word_is_refused(tmp_path: Path) -> None:
+    run = _serve("--data-dir", str(tmp_path), "--demo", "maybe")
+    assert run.returncode == 2 and "'maybe' is not true or false" in run.stderr
+    assert not (tmp_path / "fiscald.db").exists()
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_demo_true_and_false(tmp_path: Path, make_server: Any, value: str) -> None:
+    srv: Server = make_server(tmp_path, demo=False, extra=["--demo", value])
+    assert len(srv.fiscal_ids()) == (1 if value == "true" else 0)
+    settings = httpx.get(srv.url + "/manage/get_settings").json()
+    assert settings["enable_simulated_devices"] is (value == "true")

@@ -47,6 +47,8 @@ def test_cli_simulate_set_show_clear(sim: tuple[Sim, str]) -> None:
     out = runner.invoke(cli, ["simulate", "set", dev, "--fault", "decline", *url])
     assert out.exit_code == 1 and json.loads(out.stdout)["status"] == 400
     assert runner.invoke(cli, ["simulate", "set", dev, "--fail-next", "z_report", *url]).exit_code == 2
+    wrong = runner.invoke(cli, ["simulate", "set", dev, "--fail-next", "z_raport:2001", *url])
+    assert wrong.exit_code == 1 and "did you mean z_report? operations: " in json.loads(wrong.stdout)["error"]
     cleared = json.loads(runner.invoke(cli, ["simulate", "clear", dev, *url]).stdout)
     assert cleared["status"] == "Connected" and cleared["simulation"]["fail_next"] is None
     assert cleared["simulation"]["latency_ms"] == 0 and cleared["simulation"]["seed"] == 9

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import resource
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -156,7 +156,10 @@ def test_a_slow_connection_flood_does_not_lock_out_the_till(make_server: Any) ->
     assert closed >= opened[0] - 300 - 30, (closed, opened[0])
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the child's limits from /proc (Linux)")
 def test_serve_raises_the_open_file_limit(make_server: Any, tmp_path: Path) -> None:
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     lowered = 256 if hard == resource.RLIM_INFINITY else min(256, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))

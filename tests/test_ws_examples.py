@@ -45,6 +45,10 @@ def test_javascript_example(server: Server, device_id: str) -> None:
     if major < 20:
         pytest.skip("the example needs Node.js 20+ (global WebSocket)")
     flags = ["--experimental-websocket"] if major < 22 else []
+    if flags:  # without the flag, the demo says what to do instead of a ReferenceError
+        bare = subprocess.run([node, str(EXAMPLES / "ws_client.js"), ws_url(server.url), device_id],
+                              capture_output=True, text=True, timeout=60, encoding="utf-8")
+        assert bare.returncode == 2 and "node --experimental-websocket ws_client.js" in bare.stderr
     run = subprocess.run([node, *flags, str(EXAMPLES / "ws_client.js"), ws_url(server.url), device_id],
                          capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert run.returncode == 0, run.stderr

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
+from typer.core import TyperCommand
 
 from fiscald import __version__
 from fiscald.app import create_app, open_database, prepare_demo
 from fiscald.commands.central import central_app
-from fiscald.commands.datadir import DataDirOption, chosen, claim_for_serve, refuse_if_served, stored_settings
+from fiscald.commands.datadir import (
+    DataDirOption,
+    chosen,
+    claim_for_serve,
+    refuse_if_served,
+    stored_settings,
+    unusable,
+)
 from fiscald.commands.emulate import emulate_app
 from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.service import service_app
 from fiscald.commands.simulator import journal_app, simulate_app
-from fiscald.config import is_loopback
+from fiscald.config import DataDir, is_loopback
 from fiscald.deploy.ports import why_not_listen
 from fiscald.exitcodes import ExitCode
 from fiscald.interfaces import serving
 from fiscald.logs import setup_logging
+from fiscald.store import Database
 
 cli = typer.Typer(help="fiscald — open fiscal device driver (FisCool-compatible).", no_args_is_help=True)
 console = Console()
@@ -34,15 +44,75 @@ cli.add_typer(journal_app, name="journal")
 cli.add_typer(emulate_app, name="emulate")
 cli.add_typer(central_app, name="central")
 cli.add_typer(service_app, name="service")
+YES = frozenset({"true", "yes", "on", "1"})
+NO = frozenset({"false", "no", "off", "0"})
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        console.print(f"fiscald {__version__}", highlight=False)
+        raise typer.Exit()
 
-@cli.command()
+
+@cli.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version, help="Print the version and exit")] = False) -> None:
+    pass
+
+
+class ServeCommand(TyperCommand):
+    """``--demo`` alone turns demo mode on; ``--demo true|false`` (or ``--demo=false``) says which, as its
+    ``<bool>`` in the help suggests. serve takes no arguments, so a word after ``--demo`` can only be its value."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, demo_flag(args))
+
+
+def demo_flag(args: list[str]) -> list[str]:
+    """``args`` with ``--demo VALUE`` / ``--demo=VALUE`` as the bare flag (true) or nothing (false)."""
+    out: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            out.extend([arg, *rest])
+            break
+        value: str | None = None
+        if arg.startswith("--demo="):
+            value = arg.removeprefix("--demo=")
+        elif arg == "--demo":
+            following = next(rest, None)
+            if following is not None and not following.startswith("-"):
+                value = following
+            else:
+                out.append(arg)
+                if following is not None:
+                    out.append(following)
+                continue
+        else:
+            out.append(arg)
+            continue
+        if value.lower() not in YES | NO:
+            raise typer.BadParameter(f"{value!r} is not true or false (or give --demo alone)", param_hint="--demo")
+        if value.lower() in YES:
+            out.append("--demo")
+    return out
+
+
+def open_data_dir(folder: DataDir) -> Database:
+    """The data dir's database, created if need be; one line and exit code 2 when it cannot be opened."""
+    try:
+        return open_database(folder.path)
+    except (OSError, sqlite3.Error) as exc:
+        unusable(folder, exc)
+
+
+@cli.command(cls=ServeCommand)
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: setting bind_address)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: setting api_port)")] = None,
     data_dir: DataDirOption = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Enable simulated devices; create a Simulated register")]
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Enable simulated devices; create a Simulated register (--demo alone, or --demo true|false)")]
     = False,
     log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "warning",
     request_timeout: Annotated[float, typer.Option(
@@ -70,7 +140,7 @@ def serve(
         err_console.print(f"[red]{refusal.message}[/red]", soft_wrap=True, highlight=False)
         raise typer.Exit(refusal.exit_code)
     claim = claim_for_serve(folder)  # held until this process ends: one server per data dir
-    db = open_database(folder.path)
+    db = open_data_dir(folder)
     try:
         new_register = prepare_demo(db) if demo else None
     finally:

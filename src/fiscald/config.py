@@ -61,7 +61,9 @@ class Settings(BaseModel):
     inp_settle_ms: Annotated[StrictInt, Field(ge=0, le=10_000)] = 100
     allowed_origins: Annotated[list[WebOrigin], Field(max_length=100)] = []
     allowed_hosts: Annotated[list[HostName], Field(max_length=100)] = []
-    central_url: Annotated[StrictStr, Field(min_length=1, max_length=2000)] | None = None  # docs/central.md
+    # docs/central.md; checked by central.url.problem, whose scheme rule the schema states
+    central_url: Annotated[StrictStr, Field(min_length=1, max_length=2000, json_schema_extra={
+        "pattern": "^postgres(?:ql)?://"})] | None = None
     store_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = None
 
 

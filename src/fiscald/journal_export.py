@@ -25,7 +25,7 @@ from fiscald.store.journal import JournalEntry
 ExportFormat = Literal["json", "text", "csv"]
 PAGE = 500
 KINDS = ("receipt", "void", "non_fiscal", "cash_in", "cash_out", "x_report", "z_report", "periodic_report",
-         "duplicate", "pos_sale", "pos_refund", "pos_void", "pos_settlement")
+         "duplicate", "pos_sale", "pos_refund", "pos_void", "pos_settlement", "pos_failed")
 PAYMENT_TYPES: tuple[str, ...] = get_args(PaymentType)
 VAT_LETTERS = "ABCDEFGH"
 _MONEY_COLUMNS = [*(f"pay_{t}_cents" for t in PAYMENT_TYPES), *(f"gross_{v}_cents" for v in VAT_LETTERS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +36,18 @@ class ShipperStatus:
             "backlog": {"journal": self.backlog_journal, "outcomes": self.backlog_outcomes, "age_s": age},
             "shipped": dict(self.shipped),
             "last_entry": self.last_entry,
-            "last_success_at": self.last_success_at,
+            "last_success_at": iso_time(self.last_success_at),
             "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
+            "last_error_at": iso_time(self.last_error_at),
         }
+
+
+def iso_time(epoch_s: float | None) -> str | None:
+    """A moment as ISO 8601 local time with its UTC offset, like every other time in the API (``/metrics`` keeps
+    seconds since the epoch, Prometheus' convention)."""
+    if epoch_s is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch_s, dt.UTC).astimezone().isoformat(timespec="milliseconds")
 
 
 def render_metrics(status: ShipperStatus) -> str:

@@ -164,13 +164,24 @@ def refuse_if_served(where: DataDir) -> None:
         _in_use(where)
 
 
+def unusable(where: DataDir, exc: OSError | sqlite3.Error) -> NoReturn:
+    """Exit 2 with one line saying why ``where`` cannot be a data dir (a file, a path that cannot be created, no
+    write permission, a database that cannot be opened)."""
+    if where.path.exists() and not where.path.is_dir():
+        reason = "it is a file, not a folder"
+    else:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = f"{getattr(exc, 'filename', None) or where.path}: {why}"
+    _refuse(f"Cannot use data dir {where}: {reason}; {HINT}")
+
+
 def claim_for_serve(where: DataDir) -> instance.Claim:
     """``serve``: hold the data dir for this process (exit 4 naming the server that holds it, 2 when it cannot be
     created or used)."""
     try:
         held = instance.claim(where.path)
     except OSError as exc:
-        _refuse(f"Cannot use data dir {where}: {exc}; {HINT}")
+        unusable(where, exc)
     if held is None:
         _in_use(where)
     return held

@@ -12,9 +12,11 @@ from typing import Annotated, Literal
 
 import typer
 
+from fiscald.config import is_loopback
 from fiscald.emulators.control import serve_control
 from fiscald.emulators.datecs import DEFAULT_MODEL, MODELS, DatecsEmulator
 from fiscald.emulators.link import serve_pty, serve_tcp
+from fiscald.emulators.viva import VivaEmulator, run
 
 emulate_app = typer.Typer(help="Emulate a fiscal device on the wire (no hardware needed).", no_args_is_help=True)
 
@@ -81,3 +83,32 @@ async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: 
             server.close()
         with contextlib.suppress(Exception):
             emulator.close()
+
+
+@emulate_app.command()
+def viva(
+    listen: Annotated[str, typer.Option(help="HOST:PORT of the terminal's APIs (port 0: any free port)")]
+    = "127.0.0.1:8080",
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Sessions and charges (default: a temp dir)")]
+    = None,
+    control: Annotated[str | None, typer.Option(help="Loopback HOST:PORT of POST /simulate and GET /charges")]
+    = None,
+    card_delay_ms: Annotated[int, typer.Option(help="Time the cardholder takes to present the card")] = 300,
+) -> None:
+    """A Viva.com card terminal: the Local (/pos/v1) and Cloud (/ecr/v1) Terminal APIs (docs/devices.md)."""
+    control_at = _address(control) if control is not None else None
+    if control_at is not None and not is_loopback(control_at[0]):
+        raise typer.BadParameter(f"{control}: the control port binds a loopback address only", param_hint="--control")
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="fiscald-viva-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_run_viva(VivaEmulator(folder), _address(listen), control_at, card_delay_ms))
+
+
+async def _run_viva(emulator: VivaEmulator, listen: tuple[str, int], control: tuple[str, int] | None,
+                    card_delay_ms: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises KeyboardInterrupt
+            loop.add_signal_handler(sig, stop.set)
+    await run(emulator, listen, control, stop, card_delay_ms)

@@ -52,6 +52,7 @@ from fiscald.core.admin import (
 from fiscald.errors import FiscalError, Language
 from fiscald.exitcodes import ExitCode
 from fiscald.models.config import kind_of
+from fiscald.models.connection import masked
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 
@@ -173,7 +174,7 @@ class Local:
 
     def devices(self) -> list[dict[str, Any]]:
         configs = self._read(device_repo.list_devices)
-        return [{"kind": kind_of(c), "config": c.model_dump(mode="json"), "status": None} for c in configs]
+        return [{"kind": kind_of(c), "config": masked(c.model_dump(mode="json")), "status": None} for c in configs]
 
     def save_device(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -280,6 +281,8 @@ def _connection_text(connection: dict[str, Any]) -> str:
             return f"Network {details.get('ip_address')}:{details.get('port')}"
         case "Usb":
             return f"Usb {details.get('device_selector')}"
+        case "Cloud":
+            return f"Cloud terminal {details.get('terminal_id')} ({details.get('environment', 'demo')})"
         case other:
             return str(other)
 
@@ -354,8 +357,9 @@ def _payment_codes(values: list[str]) -> dict[str, str] | None:
 @devices_app.command("add")
 def add_device(
     name: Annotated[str, typer.Argument(help="Name shown in lists")],
-    manufacturer: Annotated[str, typer.Option(help="Exact manufacturer (see get_supported_devices)")] = "Simulated",
-    model: Annotated[str, typer.Option(help="Exact model")] = "Simulated",
+    manufacturer: Annotated[str, typer.Option(help="Manufacturer, any case (see get_supported_devices)")]
+    = "Simulated",
+    model: Annotated[str, typer.Option(help="Model, any case, dashes optional (DP25 = DP-25)")] = "Simulated",
     pos: Annotated[bool, typer.Option("--pos", help="A POS terminal instead of a fiscal device")] = False,
     serial: Annotated[str | None, typer.Option(help="Serial port (COM3, /dev/ttyUSB0)")] = None,
     baud_rate: Annotated[int, typer.Option(help="Baud rate for --serial/--usb")] = 115200,

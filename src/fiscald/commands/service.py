@@ -33,7 +33,7 @@ def _windows() -> bool:
 
 
 def _need_admin() -> None:
-    if not _windows() and os.geteuid() != 0:
+    if sys.platform != "win32" and os.geteuid() != 0:
         err_console.print("Installing a service needs root: run it with sudo (or see --dry-run).")
         raise typer.Exit(1)
 

@@ -22,9 +22,10 @@ from fiscald.central.url import mask
 from fiscald.config import Settings
 from fiscald.core.manager import DeviceManager
 from fiscald.core.validation import check_device, check_settings, prepare_scan_folder
-from fiscald.drivers.registry import SUPPORTED
+from fiscald.drivers.registry import SUPPORTED, canonical_names
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, PosConfig, kind_of
+from fiscald.models.connection import unmasked
 from fiscald.operations.registry import config_error_from
 from fiscald.store import devices as device_repo
 
@@ -126,7 +127,8 @@ def save_device_tx(conn: sqlite3.Connection, kind: str, device_id: str, created:
     current, others = _current(conn, kind, device_id)
     if current is None and not created:
         raise FiscalError(Code.DEVICE_NOT_FOUND, f"id: no {_NAMES[kind]} {device_id}")
-    merged = {**(current.model_dump() if current is not None else {}), **fields, "id": device_id}
+    stored = current.model_dump() if current is not None else None
+    merged = {**(stored or {}), **unmasked(fields, stored), "id": device_id}
     if kind == "fiscal" and merged.get("scan_folder") == "":
         merged["scan_folder"] = None  # empty = INP off, as null
     model: type[FiscalDeviceConfig] | type[PosConfig] = FiscalDeviceConfig if kind == "fiscal" else PosConfig
@@ -134,6 +136,8 @@ def save_device_tx(conn: sqlite3.Connection, kind: str, device_id: str, created:
         config = model.model_validate(merged)
     except ValidationError as exc:
         raise config_error_from(exc) from None
+    maker, model_name = canonical_names(kind, config.manufacturer, config.model)
+    config = config.model_copy(update={"manufacturer": maker, "model": model_name})  # stored and answered as ours
     check_device(config, others, device_repo.load_settings(conn))
     if isinstance(config, FiscalDeviceConfig) and config.scan_folder is not None and "scan_folder" in fields:
         prepare_scan_folder(config.scan_folder, create_folder)

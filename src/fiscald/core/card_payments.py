@@ -84,6 +84,7 @@ def card_key(base: str, step: str) -> str:
 
 async def execute(manager: Manager, handle: DeviceHandle, job: Job) -> Mapping[str, Any]:
     """Run ``job`` on its device; card receipts go through the linked terminal first."""
+    handle.driver.operation_key = job.idem_key
     if not needs_pos(handle, job.op):
         return await handle.driver.execute(job.op)
     return await _CardReceipt(manager, handle, job).run()

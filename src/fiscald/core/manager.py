@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any
 
 from fiscald.config import Settings
-from fiscald.core import card_payments, events
+from fiscald.core import card_payments, events, resume
 from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
 from fiscald.drivers.base import Driver, DriverContext, UnavailableDriver
@@ -105,7 +105,7 @@ class DeviceManager:
         start settled what it found (a receipt the register printed is in the journal by then), so the details
         name the register's real last receipt."""
         for rec in self._interrupted.pop(device_id, []):
-            if await card_payments.recover(self, rec):
+            if await card_payments.recover(self, rec) or await resume.recover(self.db, rec):
                 continue
             details = await self.db.read(partial(interrupted_details, rec=rec))
             err = FiscalError(Code.OUTCOME_UNKNOWN, f"{rec.operation} was interrupted", details)

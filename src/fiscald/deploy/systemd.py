@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import grp
-import pwd
 import re
 import stat
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,11 @@ class UnitOptions:
 
 
 def _exists(lookup: str, name: str) -> bool:
+    if sys.platform == "win32":  # no users or groups of this kind (and no systemd)
+        return False
+    import grp
+    import pwd
+
     try:
         (pwd.getpwnam if lookup == "user" else grp.getgrnam)(name)
     except KeyError:

@@ -69,12 +69,18 @@ class Driver(abc.ABC):
     poll_interval_s: ClassVar[float | None] = None
     #: operations this driver answers without its device (from the store), so also while it is not connected
     offline_operations: ClassVar[frozenset[str]] = frozenset()
+    #: the device keys its requests by an id the driver derives from the Idempotency-Key and stores before the
+    #: request leaves (a bank terminal's session): an operation a crash interrupted is safe to run again with the
+    #: same key, so at start-up its record is dropped instead of answering 1010 (core/resume.py)
+    resumes_interrupted: ClassVar[bool] = False
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         self.config = config
         self.ctx = ctx
         self._status = StatusInfo(DeviceStatus.CONNECTING)
         self.connected_device_id: str | None = None
+        #: the Idempotency-Key of the operation running now (None: sent without one), set by the manager
+        self.operation_key: str | None = None
         self.handlers = self.build_handlers()
 
     @property

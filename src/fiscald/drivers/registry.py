@@ -11,6 +11,8 @@ from fiscald.drivers.datecs.driver import DatecsDriver
 from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from fiscald.drivers.simulated.pos import SimulatedPos
 from fiscald.drivers.simulated.register import SimulatedRegister
+from fiscald.drivers.viva.driver import MODELS as VIVA_MODELS
+from fiscald.drivers.viva.driver import VivaDriver
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.operations import OPERATIONS
@@ -47,7 +49,29 @@ SUPPORTED: tuple[Supported, ...] = (
               lacking={name: spec.lacking for name, spec in DATECS_MODELS.items() if spec.lacking},
               payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()},
               payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()}),
+    # Network: the Local Terminal API at the terminal's LAN address; Cloud: the Cloud Terminal API (docs/devices.md)
+    Supported("VivaWallet", VIVA_MODELS, ("Network", "Cloud"), VivaDriver),
 )
+
+
+def name_key(name: str) -> str:
+    """How a manufacturer or model name is matched: any case, dashes, spaces and dots ignored. FisCool's own
+    documentation writes ``"DATECS"``/``"FP-2000"`` on one page and ``"Datecs"``/``"DP25"`` on another."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def canonical_names(kind: str, manufacturer: str, model: str) -> tuple[str, str]:
+    """Our spelling of ``manufacturer`` and ``model`` (``"datecs"``, ``"dp 25"`` -> ``"Datecs"``, ``"DP-25"``), from
+    ``SUPPORTED`` (what get_supported_devices lists); a name not found there is returned as given, for validation to
+    refuse with the supported names."""
+    for entry in SUPPORTED:
+        if entry.kind != kind or name_key(entry.manufacturer) != name_key(manufacturer):
+            continue
+        manufacturer = entry.manufacturer
+        for known in entry.models:
+            if name_key(known) == name_key(model):
+                return manufacturer, known
+    return manufacturer, model
 
 
 def find(kind: str, manufacturer: str, model: str) -> Supported:

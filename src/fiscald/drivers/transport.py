@@ -12,6 +12,7 @@ import abc
 import asyncio
 import contextlib
 import os
+import sys
 from typing import Any
 
 import serial
@@ -134,7 +135,7 @@ class SerialTransport(Transport):
             self._serial = await asyncio.to_thread(opening)
         except (OSError, ValueError, serial.SerialException) as exc:
             raise ConnectionLost(f"{self.description}: {exc}") from exc
-        if os.name == "posix":
+        if sys.platform != "win32":
             self._fd = self._serial.fileno()
             os.set_blocking(self._fd, False)
 

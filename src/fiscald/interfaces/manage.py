@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 
 from fiscald import __version__
 from fiscald.core.admin import Admin, deleted_message, settings_view, supported_devices
-from fiscald.errors import Code, FiscalError
 from fiscald.interfaces.http import instance_of, manager_of, read_json
 
 
@@ -63,9 +62,13 @@ def build_manage_router() -> APIRouter:
         return {"version": __version__, "python": platform.python_version(), "platform": platform.platform(),
                 "instance_id": instance_of(request)}
 
-    @router.post("/check_update", summary="Updates are not fetched by fiscald (always 1006)")
+    @router.post("/check_update", summary="fiscald has no update channel: says so (200)")
     async def check_update() -> dict[str, Any]:
-        raise FiscalError(Code.UPDATE, f"check_update: fiscald {__version__} has no update channel (it never "
-                                       "connects to the internet); upgrade with pip install --upgrade fiscald")
+        # [ours] FisCool answers 1006 Update when its update check fails; fiscald has no channel to check (it never
+        # connects to the internet), which is not a failure of the service: a 503 made monitors and the POS's
+        # retry logic treat a healthy driver as down (docs/manage.md)
+        return {"version": __version__, "update_channel": None, "update_available": None,
+                "message": f"fiscald {__version__} has no update channel (it never connects to the internet); "
+                           "to upgrade, install a newer release the way it was installed (docs/quickstart.md)"}
 
     return router

@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from fiscald.config import Settings
-from fiscald.errors import ERRORS, Code
+from fiscald.errors import ERRORS
 from fiscald.models.config import FiscalDeviceConfig, PosConfig
+from fiscald.models.connection import DETAILS
 from fiscald.models.simulate import SimulateRequest
 from fiscald.operations import OPERATIONS
 
@@ -37,9 +38,7 @@ STATUSES: dict[tuple[str, str], list[int]] = {
     ("post", "/manage/delete_pos_terminal"): [400, 404],
     ("post", "/manage/save_settings"): [400],
     ("post", "/manage/simulate"): [400, 404, 422],
-    ("post", "/manage/check_update"): [ERRORS[Code.UPDATE].http_status],
 }
-NEVER_OK = frozenset({("post", "/manage/check_update")})  # fiscald has no update channel
 
 _ID = {"type": "string", "format": "uuid"}
 
@@ -62,19 +61,32 @@ def _save_body(model: type[BaseModel], defs: dict[str, Any], **extra: Any) -> di
     return {"oneOf": [create, update]}
 
 
+def _connection_details(defs: dict[str, Any]) -> dict[str, Any]:
+    """``connection_details``: one variant per connection type, with the details model that validates it
+    (models/connection.py), where the stored model keeps ``details`` a plain object."""
+    variants = []
+    for kind, model in DETAILS.items():
+        details = _model(model, defs)
+        variants.append({"type": "object", "title": f"{kind} connection", "additionalProperties": False,
+                         "required": ["type", *(["details"] if details.get("required") else [])],
+                         "properties": {"type": {"const": kind}, "details": details}})
+    return {"oneOf": variants}
+
+
 def _operation_body(defs: dict[str, Any]) -> dict[str, Any]:
     """One schema per operation: its name and the params model it takes (docs/http.md)."""
     variants = []
     for name, spec in OPERATIONS.items():
         params = _model(spec.params, defs)
+        needed = bool(params.get("required")) or "oneOf" in params  # {} or null is refused
         variant: dict[str, Any] = {
             "type": "object", "title": name, "additionalProperties": False,
             "required": ["device_id", "operation"],
             "properties": {"device_id": _ID, "operation": {"const": name},
-                           "params": params if params.get("required") else {"anyOf": [params, {"type": "null"}]},
+                           "params": params if needed else {"anyOf": [params, {"type": "null"}]},
                            "timeout_ms": {"type": "integer", "minimum": 1, "maximum": 3_600_000}},
         }
-        if params.get("required"):
+        if needed:
             variant["required"].append("params")
         variants.append(variant)
     return {"oneOf": variants}
@@ -93,7 +105,7 @@ def _request_bodies(defs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     delete = {"type": "object", "required": ["id"], "properties": {"id": _ID}, "additionalProperties": False}
     settings = _model(Settings, defs)
     settings.pop("required", None)
-    return {
+    bodies = {
         "/devices/operation": _operation_body(defs),
         "/manage/save_fiscal_device": _save_body(FiscalDeviceConfig, defs,
                                                  create_scan_folder={"type": "boolean", "default": False}),
@@ -103,6 +115,8 @@ def _request_bodies(defs: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "/manage/save_settings": settings,
         "/manage/simulate": _simulate_body(defs),
     }
+    defs["ConnectionDetails"] = _connection_details(defs)
+    return bodies
 
 
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +137,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                 if parameter["name"] == "device_id" and parameter["in"] == "path":
                     parameter["schema"] = _ID
             responses = operation.setdefault("responses", {})
-            for generated in ("422", "default", *(["200"] if (method, path) in NEVER_OK else [])):
+            for generated in ("422", "default"):
                 responses.pop(generated, None)
             statuses = set(STATUSES.get((method, path), []))
             if "requestBody" in operation or operation.get("parameters"):

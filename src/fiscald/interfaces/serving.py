@@ -28,6 +28,7 @@ import asyncio
 import logging
 import math
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -52,10 +53,10 @@ WARN_INTERVAL_S = 10.0  # at most one "connection limit reached" line per interv
 
 def raise_open_file_limit() -> int | None:
     """Raise the soft open-file limit to the hard one; the limit now in force (None where unknown)."""
-    try:
-        import resource
-    except ImportError:  # Windows: no such limit to raise
+    if sys.platform == "win32":  # no such limit to raise
         return None
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and soft != hard:
         try:

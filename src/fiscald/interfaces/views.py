@@ -6,12 +6,14 @@ from typing import Any
 
 from fiscald.core.jobs import DeviceHandle
 from fiscald.errors import Language
+from fiscald.models.connection import masked
 
 
 def device_view(handle: DeviceHandle, language: Language) -> dict[str, Any]:
     status = handle.status
     view: dict[str, Any] = {
-        "config": handle.config.model_dump(mode="json", exclude={"vat_rates"} if handle.kind == "fiscal" else None),
+        "config": masked(handle.config.model_dump(mode="json",
+                                                  exclude={"vat_rates"} if handle.kind == "fiscal" else None)),
         "status": status.status.value,
         "status_text": status.text(language),
     }

@@ -19,7 +19,7 @@ from pydantic import (
 
 from fiscald.operations.cif import validate_cif
 
-ConnectionType = Literal["Serial", "Network", "Usb", "Virtual"]
+ConnectionType = Literal["Serial", "Network", "Usb", "Virtual", "Cloud"]  # Cloud: a bank terminal's cloud API
 ScanEncoding = Literal["auto", "cp1250", "utf-8"]  # how INP files in the scan folder are read (docs/inp.md)
 
 

@@ -1,19 +1,25 @@
-"""The connection details of each connection type, validated (``connection_details.details``)."""
+"""The connection details of each connection type, validated (``connection_details.details``).
+
+Each rule is also its JSON schema (a pattern, an enum, a format), so /openapi.json accepts exactly what is
+accepted here."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, WithJsonSchema
 
 from fiscald.models.config import ConnectionDetails
 from fiscald.operations.registry import config_error_from
 
 STANDARD_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 WINDOWS_PORT = re.compile(r"^COM[1-9][0-9]{0,2}$", re.IGNORECASE)
-_USB_SELECTOR = re.compile(r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$")
+# COM3 (any case), or a device path: printable ASCII without spaces (/dev/ttyUSB0, /dev/serial/by-id/usb-...)
+SERIAL_PORT = r"^(?:[Cc][Oo][Mm][1-9][0-9]{0,2}|/[!-~]*)$"
+USB_SELECTOR = r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$"
 DETAILS_FIELD = "connection_details.details"
 
 
@@ -24,26 +30,29 @@ def _baud_rate(value: int) -> int:
 
 
 def _serial_port(value: str) -> str:
-    if not (WINDOWS_PORT.match(value) or (value.startswith("/") and value.isprintable() and " " not in value)):
+    if not re.fullmatch(SERIAL_PORT, value):
         raise ValueError(f"{value!r} is not a port name like COM3 or a device path like /dev/ttyUSB0")
     return value
 
 
 def _ip_address(value: str) -> str:
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+        address = None
+    if address is None or (isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None):
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address (without a %zone)")
     return value
 
 
 def _usb_selector(value: str) -> str:
-    if not _USB_SELECTOR.match(value):
+    if not re.fullmatch(USB_SELECTOR, value):
         raise ValueError(f"{value!r} is not vid:pid in hexadecimal (e.g. 0403:6001)")
     return value
 
 
-BaudRate = Annotated[StrictInt, AfterValidator(_baud_rate)]
+BaudRate = Annotated[StrictInt, AfterValidator(_baud_rate),
+                     WithJsonSchema({"type": "integer", "enum": list(STANDARD_BAUD_RATES)})]
 
 
 class Details(BaseModel):
@@ -51,17 +60,19 @@ class Details(BaseModel):
 
 
 class SerialDetails(Details):
-    port: Annotated[StrictStr, AfterValidator(_serial_port)]
+    port: Annotated[StrictStr, AfterValidator(_serial_port), WithJsonSchema({"type": "string", "pattern": SERIAL_PORT})]
     baud_rate: BaudRate
 
 
 class NetworkDetails(Details):
-    ip_address: Annotated[StrictStr, AfterValidator(_ip_address)]
+    ip_address: Annotated[StrictStr, AfterValidator(_ip_address),
+                          WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})]
     port: Annotated[StrictInt, Field(ge=1, le=65535)]
 
 
 class UsbDetails(Details):
-    device_selector: Annotated[StrictStr, AfterValidator(_usb_selector)]
+    device_selector: Annotated[StrictStr, AfterValidator(_usb_selector),
+                               WithJsonSchema({"type": "string", "pattern": USB_SELECTOR})]
     baud_rate: BaudRate | None = None
 
 
@@ -69,9 +80,56 @@ class VirtualDetails(Details):
     pass
 
 
+def _base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or "@" in value:
+        raise ValueError(f"{value!r} is not an http(s)://host[:port] URL")
+    return value.rstrip("/")
+
+
+BaseUrl = Annotated[StrictStr, AfterValidator(_base_url)]
+SecretText = Annotated[StrictStr, Field(min_length=1, max_length=512, pattern=r"^[\x21-\x7e]+$")]
+
+
+class CloudDetails(Details):
+    """A terminal reached through its bank's cloud API (Viva.com's Cloud Terminal API, docs/devices.md)."""
+
+    environment: Literal["demo", "live"] = "demo"
+    client_id: SecretText
+    client_secret: SecretText  # a secret: every view shows it masked (SECRET_FIELDS), never logged
+    terminal_id: Annotated[StrictStr, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
+    cash_register_id: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "fiscald"
+    accounts_url: BaseUrl | None = None  # None: the environment's accounts service
+    api_url: BaseUrl | None = None  # None: the environment's API service
+
+
 DETAILS: dict[str, type[Details]] = {
     "Serial": SerialDetails, "Network": NetworkDetails, "Usb": UsbDetails, "Virtual": VirtualDetails,
+    "Cloud": CloudDetails,
 }
+# connection_details.details fields that are secrets: every view shows them as MASK, and a save that sends MASK
+# back keeps the stored value (like central_url's password)
+SECRET_FIELDS = ("client_secret",)
+MASK = "***"
+
+
+def masked(config: dict[str, Any]) -> dict[str, Any]:
+    """A device configuration as dumped, its secrets replaced by MASK."""
+    details = config.get("connection_details", {}).get("details", {})
+    if not any(name in details for name in SECRET_FIELDS):
+        return config
+    hidden = {k: (MASK if k in SECRET_FIELDS else v) for k, v in details.items()}
+    return {**config, "connection_details": {**config["connection_details"], "details": hidden}}
+
+
+def unmasked(fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields of a save with each secret sent back as MASK replaced by the stored one."""
+    new = fields.get("connection_details")
+    if not isinstance(new, dict) or not isinstance(new.get("details"), dict) or current is None:
+        return fields
+    stored = current.get("connection_details", {}).get("details", {})
+    details = {k: (stored.get(k, v) if k in SECRET_FIELDS and v == MASK else v) for k, v in new["details"].items()}
+    return {**fields, "connection_details": {**new, "details": details}}
 
 
 def connection(details: ConnectionDetails) -> Details:

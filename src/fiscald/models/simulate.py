@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from fiscald.errors import Code, FiscalError
 from fiscald.operations import OPERATIONS
-from fiscald.operations.registry import config_error_from
+from fiscald.operations.registry import config_error_from, unknown_name
 
 FaultName = Literal[
     "none", "paper_out", "cover_open", "disconnected", "fiscal_memory_full", "busy", "decline", "cancel", "timeout",
@@ -35,7 +35,7 @@ class FailNext(BaseModel):
     @classmethod
     def _known_operation(cls, value: str) -> str:
         if value not in OPERATIONS:
-            raise ValueError(f"unknown operation {value!r}")
+            raise ValueError(unknown_name("operation", value, OPERATIONS))
         return value
 
     @field_validator("code")

@@ -70,9 +70,12 @@ Discount = Annotated[PercentDiscount | AmountDiscount, Field(discriminator="kind
 
 class ItemLine(Strict):
     type: Literal["item"]
-    description: Annotated[PrintableText, Field(min_length=1, max_length=MAX_DESCRIPTION)]
+    # the schema states _quantity's single-field rules too (not blank, not 0)
+    description: Annotated[PrintableText, Field(min_length=1, max_length=MAX_DESCRIPTION,
+                                                json_schema_extra={"not": {"pattern": r"^\s*$"}})]
     quantity_thousandths: Annotated[
-        StrictInt, Field(ge=-MAX_QUANTITY_THOUSANDTHS, le=MAX_QUANTITY_THOUSANDTHS)
+        StrictInt, Field(ge=-MAX_QUANTITY_THOUSANDTHS, le=MAX_QUANTITY_THOUSANDTHS,
+                         json_schema_extra={"not": {"const": 0}})
     ]
     unit_price_cents: Cents
     vat: VatRef
@@ -171,8 +174,19 @@ class CashParams(Strict):
     amount_cents: PositiveCents
 
 
+def _given(*names: str) -> dict[str, Any]:
+    """JSON schema: at least one of ``names`` is present and not null."""
+    return {"anyOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]}
+
+
+def _one_range(schema: dict[str, Any]) -> None:
+    """The schema says "either from/to dates or from_z/to_z numbers", as ``_range`` checks it."""
+    schema["oneOf"] = [{**_given("from", "to"), "not": _given("from_z", "to_z")},
+                       {**_given("from_z", "to_z"), "not": _given("from", "to")}]
+
+
 class PeriodicReportParams(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, json_schema_extra=_one_range)
     from_date: RegisterDate | None = Field(default=None, alias="from")
     to_date: RegisterDate | None = Field(default=None, alias="to")
     from_z: Annotated[StrictInt, Field(ge=1)] | None = None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
@@ -129,6 +130,16 @@ def config_error_from(exc: ValidationError, prefix: str = "") -> FiscalError:
 _ENVELOPE_FIELDS = {"device_id", "operation", "params", "timeout_ms"}
 
 
+def unknown_name(what: str, name: str, valid: Iterable[str]) -> str:
+    """The message for a name that is not one of ``valid``: the closest one, then all of them, so a caller can
+    correct a typo without the documentation, e.g. ``unknown operation 'print_reciept' (did you mean
+    print_receipt? operations: cancel_receipt, ...)``."""
+    names = sorted(valid)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"unknown {what} {name!r} ({hint}{what}s: {', '.join(names)})"
+
+
 def parse_operation(data: Any, extra_fields: frozenset[str] = frozenset()) -> Operation:
     """Validate an operation envelope (already JSON-decoded). Raises 400 Config naming the field."""
     if not isinstance(data, dict):
@@ -150,7 +161,7 @@ def parse_operation(data: Any, extra_fields: frozenset[str] = frozenset()) -> Op
         raise FiscalError(Code.CONFIG, "operation: required, an operation name")
     spec = OPERATIONS.get(name)
     if spec is None:
-        raise FiscalError(Code.CONFIG, f"operation: unknown operation {name!r}")
+        raise FiscalError(Code.CONFIG, f"operation: {unknown_name('operation', name, OPERATIONS)}")
     timeout = data.get("timeout_ms")
     if timeout is not None and (
         not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 3_600_000

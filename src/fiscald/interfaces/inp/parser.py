@@ -54,7 +54,7 @@ from fiscald.operations.models import (
     PrintReceiptParams,
     TextLine,
 )
-from fiscald.operations.registry import config_error_from
+from fiscald.operations.registry import config_error_from, unknown_name
 from fiscald.operations.totals import ReceiptTotals, compute_receipt, discount_amount, resolve_vat, round_half_up
 
 __all__ = ["InpError", "InpJob", "parse_inp"]
@@ -267,7 +267,7 @@ class _Parser:
         letter = line[0].upper()
         handler = self.handlers.get(letter)
         if handler is None:
-            raise _config(f"unknown command letter {line[0]!r}")
+            raise _config(unknown_name("command letter", line[0], self.handlers))
         header = _HEADER.match(line)
         if header is None:
             raise _config(f"{letter}: malformed header in {_show(line)}, expected '{letter},1,______,_,__;'")

@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -195,7 +196,7 @@ def check_result_dirs(folder: Path) -> None:
 
 def _fsync_dir(path: Path) -> None:
     """Make a rename/link in ``path`` durable (POSIX; Windows cannot open a folder for it, NTFS journals it)."""
-    if os.name == "nt":
+    if sys.platform == "win32":
         return
     fd = os.open(path, os.O_RDONLY)  # portable: posix only
     try:

@@ -34,6 +34,7 @@ from fiscald.interfaces.ws.protocol import (
     reply_message,
 )
 from fiscald.interfaces.ws.tracking import OperationTracker
+from fiscald.operations.registry import unknown_name
 
 log = logging.getLogger("fiscald.ws")
 
@@ -140,7 +141,7 @@ class Connection:
         try:
             handler = self.actions.get(action)
             if handler is None:
-                raise FiscalError(Code.CONFIG, f"action: unknown action {action!r}")
+                raise FiscalError(Code.CONFIG, f"action: {unknown_name('action', action, self.actions)}")
             if payload is None:
                 payload = {}
             if not isinstance(payload, dict):
