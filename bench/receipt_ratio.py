@@ -115,7 +115,7 @@ def start_floor(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 def cpu_seconds(pid: int) -> float:
     """The process's user + system CPU time so far (Linux /proc), the measure the machine's load inflates least."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
