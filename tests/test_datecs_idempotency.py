@@ -23,7 +23,7 @@ from wsclient import ws_client
 
 from server import free_port
 
-PAY, CLOSE = 0x35, 0x38
+PAY, CLOSE, TRANSACTION = 0x35, 0x38, 0x4C
 
 
 @pytest.fixture()
@@ -96,6 +96,29 @@ def test_a_retry_with_the_same_key_answers_the_one_receipt_it_finished(
     assert int(device_state(emu)["receipt_number"]) == before + 1
     assert journal(s, dev)[-1:] == [("receipt", before + 1, receipt["lines"][0]["unit_price_cents"])]
     assert [e[0] for e in journal(s, dev)].count("receipt") == 1
+
+
+def test_the_link_lost_while_settling_a_receipt_paper_left_open_still_binds_the_key(
+        rig: tuple[Sim, str, Emulator]) -> None:
+    """Paper out at the close, then the link drops while fiscald asks the register (76) what became of it: the
+    answer is still the paper-out failure, bound (before, it freed the key with the receipt open), the device
+    reconnects, and the retry once paper is back answers the one receipt."""
+    s, dev, emu = rig
+    key = f"k-{uuid.uuid4()}"
+    before = int(device_state(emu)["receipt_number"])
+    emu.simulate(fault_at={"command": CLOSE, "fault": "paper_out"},
+                 wire={"drop_replies": 7, "from_command": TRANSACTION})
+    first = s.op(dev, "print_receipt", RECEIPT, key=key)
+    assert first.json()["status"] == 2001 and first.json()["details"]["receipt_pending"] is True, first.text
+    assert device_state(emu)["receipt_open"] is True
+    deadline = time.monotonic() + 30
+    while s.device(dev)["status"] == "Disconnected" or emu.simulate()["wire"]["drop_replies"]:
+        assert time.monotonic() < deadline, "not reconnected"
+        time.sleep(0.05)
+    emu.simulate(fault="none")
+    retry = s.op(dev, "print_receipt", RECEIPT, key=key)
+    assert retry.status_code == 200 and retry.json()["result"]["receipt_number"] == before + 1, retry.text
+    assert int(device_state(emu)["receipt_number"]) == before + 1 and device_state(emu)["receipt_open"] is False
 
 
 def test_cover_open_at_the_payment_cancels_the_receipt_and_the_retry_prints_it_once(
