@@ -59,8 +59,12 @@ def test_control_endpoint_and_protocol_refusals(tmp_path: Path) -> None:
         assert bad.status_code == 400 and "wire.drop_replies:" in bad.json()["error"]
         assert httpx.post(emu.control + "/simulate", json={"fault": "melted"}).status_code == 400
         assert httpx.post(emu.control + "/other", json={}).status_code == 404
-        state = emu.simulate(wire={"busy_ms": 0})
-        assert set(state) == {"simulation", "wire", "stats", "device"}
+        bad = httpx.post(emu.control + "/simulate", json={"fault_at": {"command": 0x38, "fault": "melted"}})
+        assert bad.status_code == 400 and "fault_at.fault:" in bad.json()["error"]
+        assert emu.simulate(fault_at={"command": 0x38, "fault": "paper_out"})["fault_at"] == {
+            "command": 0x38, "fault": "paper_out", "nth": 1}
+        state = emu.simulate(wire={"busy_ms": 0}, fault_at=None)
+        assert set(state) == {"simulation", "wire", "stats", "device", "fault_at"} and state["fault_at"] is None
         assert state["device"]["dialect"] == "old-c"
         with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as conn:
             sale = _exchange(conn, framing.OLD, 0x21, 0x31, "Paine\tА1.00".encode("cp1251"))  # no receipt open

@@ -393,18 +393,10 @@ class DeviceManager:
         final = inflight.final
         try:
             stored = await self.db.read(lambda c: op_repo.by_key(c, op.device_id, idem_key))
-            if stored is not None:
-                if stored.request_hash != inflight.request_hash:
-                    outcome = self._error(FiscalError(Code.IDEMPOTENCY_CONFLICT,
-                                                      f"key {idem_key!r} was used for another request"))
-                elif stored.state == "running" or stored.response is None:
-                    outcome = self._error(FiscalError(Code.OPERATION_IN_PROGRESS, f"key {idem_key!r}"))
-                else:
-                    outcome = Outcome(stored.http_status or 500, stored.response, True, stored.id, stored=True)
-                    printed = await self._printed_after_all(stored)
-                    if printed is not None:
-                        outcome = Outcome(200, printed, True, stored.id, stored=True)
-                    await _notify_queued(on_queued, stored.id)  # a replay: the caller's operation is the stored one
+            outcome = None if stored is None else await self._stored_answer(handle, stored, inflight.request_hash)
+            if outcome is not None:
+                if outcome.stored and outcome.operation_id is not None:
+                    await _notify_queued(on_queued, outcome.operation_id)  # a replay: the stored operation
             elif inflight.dropped:  # the caller's timeout_ms passed before the job was queued
                 outcome = self._not_started(op, None)
             else:
@@ -424,6 +416,46 @@ class DeviceManager:
             final.exception()  # retrieved: joiners see it, nobody else must
         finally:
             self._inflight.pop((op.device_id, idem_key), None)
+
+    async def _stored_answer(self, handle: DeviceHandle, stored: OperationRecord, request_hash: str) -> Outcome | None:
+        """What the key holds for this request: a conflict, "still running", or the stored answer (replayed);
+        None when the key no longer holds anything (the receipt it held was cancelled on the register)."""
+        if stored.request_hash != request_hash:
+            return self._error(FiscalError(Code.IDEMPOTENCY_CONFLICT, f"key {stored.idem_key!r} was used for "
+                                                                      "another request"))
+        if stored.state == "running" or stored.response is None:
+            return self._error(FiscalError(Code.OPERATION_IN_PROGRESS, f"key {stored.idem_key!r}"))
+        if stored.operation == "print_receipt" and stored.http_status != 200:
+            return await self._receipt_settled(handle, stored)
+        return Outcome(stored.http_status or 500, stored.response, True, stored.id, stored=True)
+
+    async def _receipt_settled(self, handle: DeviceHandle, stored: OperationRecord) -> Outcome | None:
+        """A receipt that failed with its key bound: answered 2004 (link lost) or 1010 (interrupted), or left
+        open on the register (``details.receipt_pending``: paper out or cover open, and the driver's own finish
+        refused too). The driver settles it — at reconnect or start-up, on its keep-alive (run now, so a retry
+        after the paper is loaded needs no wait), before the next receipt — and journals the outcome under this
+        operation: printed -> its success, stored as the answer from then on; cancelled without a payment
+        (a void) -> the key is released and the request executes (prints once); still open -> the stored
+        failure."""
+        response = stored.response or {}
+        replay = Outcome(stored.http_status or 500, response, True, stored.id, stored=True)
+        pending = bool((response.get("details") or {}).get("receipt_pending"))
+        if not pending and response.get("status") not in (Code.DEVICE_DISCONNECTED, Code.OUTCOME_UNKNOWN):
+            return replay
+        if pending:
+            await self._poll(handle)
+        entry = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id))
+        if entry is not None and isinstance(entry.data.get("result"), dict):
+            body = success(entry.data["result"])
+            await self.db.write(lambda c: op_repo.finish(c, stored.id, 200, body))
+            return Outcome(200, body, True, stored.id, stored=True)
+        if not pending:
+            return replay
+        cancelled = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id, "void"))
+        if cancelled is None:
+            return replay
+        await self.db.write(lambda c: op_repo.finish(c, stored.id, replay.http_status, response, release_key=True))
+        return None
 
     async def _join(self, inflight: _Inflight, request_hash: str, bound_s: float | None) -> Outcome:
         """An identical request while the first with its key runs: the first's answer, never a second run."""
@@ -581,19 +613,6 @@ class DeviceManager:
                     self._lost(handle, lost)
                 else:
                     log.exception("device %s: keep-alive failed", handle.id)
-
-    async def _printed_after_all(self, stored: OperationRecord) -> dict[str, Any] | None:
-        """A receipt answered 2004 (link lost) or 1010 (interrupted) that the register did print — found when
-        the driver settled it later and journaled it under this operation: its success, stored as the answer."""
-        if stored.operation != "print_receipt" or (stored.response or {}).get("status") not in (
-                Code.DEVICE_DISCONNECTED, Code.OUTCOME_UNKNOWN):
-            return None
-        entry = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id))
-        if entry is None or not isinstance(entry.data.get("result"), dict):
-            return None
-        body = success(entry.data["result"])
-        await self.db.write(lambda c: op_repo.finish(c, stored.id, 200, body))
-        return body
 
     async def _run(self, handle: DeviceHandle, job: Job) -> Outcome:
         op = job.op

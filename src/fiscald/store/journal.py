@@ -132,11 +132,13 @@ def last_of(conn: sqlite3.Connection, device_id: str, kinds: tuple[str, ...]) ->
     return None if row is None else _row(row)
 
 
-def printed_for(conn: sqlite3.Connection, device_id: str, operation_id: str) -> JournalEntry | None:
-    """The receipt a driver journaled for ``operation_id`` (``data.operation_id``), if any."""
-    row = conn.execute("SELECT * FROM journal WHERE device_id = ? AND kind = 'receipt' "
+def printed_for(conn: sqlite3.Connection, device_id: str, operation_id: str,
+                kind: str = "receipt") -> JournalEntry | None:
+    """The receipt (``kind`` "void": the cancelled receipt) a driver journaled for ``operation_id``
+    (``data.operation_id``), if any."""
+    row = conn.execute("SELECT * FROM journal WHERE device_id = ? AND kind = ? "
                        "AND json_extract(data, '$.operation_id') = ? ORDER BY seq DESC LIMIT 1",
-                       (device_id, operation_id)).fetchone()
+                       (device_id, kind, operation_id)).fetchone()
     return None if row is None else _row(row)
 
 

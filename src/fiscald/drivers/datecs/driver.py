@@ -607,7 +607,8 @@ class DatecsDriver(FiscalDriver):
         """A receipt the register cancelled: journaled with the register's number and the register's total."""
         number = self._void_number(pending)
         await self._record("void", number, device_total, "\n".join([*pending.lines, f"ANULAT: {why}"]),
-                           {"request": pending.request, "reason": why, "payments": {}}, settles=True)
+                           {"request": pending.request, "reason": why, "payments": {},
+                            "operation_id": pending.operation_id}, settles=True)
 
     async def _reconcile(self, pending: PendingReceipt, exc: FiscalError) -> r.ReceiptResult | None:
         """After a failure once the receipt may be open: ask the device what became of it. Returns its result if
@@ -617,15 +618,18 @@ class DatecsDriver(FiscalDriver):
                 await self._disconnect()
                 await self._connect()
             return await self._settle(pending)
-        except ConnectionLost:
-            raise exc from None  # still unreachable: the pending record is resolved when the link is back
         except FiscalError as again:
-            if again.code in (Code.PAPER_OUT, Code.COVER_OPEN) or exc.code in (Code.PAPER_OUT, Code.COVER_OPEN):
-                raise FiscalError(exc.code, f"{exc.detail or exc.code.name}: the receipt is paid in part and stays "
-                                            "open on the register; fiscald finishes it (never prints it again) as "
-                                            "soon as the register is ready — do not send it again",
-                                  {**(exc.details or {}), "receipt_pending": True}, left_nothing=False) from None
-            raise exc from None
+            if isinstance(exc, ConnectionLost):
+                raise exc from None  # 2004: bound; the pending record is resolved when the link is back
+            # the receipt may still be open on the register (its pending record kept): whatever the code frees
+            # by default, the key is bound, and a retry with it answers what the receipt became (docs/http.md);
+            # a link lost while asking is kept as the cause, so the manager reconnects
+            raise FiscalError(exc.code, f"{exc.detail or exc.code.name}: the receipt stays open on the register; "
+                                        "fiscald settles it as soon as the register is ready (finished as the "
+                                        "request says once a payment was made, else cancelled) and never prints "
+                                        "it again: retry with the same Idempotency-Key for its outcome",
+                              {**(exc.details or {}), "receipt_pending": True},
+                              left_nothing=False) from (again if isinstance(again, ConnectionLost) else None)
 
     async def _settle(self, pending: PendingReceipt) -> r.ReceiptResult | None:
         """What became of ``pending`` on the device, journaled: printed -> its result; open with a payment made ->

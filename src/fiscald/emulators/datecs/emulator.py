@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
@@ -97,6 +97,16 @@ class LineStats:
     device_s: float = 0.0  # time spent executing commands
 
 
+class FaultAt(BaseModel):
+    """``"fault_at"`` in POST /simulate: set ``fault`` when the ``nth`` next frame carrying ``command`` arrives,
+    before it executes (paper running out at a receipt's close or between two payments)."""
+
+    model_config = ConfigDict(extra="forbid")
+    command: StrictInt = Field(ge=0, le=0xFFFF)
+    fault: Literal["paper_out", "cover_open"]
+    nth: StrictInt = Field(default=1, ge=1, le=1000)
+
+
 class Syntax(Exception):
     """The request does not parse: X -112001 / old status bit 0.0."""
 
@@ -152,6 +162,7 @@ class DatecsEmulator:
         self.serial = f"DT{digits % 1_000_000:06d}"  # two letters and six digits [X] p.24
         self.fm_number = f"{digits // 1_000_000 % 100_000_000:08d}"  # eight digits
         self.wire = WireState()
+        self.fault_at: FaultAt | None = None
         self.stats = LineStats()
         self.last_seq: int | None = None
         self.last_reply: bytes | None = None
@@ -195,6 +206,12 @@ class DatecsEmulator:
             raise FiscalError(Code.CONFIG, "body: expected a JSON object")
         body = dict(body)
         wire_body = body.pop("wire", None)
+        if "fault_at" in body:
+            try:
+                at = body.pop("fault_at")
+                self.fault_at = None if at is None else FaultAt.model_validate(at)
+            except ValidationError as exc:
+                raise config_error_from(exc, "fault_at") from None
         if wire_body is not None:
             try:
                 wire = WireFaults.model_validate(wire_body)
@@ -206,6 +223,7 @@ class DatecsEmulator:
         state = self.register.state
         last = self.rules.book.last
         return {"simulation": simulation, "wire": asdict(self.wire), "stats": asdict(self.stats),
+                "fault_at": None if self.fault_at is None else self.fault_at.model_dump(),
                 "device": {"model": self.model.name, "dialect": self.dialect.name,
                            "receipt_open": self.rules.open is not None, "non_fiscal_open": self.rules.non_fiscal_open,
                            "receipt_number": state.receipt_number, "document_number": state.document_number,
@@ -260,6 +278,7 @@ class DatecsEmulator:
         if frame.seq == self.last_seq and self.last_reply is not None:
             reply = self.last_reply  # the same SEQ again: not executed, the last reply once more [X] p.3
         else:
+            await self._fault_at(frame.cmd)
             self.executing = frame.cmd
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -285,6 +304,16 @@ class DatecsEmulator:
             damaged[-7] ^= 0x01  # a byte of the status: the checksum no longer matches
             reply = bytes(damaged)
         await self._send(write, reply)
+
+    async def _fault_at(self, cmd: int) -> None:
+        at = self.fault_at
+        if at is None or at.command != cmd:
+            return
+        if at.nth > 1:
+            self.fault_at = at.model_copy(update={"nth": at.nth - 1})
+            return
+        self.fault_at = None
+        await self.register.simulate(parse_simulate({"device_id": self.device_id, "fault": at.fault}))
 
     # -- replies ------------------------------------------------------------------------------------
     def status(self, *extra: Bit) -> bytes:
