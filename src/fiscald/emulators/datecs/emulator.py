@@ -15,14 +15,11 @@ import datetime as dt
 import hashlib
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from fiscald.drivers.base import DriverContext
 from fiscald.drivers.datecs import framing
@@ -31,10 +28,10 @@ from fiscald.emulators import rules
 from fiscald.emulators.datecs import dialects as d
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
+from fiscald.emulators.wire import LineStats, WireState, device_id_in, money
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.models.simulate import parse_simulate
-from fiscald.operations.registry import config_error_from
 from fiscald.store import Database
 
 SYN_EVERY_S = 0.060
@@ -68,45 +65,8 @@ FAULT_BITS: dict[str, Bit] = {"paper_out": d.PAPER_OUT_BIT, "cover_open": d.COVE
 NSALE = re.compile(r"[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9]{7}")  # [X] p.9, [C] p.10
 
 
-class WireFaults(BaseModel):
-    """Faults of the line itself (``"wire"`` in POST /simulate); a request changes only the fields it names."""
-
-    model_config = ConfigDict(extra="forbid")
-    drop_replies: StrictInt | None = Field(default=None, ge=0, le=1000)
-    from_command: StrictInt | None = Field(default=None, ge=0, le=0xFFFF)
-    corrupt_replies: StrictInt | None = Field(default=None, ge=0, le=1000)
-    nak_frames: StrictInt | None = Field(default=None, ge=0, le=1000)
-    busy_ms: StrictInt | None = Field(default=None, ge=0, le=600_000)
-
-
-@dataclass
-class WireState:
-    drop_replies: int = 0
-    from_command: int | None = None  # dropping starts at the next frame carrying this command (None: at once)
-    corrupt_replies: int = 0
-    nak_frames: int = 0
-    busy_ms: int = 0
-
-
-@dataclass
-class LineStats:
-    """What crossed the line and where the emulator's time went (for the benchmark)."""
-    bytes_in: int = 0
-    bytes_out: int = 0
-    line_s: float = 0.0  # time spent pacing bytes at ``baud``
-    device_s: float = 0.0  # time spent executing commands
-
-
 class Syntax(Exception):
     """The request does not parse: X -112001 / old status bit 0.0."""
-
-
-def device_id_in(data_dir: Path) -> str:
-    """The emulated register's identity, kept in its data dir so it survives restarts."""
-    path = data_dir / "emulator-id"
-    if not path.exists():
-        path.write_text(str(uuid.uuid4()), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
 
 
 # -- numbers on the wire ---------------------------------------------------------------------------
@@ -120,11 +80,6 @@ def parse_amount(text: str, places: int = 2) -> int:
     if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-places)) or "e" in text.lower():
         raise Syntax(f"amount {text!r}")
     return int(value.scaleb(places))
-
-
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 def signed_cents(cents: int, width: int) -> str:
@@ -196,12 +151,7 @@ class DatecsEmulator:
         body = dict(body)
         wire_body = body.pop("wire", None)
         if wire_body is not None:
-            try:
-                wire = WireFaults.model_validate(wire_body)
-            except ValidationError as exc:
-                raise config_error_from(exc, "wire") from None
-            for name, value in wire.model_dump(exclude_unset=True).items():
-                setattr(self.wire, name, value)
+            self.wire.arm(wire_body)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
         state = self.register.state
         last = self.rules.book.last

@@ -16,9 +16,10 @@ from typing import Any
 
 from fiscald.drivers.datecs import framing
 from fiscald.emulators.datecs import dialects as d
-from fiscald.emulators.datecs.emulator import DatecsEmulator, Reply, Syntax, money, parse_amount, signed_cents
+from fiscald.emulators.datecs.emulator import DatecsEmulator, Reply, Syntax, parse_amount, signed_cents
 from fiscald.emulators.isl.brand import LATIN, Bit, Brand, Function
 from fiscald.emulators.rules import Refusal, Rule
+from fiscald.emulators.wire import money
 
 UNP = re.compile(r"[0-9A-Z]{8}-[0-9A-Z]{4}-[0-9]{7,}")  # [DY] p.14, [ED] p.23, [IN] p.11
 EIK = "175074752"  # the emulated owner's EIK (a well-formed Bulgarian 9-digit code)

@@ -32,22 +32,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from fiscald.drivers.base import DriverContext
 from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.drivers.zfp import framing as z
 from fiscald.drivers.zfp.framing import CommandError as C
 from fiscald.drivers.zfp.framing import FdError as F
 from fiscald.emulators import rules
-from fiscald.emulators.datecs.emulator import LineStats, WireFaults, WireState, device_id_in
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
 from fiscald.emulators.tremol.dialects import Model
+from fiscald.emulators.wire import LineStats, WireState, device_id_in, money
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.models.simulate import parse_simulate
-from fiscald.operations.registry import config_error_from
 from fiscald.store import Database
 
 RETRY_EVERY_S = 0.1  # [ours]: the description says RETRY is sent while busy, not how often
@@ -105,11 +102,6 @@ class ZfpState:
     day_payments: dict[str, int] = field(default_factory=dict)  # payment type -> cents since the last Z
     receipt: dict[str, str] = field(default_factory=dict)  # the open receipt's format, VAT and print type
     last_payments: dict[str, int] = field(default_factory=dict)  # the last receipt's payments per type (72h P)
-
-
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 def decimal(text: str, places: int) -> int:
@@ -193,12 +185,7 @@ class TremolEmulator:
         if power_loss is not None and not isinstance(power_loss, bool):
             raise FiscalError(Code.CONFIG, "power_loss: expected true or false")
         if wire_body is not None:
-            try:
-                wire = WireFaults.model_validate(wire_body)
-            except ValidationError as exc:
-                raise config_error_from(exc, "wire") from None
-            for name, value in wire.model_dump(exclude_unset=True).items():
-                setattr(self.wire, name, value)
+            self.wire.arm(wire_body)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
         if power_loss and self.rules.open is not None:
             self.state.power_down = True
