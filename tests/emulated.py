@@ -5,9 +5,11 @@ an ``fiscald emulate`` process announces."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fiscald.drivers.datecs import framing
 from fiscald.emulators.link import Device, MemoryLink
@@ -94,6 +96,24 @@ class FramedHost(LinkHost):
     async def ask(self, cmd: int, data: bytes | str, seq: int | None = None) -> framing.Frame:
         await self.send(cmd, data, seq)
         return await self.reply()
+
+
+class Emulator(Device, Protocol):
+    async def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def framed(emulator: Emulator, variant: framing.Variant) -> AsyncIterator[FramedHost]:
+    """``emulator`` started, a ``FramedHost`` on it; afterwards the host hangs up and the emulator closes."""
+    await emulator.start()
+    host = FramedHost(emulator, variant)
+    try:
+        yield host
+    finally:
+        await host.close()
+        emulator.close()
 
 
 def announced(readline: Callable[[], str]) -> tuple[str, str]:

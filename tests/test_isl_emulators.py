@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from emulated import FISCAL_OPEN, NOT_PERMITTED, PAPER_OUT, FramedHost, check
+from emulated import FISCAL_OPEN, NOT_PERMITTED, PAPER_OUT, check, framed
 from isl_corpus import SCENARIOS
 
 from fiscald.drivers.datecs import framing
@@ -41,18 +41,13 @@ def test_corpus(brand: str, tmp_path: Path) -> None:
 
     async def run() -> None:
         emulator = IslEmulator(BRANDS[brand], model, tmp_path)
-        await emulator.start()
-        host = FramedHost(emulator, framing.OLD)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             for case in cases:
                 if case.control:
                     await emulator.control(case.control)
                 reply = await host.ask(case.cmd, case.request)
                 assert reply.cmd == case.cmd
                 check(case, reply, "cp1251")
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -66,9 +61,7 @@ def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> Non
 
     async def run() -> None:
         emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
-        await emulator.start()
-        host = FramedHost(emulator, framing.OLD)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             for cmd, text in (sale, pay, (0x38, "")):  # nothing open
                 refused = await host.ask(cmd, text)
                 assert _bit(refused, NOT_PERMITTED) and not _bit(refused, FISCAL_OPEN), (cmd, refused)
@@ -86,9 +79,6 @@ def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> Non
             assert (await host.ask(*pay)).data.startswith(b"D")
             closed = await host.ask(0x38, "")
             assert not _bit(closed, FISCAL_OPEN) and not _bit(closed, NOT_PERMITTED)
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -103,9 +93,7 @@ def test_a_lost_reply_is_resent_not_executed(brand: str, step: int, tmp_path: Pa
 
     async def run() -> None:
         emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
-        await emulator.start()
-        host = FramedHost(emulator, framing.OLD)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             for i, (cmd, text) in enumerate(steps):
                 request = text.format(n=1)
                 if i != step:
@@ -122,9 +110,6 @@ def test_a_lost_reply_is_resent_not_executed(brand: str, step: int, tmp_path: Pa
             assert (await host.ask(0x4C, "T")).data.split(b",")[:2] == [b"0", b"1"]  # closed, one sale
             assert emulator.rules.drawer()[0] == 200  # paid once
             assert (await emulator.control({}))["device"]["frames"] == 5  # 4 steps and 4Ch, nothing twice
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -137,13 +122,8 @@ def test_a_receipt_left_open_survives_a_power_cycle(brand: str, tmp_path: Path) 
 
     async def session(*steps: tuple[int, str]) -> list[framing.Frame]:
         emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
-        await emulator.start()
-        host = FramedHost(emulator, framing.OLD)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             return [await host.ask(cmd, text.format(n=1)) for cmd, text in steps]
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(session(open_, sale))
     state, paid, closed, after = asyncio.run(session((0x4C, "T"), pay, (0x38, ""), (0x4C, "T")))
