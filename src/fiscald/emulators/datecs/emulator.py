@@ -35,11 +35,10 @@ from fiscald.models.simulate import parse_simulate
 from fiscald.store import Database
 
 SYN_EVERY_S = 0.060
-Bit = tuple[int, int]
 Reply = list[str] | bytes
 
 # rule -> (X error code, status bit)
-RULES: dict[Rule, tuple[int, Bit]] = {
+RULES: dict[Rule, tuple[int, d.Bit]] = {
     Rule.SYNTAX: (d.ERR_SYNTAX, d.SYNTAX_BIT),
     Rule.NOT_PERMITTED: (d.ERR_NOT_PERMITTED, d.NOT_PERMITTED_BIT),
     Rule.RECEIPT_OPEN: (d.ERR_RECEIPT_OPEN, d.NOT_PERMITTED_BIT),
@@ -60,8 +59,11 @@ RULES: dict[Rule, tuple[int, Bit]] = {
     Rule.FORBIDDEN_PAYMENT: (d.ERR_PAY_BIG_AMOUNT, d.NOT_PERMITTED_BIT),
     Rule.WRONG_DATETIME: (d.ERR_WRONG_DATETIME, d.NOT_PERMITTED_BIT),
 }
-FAULT_BITS: dict[str, Bit] = {"paper_out": d.PAPER_OUT_BIT, "cover_open": d.COVER_OPEN_BIT,
-                              "fiscal_memory_full": d.FM_FULL_BIT}
+# [X] p.46: bit 7 always set; '#' errors also set 0.5, FM errors 4.5; byte 3 carries no error number
+STATUS = d.Status(standing=d.STANDING_BITS, general=d.GENERAL, fm_general=d.FM_GENERAL,
+                  faults={"paper_out": d.PAPER_OUT_BIT, "cover_open": d.COVER_OPEN_BIT,
+                          "fiscal_memory_full": d.FM_FULL_BIT},
+                  byte3="switches", fiscal_open=d.FISCAL_OPEN_BIT, non_fiscal_open=d.NON_FISCAL_OPEN_BIT)
 NSALE = re.compile(r"[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9]{7}")  # [X] p.9, [C] p.10
 
 
@@ -93,6 +95,7 @@ class DatecsEmulator:
         self.dialect = model.dialect
         self.variant = model.dialect.framing
         self.baud = baud
+        self.status_table = STATUS
         data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(data_dir / "emulator.sqlite3")
         self.device_id = device_id_in(data_dir)
@@ -237,30 +240,34 @@ class DatecsEmulator:
         await self._send(write, reply)
 
     # -- replies ------------------------------------------------------------------------------------
-    def status(self, *extra: Bit) -> bytes:
-        """The status bytes ([X] p.46): bit 7 always set; '#' errors also set 0.5, FM errors 4.5."""
-        chosen = set(d.STANDING_BITS) | set(extra)
-        fault = FAULT_BITS.get(self.register.simulation.fault or "")
+    def status(self, *extra: d.Bit, error: int = 0) -> bytes:
+        """The status bytes of ``status_table`` ([X] p.46; an ISL brand's): bit 7 always set; the marked errors
+        also set 0.5 (bytes 0-2) and 4.5 (bytes 4-5); byte 3 an error number where the table says so."""
+        table = self.status_table
+        chosen = set(table.standing) | set(extra)
+        fault = table.faults.get(self.register.simulation.fault or "")
         if fault is not None:
             chosen.add(fault)
         if self.rules.open is not None:
-            chosen.add(d.FISCAL_OPEN_BIT)
+            chosen.add(table.fiscal_open)
         if self.rules.non_fiscal_open:
-            chosen.add(d.NON_FISCAL_OPEN_BIT)
-        if chosen & d.GENERAL:
+            chosen.add(table.non_fiscal_open)
+        if chosen & table.general:
             chosen.add((0, 5))
-        if chosen & d.FM_GENERAL:
+        if chosen & table.fm_general:
             chosen.add((4, 5))
         out = bytearray([0x80] * self.variant.status_len)
         for byte, bit in chosen:
             out[byte] |= 1 << bit
+        if table.byte3 == "error_number":
+            out[3] = 0x80 | (error & 0x7F)
         return bytes(out)
 
     def _encode(self, text: str) -> bytes:
         mapped = text.translate({ord(k): v for k, v in self.dialect.text_map.items()})
         return mapped.encode(self.dialect.codepage, errors="replace")
 
-    def _frame(self, seq: int, cmd: int, data: bytes, *bits: Bit) -> bytes:
+    def _frame(self, seq: int, cmd: int, data: bytes, *bits: d.Bit) -> bytes:
         return framing.reply(self.variant, seq, cmd, data[:self.variant.max_reply_data], self.status(*bits))
 
     def _fields(self, values: list[str]) -> bytes:
