@@ -1,6 +1,6 @@
 """What every emulated register keeps about its line, whatever its brand: the line faults a test arms through
-``"wire"`` in POST /simulate, the counters of what crossed the line, the register's identity in its data dir, and
-amounts as the registers print them."""
+``"wire"`` in POST /simulate, the counters of what crossed the line, the register's identity and memory in its
+data dir, and amounts as the registers print them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
+from fiscald.drivers.base import DriverContext
+from fiscald.drivers.simulated.register import SimulatedRegister
+from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.operations.registry import config_error_from
+from fiscald.store import Database
 
 
 class WireFaults(BaseModel):
@@ -58,6 +62,19 @@ def device_id_in(data_dir: Path) -> str:
     if not path.exists():
         path.write_text(str(uuid.uuid4()), encoding="utf-8")
     return path.read_text(encoding="utf-8").strip()
+
+
+def register_in(data_dir: Path, name: str, vat_rates: dict[str, int] | None = None,
+                ) -> tuple[Database, str, SimulatedRegister]:
+    """The emulated register's memory in ``data_dir`` (made if missing): its database, its identity and the
+    Simulated register that keeps its books, named ``name``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(data_dir / "emulator.sqlite3")
+    device_id = device_id_in(data_dir)
+    config = FiscalDeviceConfig(id=device_id, name=name, manufacturer="Simulated", model="Simulated",
+                                connection_details=ConnectionDetails(type="Virtual"), vat_rates=vat_rates)
+    register = SimulatedRegister(config, DriverContext(db, lambda a, b: None, lambda e: None, lambda: "en"))
+    return db, device_id, register
 
 
 def money(cents: int) -> str:

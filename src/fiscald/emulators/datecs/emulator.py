@@ -21,18 +21,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from fiscald.drivers.base import DriverContext
 from fiscald.drivers.datecs import framing
-from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.emulators import rules
 from fiscald.emulators.datecs import dialects as d
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
-from fiscald.emulators.wire import LineStats, WireState, device_id_in, money
+from fiscald.emulators.wire import LineStats, WireState, money, register_in
 from fiscald.errors import Code, FiscalError
-from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.models.simulate import parse_simulate
-from fiscald.store import Database
 
 SYN_EVERY_S = 0.060
 Reply = list[str] | bytes
@@ -96,13 +92,7 @@ class DatecsEmulator:
         self.variant = model.dialect.framing
         self.baud = baud
         self.status_table = STATUS
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(data_dir / "emulator.sqlite3")
-        self.device_id = device_id_in(data_dir)
-        config = FiscalDeviceConfig(id=self.device_id, name=f"{maker} {model.name}", manufacturer="Simulated",
-                                    model="Simulated", connection_details=ConnectionDetails(type="Virtual"))
-        self.register = SimulatedRegister(config, DriverContext(self.db, lambda a, b: None, lambda e: None,
-                                                                lambda: "en"))
+        self.db, self.device_id, self.register = register_in(data_dir, f"{maker} {model.name}")
         dialect = self.dialect
         self.rules = rules.FiscalRules(self.register, data_dir, factory_password=model.factory_password,
                                        lock_after=dialect.lock_after, max_sales=dialect.max_sales)
