@@ -4,6 +4,7 @@ item names; and what a receipt result and its journal entry say about it."""
 
 from __future__ import annotations
 
+import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,6 +206,13 @@ def test_wrapping_keeps_every_word_and_the_width(words: list[str]) -> None:
     p.left(" ".join(words))
     assert all(len(line) <= WIDTH for line in p.lines)
     assert " ".join(p.lines).split() == words
+
+
+@given(st.text(alphabet=st.sampled_from("ab ăș\t\n\r\x0b\x0c\xa0\u2003\x00-"), max_size=WIDTH + 3))
+def test_a_line_that_fits_is_printed_as_textwrap_would(text: str) -> None:
+    p = Printout()
+    p.left(text)
+    assert p.lines == (textwrap.wrap(text, WIDTH, break_on_hyphens=False) or [""])
 
 
 def test_header_and_footer_are_saved_and_survive_a_restart(tmp_path: Path, make_app: Any) -> None:

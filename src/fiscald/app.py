@@ -26,7 +26,13 @@ from fiscald.interfaces import export, simulate, web
 from fiscald.interfaces import openapi as openapi_doc
 from fiscald.interfaces.auth import TokenAuth
 from fiscald.interfaces.head import HeadAsGet
-from fiscald.interfaces.http import OPERATION_OPENAPI, build_router, operation_route, routing_error
+from fiscald.interfaces.http import (
+    OPERATION_OPENAPI,
+    OperationFastPath,
+    build_router,
+    operation_route,
+    routing_error,
+)
 from fiscald.interfaces.inp.service import InpService
 from fiscald.interfaces.local_only import LocalOnly
 from fiscald.interfaces.manage import build_manage_router
@@ -113,6 +119,7 @@ def create_app(data_dir: Path, instance_id: str | None = None) -> FastAPI:
     app = FastAPIOffline(title="fiscald", version=__version__, lifespan=lifespan,
                          description="Open fiscal device driver, wire-compatible with the FisCool HTTP API.")
     app.state.instance_id = instance_id or uuid.uuid4().hex
+    app.add_middleware(OperationFastPath, on_error=_error_response)  # innermost (added first)
     app.add_middleware(ServerTimingMiddleware)
     app.router.routes.insert(0, operation_route())
     app.include_router(build_router())

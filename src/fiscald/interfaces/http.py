@@ -6,6 +6,7 @@ Only translation lives here: HTTP request -> :class:`Operation` -> ``DeviceManag
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fiscald import __version__, jsonfmt
 from fiscald.central.shipper import Shipper
@@ -109,10 +111,34 @@ async def operation(request: Request) -> Response:
 
 
 def operation_route() -> Route:
-    """The route every receipt takes. It is a plain Starlette route, matched before all others: FastAPI's
-    per-request machinery (route matching through included routers, dependency solving) cost about 7 % of a
-    receipt's CPU, and this endpoint validates its body itself. :data:`OPERATION_OPENAPI` documents it."""
+    """The route of ``/devices/operation``: a plain Starlette route, matched before all others (FastAPI's
+    per-request machinery cost about 7 % of a receipt's CPU). :class:`OperationFastPath` answers its POSTs
+    before they reach the router; the route stays for the other methods (405) and the docs
+    (:data:`OPERATION_OPENAPI`)."""
     return Route("/devices/operation", operation, methods=["POST"])
+
+
+class OperationFastPath:
+    """The innermost middleware: ``POST /devices/operation`` (every receipt) goes straight to :func:`operation`,
+    past the exception middleware, the exit-stack middleware, the router and the route's request/response
+    wrappers, which together cost about 5 % of a receipt's CPU. Every middleware of ours (host check, token,
+    Server-Timing) still runs around it; a FiscalError is answered here as the app's handler would, anything
+    else still reaches the server-error middleware (500)."""
+
+    def __init__(self, app: ASGIApp, on_error: Callable[[Request, FiscalError], Response]) -> None:
+        self.app = app
+        self.on_error = on_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/devices/operation" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await operation(request)
+        except FiscalError as err:
+            response = self.on_error(request, err)
+        await response(scope, receive, send)
 
 
 OPERATION_OPENAPI: dict[str, Any] = {"post": {
