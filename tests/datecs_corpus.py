@@ -15,31 +15,8 @@ A reply is the exact data field (TABs shown as \\t) or a regular expression (``r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-SYNTAX = (0, 0)
-INVALID = (0, 1)
-NOT_PERMITTED = (1, 1)
-PAPER_OUT = (2, 0)
-FISCAL_OPEN = (2, 3)
-NON_FISCAL_OPEN = (2, 5)
-
-
-@dataclass(frozen=True)
-class Case:
-    source: str
-    cmd: int
-    request: str
-    reply: str | re.Pattern[str]
-    bits: frozenset[tuple[int, int]] = frozenset()
-    clear: frozenset[tuple[int, int]] = frozenset()
-    control: dict[str, object] = field(default_factory=dict)  # a POST /simulate body applied before the request
-
-
-def case(source: str, cmd: int, request: str, reply: str | re.Pattern[str], bits: tuple[tuple[int, int], ...] = (),
-         clear: tuple[tuple[int, int], ...] = (), **control: object) -> Case:
-    return Case(source, cmd, request, reply, frozenset(bits), frozenset(clear), dict(control))
-
+from emulated import FISCAL_OPEN, INVALID, NON_FISCAL_OPEN, NOT_PERMITTED, PAPER_OUT, SYNTAX, case
 
 T = "\t"
 ANY_X_OK = re.compile(r"0\t.*", re.S)

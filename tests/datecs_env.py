@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from emulated import announced
 
 from fiscald.app import open_database
 from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
@@ -51,16 +52,8 @@ class Emulator:
 
     def wait_ready(self) -> Emulator:
         assert self.proc is not None and self.proc.stdout is not None
-        seen = []
-        while not self.address:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"emulator exited: {''.join(seen)}")
-            seen.append(line)
-            if line.startswith("control on "):
-                self.control = "http://" + line.removeprefix("control on ").strip()
-            elif line.startswith("listening on "):
-                self.address = line.removeprefix("listening on ").strip()
+        if not self.address:
+            self.control, self.address = announced(self.proc.stdout.readline)
         if not self.pty:
             self.port = int(self.address.rpartition(":")[2])
         return self

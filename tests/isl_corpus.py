@@ -16,34 +16,11 @@ By page. A reply is the exact data field or a regular expression it must match; 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-SYNTAX = (0, 0)
-INVALID = (0, 1)
-NOT_PERMITTED = (1, 1)
-PAPER_OUT = (2, 0)
-FISCAL_OPEN = (2, 3)
-NON_FISCAL_OPEN = (2, 5)
+from emulated import FISCAL_OPEN, INVALID, NON_FISCAL_OPEN, NOT_PERMITTED, PAPER_OUT, SYNTAX, case
+
 DY_WRONG_PASSWORD = (1, 6)  # [DY] p.6
 ED_COVER_OPEN = (1, 5)  # [ED] p.5
-
-
-@dataclass(frozen=True)
-class Case:
-    source: str
-    cmd: int
-    request: str
-    reply: str | re.Pattern[str]
-    bits: frozenset[tuple[int, int]] = frozenset()
-    clear: frozenset[tuple[int, int]] = frozenset()
-    error: int | None = None
-    control: dict[str, object] = field(default_factory=dict)  # a POST /simulate body applied before the request
-
-
-def case(source: str, cmd: int, request: str, reply: str | re.Pattern[str], bits: tuple[tuple[int, int], ...] = (),
-         clear: tuple[tuple[int, int], ...] = (), error: int | None = None, **control: object) -> Case:
-    return Case(source, cmd, request, reply, frozenset(bits), frozenset(clear), error, dict(control))
-
 
 T = "\t"
 ANY6 = re.compile(r".{6}", re.S)

@@ -10,52 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from datecs_corpus import SCENARIOS, Case
+from datecs_corpus import SCENARIOS
+from emulated import FramedHost, check, framed
 
 from fiscald.drivers.datecs import framing
 from fiscald.emulators.datecs import MODELS, DatecsEmulator
-from fiscald.emulators.link import MemoryLink
-
-
-class Host:
-    """A Datecs host on a memory link: frames out, the reply frame back (SYN skipped, NAK reported)."""
-
-    def __init__(self, emulator: DatecsEmulator) -> None:
-        self.emulator = emulator
-        self.variant = emulator.variant
-        self.link = MemoryLink()
-        self.task = asyncio.create_task(emulator.serve(self.link.device_read, self.link.device_write))
-        self.seq = 0x20
-
-    async def ask(self, cmd: int, data: bytes, seq: int | None = None) -> framing.Frame:
-        if seq is None:
-            self.seq = self.seq + 1 if self.seq < self.variant.seq_max else 0x20
-            seq = self.seq
-        self.link.send(framing.request(self.variant, seq, cmd, data))
-        decoder = framing.Decoder(self.variant, replies=True)
-        while True:
-            chunk = await asyncio.wait_for(self.link.receive(), 5)
-            for event in decoder.feed(chunk):
-                if isinstance(event, framing.Frame):
-                    return event
-
-    async def close(self) -> None:
-        self.link.hang_up()
-        await self.task
-
-
-def _check(case: Case, reply: framing.Frame, codepage: str) -> None:
-    data = reply.data.decode(codepage)
-    where = f"{case.source}: {case.request!r} -> {data!r}"
-    if isinstance(case.reply, re.Pattern):
-        assert case.reply.fullmatch(data), where
-    else:
-        assert data == case.reply, where
-    status = reply.status or b""
-    for byte, bit in case.bits:
-        assert status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} not set ({status.hex()})"
-    for byte, bit in case.clear:
-        assert not status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} set ({status.hex()})"
 
 
 @pytest.mark.parametrize("dialect", sorted(SCENARIOS))
@@ -65,18 +24,13 @@ def test_corpus(dialect: str, tmp_path: Path) -> None:
     async def run() -> None:
         emulator = DatecsEmulator(MODELS[model], tmp_path)
         assert emulator.dialect.name == dialect.split()[0]
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, emulator.variant) as host:
             for case in cases:
                 if case.control:
                     await emulator.control(case.control)
                 reply = await host.ask(case.cmd, case.request.encode(emulator.dialect.codepage))
                 assert reply.cmd == case.cmd
-                _check(case, reply, emulator.dialect.codepage)
-        finally:
-            await host.close()
-            emulator.close()
+                check(case, reply, emulator.dialect.codepage)
 
     asyncio.run(run())
 
@@ -86,9 +40,7 @@ def test_a_repeated_seq_is_answered_not_executed(tmp_path: Path) -> None:
 
     async def run() -> None:
         emulator = DatecsEmulator(MODELS["DP-150MX"], tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, emulator.variant) as host:
             await host.ask(0x30, b"1\t0000\t1\t\t\t")
             await host.ask(0x31, b"Paine\t1\t10.00\t\t\t\t0\t")
             first = await host.ask(0x35, b"0\t4.00\t\t")
@@ -96,9 +48,6 @@ def test_a_repeated_seq_is_answered_not_executed(tmp_path: Path) -> None:
             assert first.data == again.data == b"0\tD\t6.00\t"
             state = await host.ask(0x4C, b"")
             assert state.data.split(b"\t")[-2] == b"4.00"  # paid once
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -108,31 +57,21 @@ def test_an_open_receipt_survives_a_power_cycle(tmp_path: Path) -> None:
 
     async def first() -> None:
         emulator = DatecsEmulator(MODELS["DP-25"], tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, emulator.variant) as host:
             await host.ask(0x30, b"1,1,1")
             await host.ask(0x31, "Paine\tА2.00".encode("cp1251"))
             paid = await host.ask(0x35, b"\tC0.50")
             assert paid.data == b"D+00000150"
-        finally:
-            await host.close()
-            emulator.close()
 
     async def second() -> None:
         emulator = DatecsEmulator(MODELS["DP-25"], tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, emulator.variant) as host:
             assert (await host.ask(0x4C, b"T")).data == b"1,1,+00000200,+00000050"
             assert (await host.ask(0x3C, b"")).data == b""  # refused: paid partly
             assert (await host.ask(0x35, b"\t")).data == b"R+00000000"
             assert (await host.ask(0x38, b"")).data == b"1,1"
             codes = (await emulator.control({}))["device"]["last_payment_codes"]
             assert codes == ["C", "P"]
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(first())
     asyncio.run(second())
@@ -143,17 +82,12 @@ def test_romanian_text_is_cp1250(tmp_path: Path) -> None:
 
     async def run() -> None:
         emulator = DatecsEmulator(MODELS["FP-700MX"], tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, emulator.variant) as host:
             await host.ask(0x30, b"1\t0000\t1\t\t\t")
             reply = await host.ask(0x31, "Pâine ţărănească\t1\t3.00\t\t\t\t0\t".encode("cp1250"))
             assert reply.data == b"0\t1\t"
             assert emulator.rules.open is not None
             assert emulator.rules.open.lines[0]["description"] == "Pâine ţărănească"
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -166,9 +100,7 @@ def test_dst_follows_the_time_in_summer(tmp_path: Path, monkeypatch: pytest.Monk
 
     async def run() -> None:
         emulator = DatecsEmulator(MODELS["DP-150MX"], tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, emulator.variant) as host:
             assert (await host.ask(0x3D, b"15-07-30 12:00:00 DST\t")).data == b"0\t"
             summer = (await host.ask(0x3E, b"")).data.decode()
             assert re.fullmatch(r"0\t15-07-30 12:00:0\d DST\t", summer), summer
@@ -180,9 +112,6 @@ def test_dst_follows_the_time_in_summer(tmp_path: Path, monkeypatch: pytest.Monk
             await host.ask(0x35, b"\t\t\t")
             await host.ask(0x38, b"")
             assert (await host.ask(0x3D, b"14-01-31 12:00:00\t")).data == b"-112004\t"
-        finally:
-            await host.close()
-            emulator.close()
 
     try:
         asyncio.run(run())
@@ -197,9 +126,7 @@ def test_paper_out_mid_receipt_leaves_it_usable(tmp_path: Path) -> None:
 
     async def run() -> None:
         emulator = DatecsEmulator(MODELS["FP-700X"], tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, emulator.variant) as host:
             await host.ask(0x30, b"1\t0000\t1\t\t")
             await host.ask(0x31, b"Paine\t1\t2.00\t\t\t\t0\t")
             await emulator.control({"fault": "paper_out"})
@@ -210,9 +137,6 @@ def test_paper_out_mid_receipt_leaves_it_usable(tmp_path: Path) -> None:
             assert (await host.ask(0x35, b"0\t2.00\t\t")).data == b"0\tR\t0.00\t"
             assert (await host.ask(0x38, b"")).data == b"0\t1\t"
             assert (await host.ask(0x4C, b"")).data == b"0\t0\t1\t1\t2.00\t2.00\t"
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -258,7 +182,7 @@ def test_a_power_cut_after_the_books_committed_is_recovered(tmp_path: Path) -> N
         emulator = DatecsEmulator(MODELS["FP-2000"], tmp_path)
         await emulator.start()
         saved = (tmp_path / "emulator-state.json").read_text("utf-8")
-        host = Host(emulator)
+        host = FramedHost(emulator, emulator.variant)
         try:
             await host.ask(0x30, b"1,0000,1,")
             await host.ask(0x31, "Paine\tА2.00".encode("cp1251"))
@@ -273,14 +197,9 @@ def test_a_power_cut_after_the_books_committed_is_recovered(tmp_path: Path) -> N
         before["open"]["payments"], before["open"]["codes"] = [{"type": "cash", "amount_cents": 200}], ["P"]
         (tmp_path / "emulator-state.json").write_text(json.dumps(before), "utf-8")
         again = DatecsEmulator(MODELS["FP-2000"], tmp_path)
-        await again.start()
-        host = Host(again)
-        try:
+        async with framed(again, again.variant) as host:
             assert (await host.ask(0x4C, b"T")).data == b"0,1,+00000200,+00000200"
             assert (await host.ask(0x30, b"1,0000,1,")).data == b"2,2"
-        finally:
-            await host.close()
-            again.close()
 
     asyncio.run(run())
 

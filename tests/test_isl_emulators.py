@@ -16,16 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from isl_corpus import SCENARIOS, Case
+from emulated import FISCAL_OPEN, NOT_PERMITTED, PAPER_OUT, check, framed
+from isl_corpus import SCENARIOS
 
 from fiscald.drivers.datecs import framing
 from fiscald.emulators.isl import BRANDS, IslEmulator
-from fiscald.emulators.link import MemoryLink
 from fiscald.store import journal
-
-NOT_PERMITTED = (1, 1)
-FISCAL_OPEN = (2, 3)
-PAPER_OUT = (2, 0)
 
 # one receipt per brand, as ErpNet.FP's drivers send it: open, sale, payment in cash
 RECEIPT = {
@@ -35,54 +31,8 @@ RECEIPT = {
 }
 
 
-class Host:
-    """An ISL host on a memory link: frames out, the reply frame back (SYN skipped)."""
-
-    def __init__(self, emulator: IslEmulator) -> None:
-        self.link = MemoryLink()
-        self.task = asyncio.create_task(emulator.serve(self.link.device_read, self.link.device_write))
-        self.seq = 0x20
-
-    async def send(self, cmd: int, text: str, seq: int | None = None) -> None:
-        if seq is None:
-            self.seq = self.seq + 1 if self.seq < framing.OLD.seq_max else 0x20
-            seq = self.seq
-        self.link.send(framing.request(framing.OLD, seq, cmd, text.encode("cp1251")))
-
-    async def reply(self) -> framing.Frame:
-        decoder = framing.Decoder(framing.OLD, replies=True)
-        while True:
-            for event in decoder.feed(await asyncio.wait_for(self.link.receive(), 5)):
-                if isinstance(event, framing.Frame):
-                    return event
-
-    async def ask(self, cmd: int, text: str, seq: int | None = None) -> framing.Frame:
-        await self.send(cmd, text, seq)
-        return await self.reply()
-
-    async def close(self) -> None:
-        self.link.hang_up()
-        await self.task
-
-
 def _bit(frame: framing.Frame, bit: tuple[int, int]) -> bool:
     return bool((frame.status or b"\0" * 6)[bit[0]] & (1 << bit[1]))
-
-
-def _check(case: Case, reply: framing.Frame) -> None:
-    data = reply.data.decode("cp1251")
-    where = f"{case.source}: {case.cmd:#x} {case.request!r} -> {data!r}"
-    if isinstance(case.reply, re.Pattern):
-        assert case.reply.fullmatch(data), where
-    else:
-        assert data == case.reply, where
-    status = reply.status or b""
-    for byte, bit in case.bits:
-        assert status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} not set ({status.hex()})"
-    for byte, bit in case.clear:
-        assert not status[byte] & (1 << bit), f"{where}: status bit {byte}.{bit} set ({status.hex()})"
-    if case.error is not None:
-        assert status[3] & 0x7F == case.error, f"{where}: error number {status[3] & 0x7F} ({status.hex()})"
 
 
 @pytest.mark.parametrize("brand", sorted(SCENARIOS))
@@ -91,18 +41,13 @@ def test_corpus(brand: str, tmp_path: Path) -> None:
 
     async def run() -> None:
         emulator = IslEmulator(BRANDS[brand], model, tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             for case in cases:
                 if case.control:
                     await emulator.control(case.control)
                 reply = await host.ask(case.cmd, case.request)
                 assert reply.cmd == case.cmd
-                _check(case, reply)
-        finally:
-            await host.close()
-            emulator.close()
+                check(case, reply, "cp1251")
 
     asyncio.run(run())
 
@@ -116,9 +61,7 @@ def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> Non
 
     async def run() -> None:
         emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             for cmd, text in (sale, pay, (0x38, "")):  # nothing open
                 refused = await host.ask(cmd, text)
                 assert _bit(refused, NOT_PERMITTED) and not _bit(refused, FISCAL_OPEN), (cmd, refused)
@@ -136,9 +79,6 @@ def test_a_receipt_refuses_the_wrong_sequence(brand: str, tmp_path: Path) -> Non
             assert (await host.ask(*pay)).data.startswith(b"D")
             closed = await host.ask(0x38, "")
             assert not _bit(closed, FISCAL_OPEN) and not _bit(closed, NOT_PERMITTED)
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -153,9 +93,7 @@ def test_a_lost_reply_is_resent_not_executed(brand: str, step: int, tmp_path: Pa
 
     async def run() -> None:
         emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             for i, (cmd, text) in enumerate(steps):
                 request = text.format(n=1)
                 if i != step:
@@ -172,9 +110,6 @@ def test_a_lost_reply_is_resent_not_executed(brand: str, step: int, tmp_path: Pa
             assert (await host.ask(0x4C, "T")).data.split(b",")[:2] == [b"0", b"1"]  # closed, one sale
             assert emulator.rules.drawer()[0] == 200  # paid once
             assert (await emulator.control({}))["device"]["frames"] == 5  # 4 steps and 4Ch, nothing twice
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(run())
 
@@ -187,13 +122,8 @@ def test_a_receipt_left_open_survives_a_power_cycle(brand: str, tmp_path: Path) 
 
     async def session(*steps: tuple[int, str]) -> list[framing.Frame]:
         emulator = IslEmulator(BRANDS[brand], BRANDS[brand].default_model, tmp_path)
-        await emulator.start()
-        host = Host(emulator)
-        try:
+        async with framed(emulator, framing.OLD) as host:
             return [await host.ask(cmd, text.format(n=1)) for cmd, text in steps]
-        finally:
-            await host.close()
-            emulator.close()
 
     asyncio.run(session(open_, sale))
     state, paid, closed, after = asyncio.run(session((0x4C, "T"), pay, (0x38, ""), (0x4C, "T")))

@@ -10,19 +10,18 @@ import time
 from pathlib import Path
 
 import pytest
+from emulated import LinkHost
 from tremol_corpus import CMD_GS, SCENARIOS, Case
 
 from fiscald.drivers.zfp import framing as z
-from fiscald.emulators.link import MemoryLink
 from fiscald.emulators.tremol import MODELS, TremolEmulator
 
 
-class Host:
+class Host(LinkHost):
     """A ZFP host on a memory link: ping, frame, the reply (RETRY skipped and counted)."""
 
     def __init__(self, emulator: TremolEmulator) -> None:
-        self.link = MemoryLink()
-        self.task = asyncio.create_task(emulator.serve(self.link.device_read, self.link.device_write))
+        super().__init__(emulator)
         self.numbers = z.MessageNumbers()
         self.retries = 0
 
@@ -50,10 +49,6 @@ class Host:
         while not line.endswith(b"\n"):
             line += await asyncio.wait_for(self.link.receive(), 5)
         return line[:-1]
-
-    async def close(self) -> None:
-        self.link.hang_up()
-        await self.task
 
 
 def _check(case: Case, reply: z.Ack | z.Frame | bytes, codepage: str) -> None:

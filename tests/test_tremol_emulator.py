@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from emulated import announced
 from typer.testing import CliRunner
 
 from fiscald.cli import cli
@@ -33,18 +34,8 @@ class Process:
                 "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.address = self.control = ""
         assert self.proc.stdout is not None
-        seen: list[str] = []
-        while not self.address:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"emulator exited: {''.join(seen)}")
-            seen.append(line)
-            if line.startswith("control on "):
-                self.control = "http://" + line.removeprefix("control on ").strip()
-            elif line.startswith("listening on "):
-                self.address = line.removeprefix("listening on ").strip()
+        self.control, self.address = announced(self.proc.stdout.readline)
 
     @property
     def port(self) -> int:

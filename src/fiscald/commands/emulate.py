@@ -9,7 +9,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal, get_type_hints
+from typing import Annotated, Any, Literal, Protocol, get_type_hints
 
 import typer
 
@@ -17,7 +17,7 @@ from fiscald.config import is_loopback
 from fiscald.emulators.control import serve_control
 from fiscald.emulators.datecs import DEFAULT_MODEL, MODELS, DatecsEmulator
 from fiscald.emulators.isl import BRANDS, Brand, IslEmulator
-from fiscald.emulators.link import serve_pty, serve_tcp
+from fiscald.emulators.link import Device, serve_pty, serve_tcp
 from fiscald.emulators.tremol import DEFAULT_MODEL as TREMOL_DEFAULT
 from fiscald.emulators.tremol import MODELS as TREMOL_MODELS
 from fiscald.emulators.tremol import TremolEmulator
@@ -31,6 +31,11 @@ def _address(value: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not host:
         raise typer.BadParameter(f"{value!r}: use HOST:PORT, e.g. 127.0.0.1:4999")
     return host.strip("[]"), int(port)
+
+
+def _check_pty(pty: bool) -> None:
+    if pty and sys.platform == "win32":
+        raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
 
 
 @emulate_app.command()
@@ -55,8 +60,7 @@ def datecs(
         wanted = [n for n, s in MODELS.items() if protocol is None or s.dialect.framing.name == protocol]
         kind = f"a {protocol} model" if protocol else "a Datecs model"
         raise typer.BadParameter(f"{name!r} is not {kind} ({', '.join(wanted)})", param_hint="--model")
-    if pty and sys.platform == "win32":
-        raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
+    _check_pty(pty)
     folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="fiscald-datecs-"))
     asyncio.run(_run(DatecsEmulator(spec, folder, baud), listen, control, pty))
 
@@ -80,8 +84,7 @@ def _isl_command(brand: Brand) -> None:
         if name not in brand.models:
             raise typer.BadParameter(f"{name!r} is not a {brand.maker} model ({', '.join(brand.models)})",
                                      param_hint="--model")
-        if pty and sys.platform == "win32":
-            raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
+        _check_pty(pty)
         folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix=f"fiscald-{brand.name}-"))
         asyncio.run(_run(IslEmulator(brand, name, folder, baud), listen, control, pty))
 
@@ -95,7 +98,19 @@ for _brand in BRANDS.values():
     _isl_command(_brand)
 
 
-async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: bool) -> None:
+class _WireEmulator(Device, Protocol):
+    """What ``_run`` starts: a register on the link layer with a ``POST /simulate`` handler."""
+
+    async def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def control(self, body: Any) -> dict[str, Any]: ...
+
+
+async def _run(emulator: _WireEmulator, listen: str, control: str | None, pty: bool, *, replace: bool = True) -> None:
+    """Serve ``emulator`` until SIGINT/SIGTERM, printing ``control on HOST:PORT`` (when asked) and then
+    ``listening on HOST:PORT`` (or the pseudo-terminal's path); ``replace`` as for ``serve_tcp``."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -112,7 +127,7 @@ async def _run(emulator: DatecsEmulator, listen: str, control: str | None, pty: 
         if pty:
             print(f"listening on {await serve_pty(emulator)}", flush=True)
         else:
-            server = await serve_tcp(emulator, *_address(listen))
+            server = await serve_tcp(emulator, *_address(listen), replace=replace)
             servers.append(server)
             host, port = server.sockets[0].getsockname()[:2]
             print(f"listening on {host}:{port}", flush=True)
@@ -173,41 +188,11 @@ def tremol(
     if spec is None:
         raise typer.BadParameter(f"{model!r} is not a Tremol model ({', '.join(TREMOL_MODELS)})",
                                  param_hint="--model")
-    if pty and sys.platform == "win32":
-        raise typer.BadParameter("pseudo-terminals need a POSIX system: use --listen", param_hint="--pty")
+    _check_pty(pty)
     if pty and password is not None:
         raise typer.BadParameter("the password step is for LAN (TCP) connections only", param_hint="--password")
     if password is not None and (not password or "\n" in password or len(password) > 64):
         raise typer.BadParameter("1 to 64 characters, no line feed", param_hint="--password")
     folder = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="fiscald-tremol-"))
     emulator = TremolEmulator(spec, folder, password)
-    asyncio.run(_run_tremol(emulator, listen, control, pty))
-
-
-async def _run_tremol(emulator: TremolEmulator, listen: str, control: str | None, pty: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C ends asyncio.run instead
-            loop.add_signal_handler(sig, stop.set)
-    await emulator.start()
-    servers: list[asyncio.Server] = []
-    try:
-        if control is not None:
-            server = await serve_control(emulator.control, *_address(control))
-            servers.append(server)
-            host, port = server.sockets[0].getsockname()[:2]
-            print(f"control on {host}:{port}", flush=True)
-        if pty:
-            print(f"listening on {await serve_pty(emulator)}", flush=True)
-        else:
-            server = await serve_tcp(emulator, *_address(listen), replace=False)  # one host; others get 60h
-            servers.append(server)
-            host, port = server.sockets[0].getsockname()[:2]
-            print(f"listening on {host}:{port}", flush=True)
-        await stop.wait()
-    finally:
-        for server in servers:
-            server.close()
-        with contextlib.suppress(Exception):
-            emulator.close()
+    asyncio.run(_run(emulator, listen, control, pty, replace=False))  # one host; others get 60h

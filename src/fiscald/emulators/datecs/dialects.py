@@ -14,6 +14,7 @@ section 5 ("still unknown"): one behaviour was picked and docs/devices.md lists 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from fiscald.drivers.datecs import framing
 
@@ -40,6 +41,8 @@ ERR_WRONG_DATETIME = -112004
 ERR_NO_PAPER = -112006
 ERR_COVER_OPEN = -112007
 
+Bit = tuple[int, int]  # (status byte, bit)
+
 # rule -> (X error code, status bits) ; the status bits are [X] p.46 / [P] p.8-9 / [C] p.5-6: (byte, bit)
 SYNTAX_BIT = (0, 0)
 INVALID_COMMAND_BIT = (0, 1)
@@ -56,6 +59,18 @@ FM_GENERAL = frozenset({(4, 0), (4, 4)})
 # a fiscalized register: serial+FM number set (4.2), tax number set (4.1), VAT set (5.4), fiscalized (5.3),
 # FM formatted (5.1)
 STANDING_BITS = ((4, 2), (4, 1), (5, 4), (5, 3), (5, 1))
+
+
+@dataclass(frozen=True)
+class Status:
+    """The status bytes of a register of Datecs' framing (Datecs' own, or an ISL brand's table)."""
+    standing: tuple[Bit, ...]  # bits a fiscalised register always shows
+    general: frozenset[Bit]  # errors whose OR is 0.5
+    fm_general: frozenset[Bit]  # errors whose OR is 4.5
+    faults: dict[str, Bit]  # /simulate faults -> the bit they raise
+    byte3: Literal["error_number", "switches"]  # what byte 3 carries
+    fiscal_open: Bit = (2, 3)
+    non_fiscal_open: Bit = (2, 5)
 
 PaymentTable = dict[str, str]  # wire code -> our payment type
 

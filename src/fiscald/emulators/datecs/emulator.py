@@ -15,34 +15,29 @@ import datetime as dt
 import hashlib
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from fiscald.drivers.base import DriverContext
 from fiscald.drivers.datecs import framing
-from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.emulators import rules
 from fiscald.emulators.datecs import dialects as d
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
+from fiscald.emulators.wire import LineStats, WireState, money, register_in
 from fiscald.errors import Code, FiscalError
-from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.models.simulate import parse_simulate
 from fiscald.operations.registry import config_error_from
-from fiscald.store import Database
 
 SYN_EVERY_S = 0.060
-Bit = tuple[int, int]
 Reply = list[str] | bytes
 
 # rule -> (X error code, status bit)
-RULES: dict[Rule, tuple[int, Bit]] = {
+RULES: dict[Rule, tuple[int, d.Bit]] = {
     Rule.SYNTAX: (d.ERR_SYNTAX, d.SYNTAX_BIT),
     Rule.NOT_PERMITTED: (d.ERR_NOT_PERMITTED, d.NOT_PERMITTED_BIT),
     Rule.RECEIPT_OPEN: (d.ERR_RECEIPT_OPEN, d.NOT_PERMITTED_BIT),
@@ -63,38 +58,12 @@ RULES: dict[Rule, tuple[int, Bit]] = {
     Rule.FORBIDDEN_PAYMENT: (d.ERR_PAY_BIG_AMOUNT, d.NOT_PERMITTED_BIT),
     Rule.WRONG_DATETIME: (d.ERR_WRONG_DATETIME, d.NOT_PERMITTED_BIT),
 }
-FAULT_BITS: dict[str, Bit] = {"paper_out": d.PAPER_OUT_BIT, "cover_open": d.COVER_OPEN_BIT,
-                              "fiscal_memory_full": d.FM_FULL_BIT}
+# [X] p.46: bit 7 always set; '#' errors also set 0.5, FM errors 4.5; byte 3 carries no error number
+STATUS = d.Status(standing=d.STANDING_BITS, general=d.GENERAL, fm_general=d.FM_GENERAL,
+                  faults={"paper_out": d.PAPER_OUT_BIT, "cover_open": d.COVER_OPEN_BIT,
+                          "fiscal_memory_full": d.FM_FULL_BIT},
+                  byte3="switches", fiscal_open=d.FISCAL_OPEN_BIT, non_fiscal_open=d.NON_FISCAL_OPEN_BIT)
 NSALE = re.compile(r"[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9]{7}")  # [X] p.9, [C] p.10
-
-
-class WireFaults(BaseModel):
-    """Faults of the line itself (``"wire"`` in POST /simulate); a request changes only the fields it names."""
-
-    model_config = ConfigDict(extra="forbid")
-    drop_replies: StrictInt | None = Field(default=None, ge=0, le=1000)
-    from_command: StrictInt | None = Field(default=None, ge=0, le=0xFFFF)
-    corrupt_replies: StrictInt | None = Field(default=None, ge=0, le=1000)
-    nak_frames: StrictInt | None = Field(default=None, ge=0, le=1000)
-    busy_ms: StrictInt | None = Field(default=None, ge=0, le=600_000)
-
-
-@dataclass
-class WireState:
-    drop_replies: int = 0
-    from_command: int | None = None  # dropping starts at the next frame carrying this command (None: at once)
-    corrupt_replies: int = 0
-    nak_frames: int = 0
-    busy_ms: int = 0
-
-
-@dataclass
-class LineStats:
-    """What crossed the line and where the emulator's time went (for the benchmark)."""
-    bytes_in: int = 0
-    bytes_out: int = 0
-    line_s: float = 0.0  # time spent pacing bytes at ``baud``
-    device_s: float = 0.0  # time spent executing commands
 
 
 class FaultAt(BaseModel):
@@ -111,14 +80,6 @@ class Syntax(Exception):
     """The request does not parse: X -112001 / old status bit 0.0."""
 
 
-def device_id_in(data_dir: Path) -> str:
-    """The emulated register's identity, kept in its data dir so it survives restarts."""
-    path = data_dir / "emulator-id"
-    if not path.exists():
-        path.write_text(str(uuid.uuid4()), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
-
-
 # -- numbers on the wire ---------------------------------------------------------------------------
 def parse_amount(text: str, places: int = 2) -> int:
     """``"12.34"`` -> 1234 (a request's amounts carry a decimal point or are whole units)."""
@@ -132,11 +93,6 @@ def parse_amount(text: str, places: int = 2) -> int:
     return int(value.scaleb(places))
 
 
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
 def signed_cents(cents: int, width: int) -> str:
     """Old protocol: ``+00000500`` (a sign and ``width - 1`` digits, in stotinki/bani) [P] p.25."""
     return f"{'-' if cents < 0 else '+'}{abs(cents):0{width - 1}d}"
@@ -148,13 +104,8 @@ class DatecsEmulator:
         self.dialect = model.dialect
         self.variant = model.dialect.framing
         self.baud = baud
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(data_dir / "emulator.sqlite3")
-        self.device_id = device_id_in(data_dir)
-        config = FiscalDeviceConfig(id=self.device_id, name=f"{maker} {model.name}", manufacturer="Simulated",
-                                    model="Simulated", connection_details=ConnectionDetails(type="Virtual"))
-        self.register = SimulatedRegister(config, DriverContext(self.db, lambda a, b: None, lambda e: None,
-                                                                lambda: "en"))
+        self.status_table = STATUS
+        self.db, self.device_id, self.register = register_in(data_dir, f"{maker} {model.name}")
         dialect = self.dialect
         self.rules = rules.FiscalRules(self.register, data_dir, factory_password=model.factory_password,
                                        lock_after=dialect.lock_after, max_sales=dialect.max_sales)
@@ -213,12 +164,7 @@ class DatecsEmulator:
             except ValidationError as exc:
                 raise config_error_from(exc, "fault_at") from None
         if wire_body is not None:
-            try:
-                wire = WireFaults.model_validate(wire_body)
-            except ValidationError as exc:
-                raise config_error_from(exc, "wire") from None
-            for name, value in wire.model_dump(exclude_unset=True).items():
-                setattr(self.wire, name, value)
+            self.wire.arm(wire_body)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
         state = self.register.state
         last = self.rules.book.last
@@ -316,30 +262,34 @@ class DatecsEmulator:
         await self.register.simulate(parse_simulate({"device_id": self.device_id, "fault": at.fault}))
 
     # -- replies ------------------------------------------------------------------------------------
-    def status(self, *extra: Bit) -> bytes:
-        """The status bytes ([X] p.46): bit 7 always set; '#' errors also set 0.5, FM errors 4.5."""
-        chosen = set(d.STANDING_BITS) | set(extra)
-        fault = FAULT_BITS.get(self.register.simulation.fault or "")
+    def status(self, *extra: d.Bit, error: int = 0) -> bytes:
+        """The status bytes of ``status_table`` ([X] p.46; an ISL brand's): bit 7 always set; the marked errors
+        also set 0.5 (bytes 0-2) and 4.5 (bytes 4-5); byte 3 an error number where the table says so."""
+        table = self.status_table
+        chosen = set(table.standing) | set(extra)
+        fault = table.faults.get(self.register.simulation.fault or "")
         if fault is not None:
             chosen.add(fault)
         if self.rules.open is not None:
-            chosen.add(d.FISCAL_OPEN_BIT)
+            chosen.add(table.fiscal_open)
         if self.rules.non_fiscal_open:
-            chosen.add(d.NON_FISCAL_OPEN_BIT)
-        if chosen & d.GENERAL:
+            chosen.add(table.non_fiscal_open)
+        if chosen & table.general:
             chosen.add((0, 5))
-        if chosen & d.FM_GENERAL:
+        if chosen & table.fm_general:
             chosen.add((4, 5))
         out = bytearray([0x80] * self.variant.status_len)
         for byte, bit in chosen:
             out[byte] |= 1 << bit
+        if table.byte3 == "error_number":
+            out[3] = 0x80 | (error & 0x7F)
         return bytes(out)
 
     def _encode(self, text: str) -> bytes:
         mapped = text.translate({ord(k): v for k, v in self.dialect.text_map.items()})
         return mapped.encode(self.dialect.codepage, errors="replace")
 
-    def _frame(self, seq: int, cmd: int, data: bytes, *bits: Bit) -> bytes:
+    def _frame(self, seq: int, cmd: int, data: bytes, *bits: d.Bit) -> bytes:
         return framing.reply(self.variant, seq, cmd, data[:self.variant.max_reply_data], self.status(*bits))
 
     def _fields(self, values: list[str]) -> bytes:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fiscald.emulators.datecs.dialects import Bit, Status
 from fiscald.emulators.rules import Rule
 
-Bit = tuple[int, int]  # (status byte, bit)
 CYRILLIC = "АБВГДЕЖЗ"  # VAT groups А..З, cp1251 C0h..C7h (every ISL manual; E-ISL GetTaxGroupText)
 LATIN = "ABCDEFGH"  # the Simulated register's VAT letters, in the same order
 
@@ -31,17 +31,6 @@ class Refusals:
     """How a brand shows a refused request: status bits and, where byte 3 carries one, an error number."""
     bits: dict[Rule, tuple[Bit, ...]]
     numbers: dict[Rule, int] = field(default_factory=dict)  # byte 3 (0: none)
-
-
-@dataclass(frozen=True)
-class Status:
-    standing: tuple[Bit, ...]  # bits a fiscalised register always shows
-    general: frozenset[Bit]  # errors whose OR is 0.5
-    fm_general: frozenset[Bit]  # errors whose OR is 4.5
-    faults: dict[str, Bit]  # /simulate faults -> the bit they raise
-    byte3: Literal["error_number", "switches"]  # what byte 3 carries
-    fiscal_open: Bit = (2, 3)
-    non_fiscal_open: Bit = (2, 5)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ No Daisy Romanian protocol manual exists (isl-brands.md): this is the Bulgarian 
 
 from __future__ import annotations
 
-from fiscald.emulators.isl.brand import Brand, Refusals, Status
+from fiscald.emulators.datecs.dialects import Status
+from fiscald.emulators.isl.brand import Brand, Refusals
 from fiscald.emulators.rules import Rule
 
 NOT_PERMITTED = ((1, 1),)

@@ -11,7 +11,8 @@ No Eltrade Romanian protocol manual exists (isl-brands.md): this is the Bulgaria
 
 from __future__ import annotations
 
-from fiscald.emulators.isl.brand import Brand, Refusals, Status
+from fiscald.emulators.datecs.dialects import Status
+from fiscald.emulators.isl.brand import Brand, Refusals
 from fiscald.emulators.rules import Rule
 
 ELTRADE = Brand(

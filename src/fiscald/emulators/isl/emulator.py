@@ -16,14 +16,15 @@ from typing import Any
 
 from fiscald.drivers.datecs import framing
 from fiscald.emulators.datecs import dialects as d
-from fiscald.emulators.datecs.emulator import DatecsEmulator, Reply, Syntax, money, parse_amount, signed_cents
-from fiscald.emulators.isl.brand import LATIN, Bit, Brand, Function
+from fiscald.emulators.datecs.emulator import DatecsEmulator, Reply, Syntax, parse_amount, signed_cents
+from fiscald.emulators.isl.brand import LATIN, Brand, Function
 from fiscald.emulators.rules import Refusal, Rule
+from fiscald.emulators.wire import money
 
 UNP = re.compile(r"[0-9A-Z]{8}-[0-9A-Z]{4}-[0-9]{7,}")  # [DY] p.14, [ED] p.23, [IN] p.11
 EIK = "175074752"  # the emulated owner's EIK (a well-formed Bulgarian 9-digit code)
 PROGRAMMED_DEPARTMENTS = 8  # departments 1..8 sell in VAT groups А..З (UNVERIFIED: a register's own programming)
-NOT_PERMITTED: tuple[Bit, ...] = ((1, 1),)
+NOT_PERMITTED: tuple[d.Bit, ...] = ((1, 1),)
 
 
 def dialect_of(brand: Brand) -> d.Dialect:
@@ -40,6 +41,7 @@ class IslEmulator(DatecsEmulator):
     def __init__(self, brand: Brand, model: str, data_dir: Path, baud: int | None = None) -> None:
         super().__init__(d.Model(model, dialect_of(brand), brand.models[model]), data_dir, baud, brand.maker)
         self.brand = brand
+        self.status_table = brand.status  # [DY] p.6-7, [ED] p.4-6, [IN] p.5-6
         digits = int(hashlib.sha256(self.device_id.encode()).hexdigest(), 16) % 1_000_000
         self.serial = f"{brand.serial_prefix}{digits:06d}"  # two letters and six digits
         self.fm_number = f"{brand.fm_prefix}{digits:06d}"  # eight digits
@@ -57,30 +59,6 @@ class IslEmulator(DatecsEmulator):
         self._handlers = {code: functions[function] for code, function in brand.commands.items()}
 
     # -- replies ------------------------------------------------------------------------------------
-    def status(self, *extra: Bit, error: int = 0) -> bytes:
-        """The six status bytes of the brand ([DY] p.6-7, [ED] p.4-6, [IN] p.5-6): bit 7 always set; the
-        brand's marked errors also set 0.5 (bytes 0-2) and 4.5 (bytes 4-5); byte 3 an error number or the
-        switches (all off)."""
-        table = self.brand.status
-        chosen = set(table.standing) | set(extra)
-        fault = table.faults.get(self.register.simulation.fault or "")
-        if fault is not None:
-            chosen.add(fault)
-        if self.rules.open is not None:
-            chosen.add(table.fiscal_open)
-        if self.rules.non_fiscal_open:
-            chosen.add(table.non_fiscal_open)
-        if chosen & table.general:
-            chosen.add((0, 5))
-        if chosen & table.fm_general:
-            chosen.add((4, 5))
-        out = bytearray([0x80] * self.variant.status_len)
-        for byte, bit in chosen:
-            out[byte] |= 1 << bit
-        if table.byte3 == "error_number":
-            out[3] = 0x80 | (error & 0x7F)
-        return bytes(out)
-
     def _refused(self, seq: int, cmd: int, rule: Rule) -> bytes:
         refusals = self.brand.refusals
         status = self.status(*refusals.bits.get(rule, NOT_PERMITTED), error=refusals.numbers.get(rule, 0))

@@ -32,23 +32,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from fiscald.drivers.base import DriverContext
-from fiscald.drivers.simulated.register import SimulatedRegister
 from fiscald.drivers.zfp import framing as z
 from fiscald.drivers.zfp.framing import CommandError as C
 from fiscald.drivers.zfp.framing import FdError as F
 from fiscald.emulators import rules
-from fiscald.emulators.datecs.emulator import LineStats, WireFaults, WireState, device_id_in
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
 from fiscald.emulators.tremol.dialects import Model
+from fiscald.emulators.wire import LineStats, WireState, money, register_in
 from fiscald.errors import Code, FiscalError
-from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.models.simulate import parse_simulate
-from fiscald.operations.registry import config_error_from
-from fiscald.store import Database
 
 RETRY_EVERY_S = 0.1  # [ours]: the description says RETRY is sent while busy, not how often
 Z_BUSY_S = 0.3  # [ours]: a Z report keeps the register busy at least this long (a RETRY storm)
@@ -107,11 +100,6 @@ class ZfpState:
     last_payments: dict[str, int] = field(default_factory=dict)  # the last receipt's payments per type (72h P)
 
 
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
 def decimal(text: str, places: int) -> int:
     """``"-12.34"`` -> -1234 (places 2); a sign or a space may lead [D p.9]."""
     text = text.strip()
@@ -129,15 +117,8 @@ class TremolEmulator:
         self.model = model
         self.dialect = model.dialect
         self.password = password
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(data_dir / "emulator.sqlite3")
-        self.device_id = device_id_in(data_dir)
         rates = {LATIN[i]: rate for i, rate in enumerate(self.dialect.vat_rates)}
-        config = FiscalDeviceConfig(id=self.device_id, name=f"Tremol {model.name}", manufacturer="Simulated",
-                                    model="Simulated", connection_details=ConnectionDetails(type="Virtual"),
-                                    vat_rates=rates)
-        self.register = SimulatedRegister(config, DriverContext(self.db, lambda a, b: None, lambda e: None,
-                                                                lambda: "en"))
+        self.db, self.device_id, self.register = register_in(data_dir, f"Tremol {model.name}", rates)
         self.rules = rules.FiscalRules(self.register, data_dir, factory_password=FACTORY_PASSWORD, lock_after=None,
                                        max_sales=999)  # 72h SalesNumber[3] [D p.72]
         self.path = data_dir / "tremol-state.json"
@@ -193,12 +174,7 @@ class TremolEmulator:
         if power_loss is not None and not isinstance(power_loss, bool):
             raise FiscalError(Code.CONFIG, "power_loss: expected true or false")
         if wire_body is not None:
-            try:
-                wire = WireFaults.model_validate(wire_body)
-            except ValidationError as exc:
-                raise config_error_from(exc, "wire") from None
-            for name, value in wire.model_dump(exclude_unset=True).items():
-                setattr(self.wire, name, value)
+            self.wire.arm(wire_body)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
         if power_loss and self.rules.open is not None:
             self.state.power_down = True
