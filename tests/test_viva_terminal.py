@@ -185,9 +185,8 @@ def test_busy_terminal_answers_device_busy(shop: Shop) -> None:
     assert r.json()["status"] == 2013 and r.json()["details"]["http_status"] == 409
 
 
+@pytest.mark.parametrize("shop", ["cloud"], indirect=True)  # the Local Terminal API has no credentials
 def test_secrets_are_masked_and_kept(shop: Shop) -> None:
-    if shop.api != "cloud":
-        pytest.skip("the Local Terminal API has no credentials")
     view = shop.s.device(shop.pos)
     assert view["config"]["connection_details"]["details"]["client_secret"] == "***"
     listed = shop.s.http.get("/devices/pos").json()
@@ -282,9 +281,8 @@ def test_terminal_gone_mid_session_then_void_aborts_it(shop: Shop, monkeypatch: 
     assert failed["data"]["session_id"] == sid and failed["data"]["abort_success"] is True
 
 
+@pytest.mark.parametrize("shop", ["cloud"], indirect=True)  # the Local Terminal API has no credentials
 def test_wrong_cloud_secret_is_a_configuration_error(shop: Shop) -> None:
-    if shop.api != "cloud":
-        pytest.skip("the Local Terminal API has no credentials")
     details = {**shop.term.connection("cloud")["details"], "client_secret": "not-the-secret"}
     saved = shop.s.http.post("/manage/save_pos_terminal", json={
         "id": shop.pos, "connection_details": {"type": "Cloud", "details": details}})
