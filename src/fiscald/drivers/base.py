@@ -197,6 +197,26 @@ def fiscal_handlers(register: FiscalOperations) -> Handlers:
             .on(ops.READ_JOURNAL, register.read_journal))
 
 
+class PosOperations(Protocol):
+    """A bank terminal that offers every POS operation."""
+
+    async def pos_sale(self, params: m.PosSaleParams) -> r.CardResult: ...
+    async def pos_refund(self, params: m.PosRefundParams) -> r.CardResult: ...
+    async def pos_void(self, params: m.PosVoidParams) -> r.CardResult: ...
+    async def pos_settlement(self, params: m.NoParams) -> r.SettlementResult: ...
+    async def pos_status(self, params: m.NoParams) -> r.PosStatusResult: ...
+
+
+def pos_handlers(terminal: PosOperations) -> Handlers:
+    """The handler table of a terminal that offers every POS operation."""
+    return (Handlers()
+            .on(ops.POS_SALE, terminal.pos_sale)
+            .on(ops.POS_REFUND, terminal.pos_refund)
+            .on(ops.POS_VOID, terminal.pos_void)
+            .on(ops.POS_SETTLEMENT, terminal.pos_settlement)
+            .on(ops.POS_STATUS, terminal.pos_status))
+
+
 class FiscalDriver(Driver):
     kind = "fiscal"
     offline_operations = frozenset({"read_journal"})  # every register journals in the store (journal_reads.py)

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fiscald.drivers.base import DriverContext, Handlers, PosDriver
+from fiscald.drivers.base import DriverContext, Handlers, PosDriver, pos_handlers
 from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.drivers.simulated.faults import FaultSpec
 from fiscald.drivers.simulated.printout import Printout, money
@@ -24,7 +24,6 @@ from fiscald.models.config import PosConfig
 from fiscald.models.status import DeviceStatus
 from fiscald.operations import OPERATIONS
 from fiscald.operations import models as m
-from fiscald.operations import registry as ops
 from fiscald.operations import results as r
 from fiscald.store import journal
 
@@ -69,12 +68,7 @@ class SimulatedPos(SimulatedDevice[PosState], PosDriver):
         self.state = PosState(terminal_id=terminal_id_for(config.id))
 
     def build_handlers(self) -> Handlers:
-        return (Handlers()
-                .on(ops.POS_SALE, self.pos_sale)
-                .on(ops.POS_REFUND, self.pos_refund)
-                .on(ops.POS_VOID, self.pos_void)
-                .on(ops.POS_SETTLEMENT, self.pos_settlement)
-                .on(ops.POS_STATUS, self.pos_status))
+        return pos_handlers(self)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def load(self, stored: dict[str, Any] | None) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from fiscald.drivers.base import DriverContext, Handlers, PosDriver
+from fiscald.drivers.base import DriverContext, Handlers, PosDriver, pos_handlers
 from fiscald.drivers.simulated.printout import Printout, money
 from fiscald.drivers.viva.api import (
     AuthFailed,
@@ -46,7 +46,6 @@ from fiscald.models.config import PosConfig
 from fiscald.models.connection import CloudDetails, NetworkDetails, connection
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import models as m
-from fiscald.operations import registry as ops
 from fiscald.operations import results as r
 from fiscald.store import devices as device_repo
 from fiscald.store import journal
@@ -112,12 +111,7 @@ class VivaDriver(PosDriver):
         return LocalApi(client, details.ip_address, details.port, "fiscald")
 
     def build_handlers(self) -> Handlers:
-        return (Handlers()
-                .on(ops.POS_SALE, self.pos_sale)
-                .on(ops.POS_REFUND, self.pos_refund)
-                .on(ops.POS_VOID, self.pos_void)
-                .on(ops.POS_SETTLEMENT, self.pos_settlement)
-                .on(ops.POS_STATUS, self.pos_status))
+        return pos_handlers(self)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
