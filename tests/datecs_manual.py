@@ -22,10 +22,11 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from fiscald.drivers.datecs import framing
 from fiscald.drivers.datecs import status as bits
-from fiscald.drivers.datecs.framing import OLD, Decoder, Frame, X
-from fiscald.drivers.transport import ConnectionLost, MemoryTransport, memory_pair
+from fiscald.drivers.isl import framing
+from fiscald.drivers.isl.framing import OLD, Decoder, Frame, X
+from fiscald.drivers.transport import MemoryTransport, memory_pair
+from fiscald.errors import ConnectionLost
 
 RATES = ("21.00", "11.00", "0.00", "0.00")  # A..D; the rest disabled
 

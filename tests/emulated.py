@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fiscald.drivers.datecs import framing
+from fiscald.drivers.isl import framing
 from fiscald.emulators.link import Device, MemoryLink
 
 SYNTAX = (0, 0)

@@ -13,7 +13,7 @@ import pytest
 from datecs_corpus import SCENARIOS
 from emulated import FramedHost, check, framed
 
-from fiscald.drivers.datecs import framing
+from fiscald.drivers.isl import framing
 from fiscald.emulators.datecs import MODELS, DatecsEmulator
 
 

@@ -20,8 +20,7 @@ from fiscald.drivers.base import DriverContext
 from fiscald.drivers.datecs import commands as c
 from fiscald.drivers.datecs.driver import DatecsDriver
 from fiscald.drivers.datecs.models import check_config
-from fiscald.drivers.transport import ConnectionLost
-from fiscald.errors import Code, FiscalError
+from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig
 from fiscald.operations import models as m
 from fiscald.store import Database, journal

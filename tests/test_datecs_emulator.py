@@ -15,7 +15,7 @@ from datecs_env import Emulator
 from typer.testing import CliRunner
 
 from fiscald.cli import cli
-from fiscald.drivers.datecs import framing
+from fiscald.drivers.isl import framing
 from fiscald.emulators import control
 from fiscald.emulators.datecs import MODELS, DatecsEmulator
 

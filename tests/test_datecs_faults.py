@@ -16,7 +16,7 @@ import pytest
 from datecs_env import Emulator, add_datecs_register, datecs_rig
 from sim_client import Sim, item, pay
 
-from fiscald.drivers.datecs import framing
+from fiscald.drivers.isl import framing
 from server import Server, add_simulated_register
 
 CLOSE = 0x38

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fiscald.drivers.datecs import framing
 from fiscald.drivers.datecs import status as bits
-from fiscald.drivers.datecs.framing import OLD, BadFrame, Control, Decoder, Frame, X
+from fiscald.drivers.isl import framing
+from fiscald.drivers.isl.framing import OLD, BadFrame, Control, Decoder, Frame, X
 
 
 def test_the_worked_example_of_a_real_dp150_log() -> None:

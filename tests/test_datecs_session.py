@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from fiscald.drivers.datecs import framing
 from fiscald.drivers.datecs import status as bits
-from fiscald.drivers.datecs.framing import Decoder, Frame, X
-from fiscald.drivers.datecs.session import AmbiguousReply, Session
-from fiscald.drivers.transport import ConnectionLost, MemoryTransport, memory_pair
+from fiscald.drivers.isl import framing
+from fiscald.drivers.isl.framing import Decoder, Frame, X
+from fiscald.drivers.isl.session import AmbiguousReply, Session
+from fiscald.drivers.transport import MemoryTransport, memory_pair
+from fiscald.errors import ConnectionLost
 
 OK = bits.encode(8, [])
 Device = Callable[[Frame, int], Awaitable[list[bytes]]]  # (frame, how many frames so far) -> what to send

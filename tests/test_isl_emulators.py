@@ -19,7 +19,7 @@ import pytest
 from emulated import FISCAL_OPEN, NOT_PERMITTED, PAPER_OUT, check, framed
 from isl_corpus import SCENARIOS
 
-from fiscald.drivers.datecs import framing
+from fiscald.drivers.isl import framing
 from fiscald.emulators.isl import BRANDS, IslEmulator
 from fiscald.store import journal
 

@@ -240,3 +240,11 @@ class FiscalError(Exception):
     def caused_by_request(self) -> bool:
         """Errors the caller caused (not stored for idempotency replay)."""
         return self.code in (Code.CONFIG, Code.DEVICE_NOT_FOUND, Code.NOT_SUPPORTED)
+
+
+class ConnectionLost(FiscalError):
+    """The link to the device is gone (2004): whatever was in flight has an unknown outcome. The manager sets
+    the device Disconnected and reconnects it."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(Code.DEVICE_DISCONNECTED, detail)

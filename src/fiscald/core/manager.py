@@ -36,8 +36,7 @@ from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupt
 from fiscald.drivers.base import CURRENT_OPERATION, Driver, DriverContext, UnavailableDriver
 from fiscald.drivers.registry import create_driver, find
 from fiscald.drivers.simulated.base import SimulatedDevice
-from fiscald.drivers.transport import ConnectionLost
-from fiscald.errors import Code, FiscalError
+from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.metrics import Metrics
 from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.models.simulate import SimulateRequest

@@ -17,20 +17,12 @@ from typing import Any
 
 import serial
 
-from fiscald.errors import Code, FiscalError
+from fiscald.errors import ConnectionLost
 from fiscald.models.config import ConnectionDetails
 from fiscald.models.connection import NetworkDetails, SerialDetails, connection
 
 CONNECT_TIMEOUT_S = 5.0
 READ_CHUNK = 4096
-
-
-class ConnectionLost(FiscalError):
-    """The link to the device is gone (2004): whatever was in flight has an unknown outcome. The manager sets
-    the device Disconnected and reconnects it."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(Code.DEVICE_DISCONNECTED, detail)
 
 
 class Transport(abc.ABC):

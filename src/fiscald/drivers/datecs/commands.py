@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from fiscald.drivers.datecs.framing import Variant
+from fiscald.drivers.isl.framing import Variant
 
 CLEAR_DISPLAY = 0x21
 OPEN_NON_FISCAL = 0x26

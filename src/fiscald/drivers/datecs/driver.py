@@ -33,10 +33,10 @@ from fiscald.drivers.datecs import commands as c
 from fiscald.drivers.datecs import status as bits
 from fiscald.drivers.datecs.lines import Lines
 from fiscald.drivers.datecs.models import VAT_LETTERS, ModelSpec, model, payment_codes, reported_model
-from fiscald.drivers.datecs.session import Session
+from fiscald.drivers.isl.session import Session
 from fiscald.drivers.register.pending import Payment, PendingReceipt
-from fiscald.drivers.transport import ConnectionLost, Transport, open_transport
-from fiscald.errors import Code, FiscalError
+from fiscald.drivers.transport import Transport, open_transport
+from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import Operation

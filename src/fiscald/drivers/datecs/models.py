@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fiscald.drivers.datecs.framing import OLD, Variant, X
+from fiscald.drivers.isl.framing import OLD, Variant, X
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
 

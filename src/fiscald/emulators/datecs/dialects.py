@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fiscald.drivers.datecs import framing
+from fiscald.drivers.isl import framing
 
 # The X error codes a register answers (Datecs' list, [UCS] doc/Datecs/PM_FMP350X...txt p.59-66)
 ERR_FM_FULL = -100114

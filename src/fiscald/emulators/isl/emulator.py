@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fiscald.drivers.datecs import framing
+from fiscald.drivers.isl import framing
 from fiscald.emulators.datecs import dialects as d
 from fiscald.emulators.datecs.emulator import DatecsEmulator, Reply, Syntax, parse_amount, signed_cents
 from fiscald.emulators.isl.brand import LATIN, Brand, Function

@@ -21,9 +21,10 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from fiscald.drivers.datecs import framing
-from fiscald.drivers.datecs.framing import BadFrame, Control, Decoder, Frame, Variant
-from fiscald.drivers.transport import ConnectionLost, Transport
+from fiscald.drivers.isl import framing
+from fiscald.drivers.isl.framing import BadFrame, Control, Decoder, Frame, Variant
+from fiscald.drivers.transport import Transport
+from fiscald.errors import ConnectionLost
 
 REPLY_TIMEOUT_S = 0.5  # the manuals: the device answers within 60 ms; the host waits 500 ms
 RETRIES = 6  # resends before the link is declared lost
