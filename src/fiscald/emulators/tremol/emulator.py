@@ -139,7 +139,8 @@ class TremolEmulator:
             0x35: self._payment, 0x36: self._pay_close, 0x37: self._free_text, 0x38: self._close, 0x39: self._cancel,
             0x3A: self._duplicate, 0x3B: self._cash, 0x3E: self._discount, 0x48: self._set_datetime,
             0x60: self._numbers, 0x61: self._registration, 0x62: self._vat_rates, 0x64: self._payment_names,
-            0x68: self._get_datetime, 0x6E: self._registers, 0x71: self._receipt_counter, 0x72: self._receipt_info,
+            0x68: self._get_datetime, 0x6D: self._day_by_vat, 0x6E: self._registers, 0x71: self._receipt_counter,
+            0x72: self._receipt_info, 0x73: self._last_z_info,
             0x78: self._fm_by_z, 0x79: self._fm_by_z, 0x7A: self._fm_by_date, 0x7B: self._fm_by_date,
             0x7C: self._daily_report,
         }
@@ -737,6 +738,22 @@ class TremolEmulator:
         amounts = [cash if i == 0 else self.state.day_payments.get(str(i), 0)
                    for i in range(len(self.dialect.payments))]
         return ";".join(["0", *(money(a) for a in amounts)]).encode()
+
+    async def _day_by_vat(self, data: bytes) -> Reply:
+        """6Dh: the day's sales by VAT class 0..7, their sum, the storno by class and its sum [D p.59] (storno
+        receipts are not emulated: zeros)."""
+        gross = self.register.state.day.get("vat_gross") or {}
+        sales = [int(gross.get(LATIN[i], 0)) for i in range(8)]
+        return ";".join([*(money(x) for x in sales), money(sum(sales)), *(["0.00"] * 9)]).encode()
+
+    async def _last_z_info(self, data: bytes) -> Reply:
+        """73h ``LastZDailyReportDate;LastZDailyReportNum;LastRAMResetNum;TotalReceiptCounter;DateTimeLastFiscRec;
+        EJNum;LastReceiptType`` [D p.76] (before the first Z the date is the fiscalisation's: UNVERIFIED)."""
+        state = self.register.state
+        z_at = dt.datetime.fromisoformat(state.last_z_datetime) if state.last_z_datetime else self.rules.now()
+        last = dt.datetime.fromisoformat(self.state.last_at) if self.state.last_at else z_at
+        return (f"{z_at:%d-%m-%Y};{state.z_number};0;{state.receipt_number:06d};{last:%d-%m-%Y %H:%M};1;0"
+                .encode())
 
     async def _receipt_counter(self, data: bytes) -> Reply:
         return f"{self.register.state.receipt_number:06d}".encode()  # 71h [D p.72]
