@@ -354,6 +354,7 @@ def test_a_lost_reply_leaves_a_state_the_register_reports(model: str, lost: str,
         elif await step("close", p.close_receipt):
             tx = await p.transaction()
             assert not tx.open and tx.number == before + 1 and tx.amount_cents == 700 and tx.paid_cents == 700
+            assert tx.items == 1
         assert line.emulator.register.state.receipt_number - before == (1 if lost == "close" else 0)
         assert (line.emulator.rules.open is not None) == (lost != "close")
 

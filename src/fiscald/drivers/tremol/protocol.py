@@ -145,6 +145,9 @@ class TremolProtocol:
         self._status = bytes(7)
         self._fd: int = F.OK  # STE1 of the last acknowledgement
         self._ping_paper = False  # the last ping said "no paper"
+        # sales acknowledged per receipt number: 72h has no sales count for a receipt already closed [D p.72]
+        self._sales: dict[int, int] = {}
+        self._receipt: int | None = None
 
     def default_password(self, operator: int) -> str:
         """[E Commands.cs:139-142] Operator.Password "0000" (the description asks for 6 symbols [D p.39]; a
@@ -362,7 +365,8 @@ class TremolProtocol:
         ForbiddenVoid; VATinReceipt; ReceiptFormat; InitiatedPayment; FinalizedPayment; PowerDown; TypeReceipt;
         ChangeAmount; OptionChangeType; VAT3..7 subtotals; CurrentReceiptNumber. Paid: 72h P's amounts by payment
         type, "valid after receipt closing also" [D p.73]. No receipt open: the last one, numbered by 71h [D p.72]
-        with its amount from 72h B ``FM*Number*Date*Time*Amount`` [D p.74]."""
+        with its amount from 72h B ``FM*Number*Date*Time*Amount`` [D p.74] and its sales as acknowledged to this
+        protocol (72h has no count for a closed receipt; a receipt of another session: 72h's SalesNumber)."""
         await self.refresh()
         f = await self._ask(RECEIPT_INFO)
         fiscal = f[0] == "1"
@@ -374,7 +378,8 @@ class TremolProtocol:
         number = await self.last_document()
         qr = (await self._ask(RECEIPT_INFO, b"B"))[0].split("*")
         amount = self._money(qr, 4, RECEIPT_INFO) if len(qr) > 4 else 0
-        return Transaction(non_fiscal, number, 0, amount, paid, non_fiscal=non_fiscal)
+        items = self._sales.get(number, self._int(f, 1, RECEIPT_INFO))
+        return Transaction(non_fiscal, number, items, amount, paid, non_fiscal=non_fiscal)
 
     async def _paid(self) -> int:
         f = await self._ask(RECEIPT_INFO, b"P")
@@ -500,10 +505,14 @@ class TremolProtocol:
         await self._command(OPEN_RECEIPT, self._login(operator, password) + b";1;1;" +
                             PRINT_TYPE_POSTPONED.encode())
         f = await self._ask(RECEIPT_INFO)
-        return self._int(f, 19, RECEIPT_INFO)
+        self._receipt = self._int(f, 19, RECEIPT_INFO)
+        self._sales = {self._receipt: 0}
+        return self._receipt
 
     async def send(self, step: Step) -> None:
         await self._command(step.command, step.data)
+        if step.command in (SALE, SALE_DEPARTMENT) and self._receipt is not None:
+            self._sales[self._receipt] = self._sales.get(self._receipt, 0) + 1
 
     async def subtotal(self, discount: m.PercentDiscount | m.AmountDiscount | None) -> int:
         """33h -> SubtotalValue [D p.50]."""
