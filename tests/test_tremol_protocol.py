@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tremol_line import EmulatedLine
 
 from fiscald.drivers.register.pending import Payment
 from fiscald.drivers.register.protocol import LoginRefused
 from fiscald.drivers.tremol.models import MODELS
-from fiscald.drivers.tremol.protocol import TremolProtocol
+from fiscald.drivers.tremol.protocol import AMOUNT, TremolProtocol, money, parse_money, parse_rate
 from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.operations import models as m
 from fiscald.operations.totals import compute_receipt
@@ -372,3 +375,91 @@ def test_widths_come_from_1dh_m(tmp_path: Path) -> None:
         assert [len(data) for cmd, data in line.take() if cmd == 0x37] == [30, 15]
 
     run("S21-RO", tmp_path, body)
+
+
+# -- the line: NACK, damaged replies, RETRY, the LAN password, a second host, power lost ------------------------
+def test_the_line_resends_after_nack_and_never_after_a_damaged_reply(tmp_path: Path) -> None:
+    async def body(p: TremolProtocol, line: EmulatedLine) -> None:
+        assert p.link is not None
+        await line.emulator.control({"wire": {"nak_frames": 2}})
+        line.take()
+        await p.open_drawer()  # [D p.8]: NACK, the frame was not taken: sent again
+        assert line.take() == [(0x2A, b"")] * 3 and p.link.stats.resends == 2
+        await line.emulator.control({"wire": {"corrupt_replies": 1}})
+        with pytest.raises(ConnectionLost):
+            await p.open_drawer()  # it ran: a damaged reply leaves it unknown, so it is not sent again
+        assert line.take() == [(0x2A, b"")]
+        await line.emulator.control({"wire": {"busy_ms": 400}})
+        await p.report(False)  # RETRY while it runs [D p.8]
+        assert p.link.stats.retries >= 3
+
+    run("M20", tmp_path, body)
+
+
+@pytest.mark.parametrize(("given", "code"), [("1234", None), ("9999", Code.CONFIG), (None, Code.CONFIG)])
+def test_the_lan_password(given: str | None, code: Code | None, tmp_path: Path) -> None:
+    async def main() -> None:
+        line = EmulatedLine(tmp_path, "M20", password="1234")
+        await line.start()
+        p = TremolProtocol("M20", line.transport, lan_password=given)
+        await p.connect()
+        try:
+            if code is None:
+                assert (await p.refresh()).paper == "ok"  # [D p.6]: the password and LF, then commands
+            else:
+                with pytest.raises(FiscalError) as caught:
+                    await p.refresh()
+                assert caught.value.code == code  # [D p.8]: 50h waiting for it, 70h wrong
+                assert caught.value.details["device_ping"] == ("0x70" if given else "0x50")
+        finally:
+            await p.disconnect()
+            await line.stop()
+
+    asyncio.run(main())
+
+
+def test_a_second_host_is_told_busy(tmp_path: Path) -> None:
+    async def body(p: TremolProtocol, line: EmulatedLine) -> None:
+        await p.refresh()
+        other = TremolProtocol("M20", line.transport)
+        await other.connect()
+        try:
+            with pytest.raises(FiscalError) as caught:
+                await other.refresh()  # [D p.8] 60h, after connecting again three times
+            assert caught.value.code == Code.DEVICE_BUSY and caught.value.details["device_ping"] == "0x60"
+        finally:
+            await other.disconnect()
+        await p.refresh()
+
+    run("M20", tmp_path, body)
+
+
+def test_power_lost_in_a_receipt_is_reported_once_beside_a_command_that_ran(tmp_path: Path) -> None:
+    async def body(p: TremolProtocol, line: EmulatedLine) -> None:
+        rates = await p.vat_rates()
+        params = receipt(item("Paine", 100, "B"))
+        await p.open_receipt(1, "0000", params)
+        await line.emulator.control({"power_loss": True})
+        await p.send(p.plan_receipt(params, compute_receipt(params, rates))[0])  # STE 3D 30: it ran [D p.7]
+        assert "power down in a fiscal receipt" in p.condition().flags
+        assert (await p.transaction()).items == 1
+        assert "power down in a fiscal receipt" not in p.condition().flags
+
+    run("M20", tmp_path, body)
+
+
+@given(st.integers(min_value=-99_999_999, max_value=99_999_999))
+def test_amounts_round_trip(cents: int) -> None:
+    """[D p.9]: a floating point number, up to 10 symbols, preceded by +, - or a space."""
+    assert parse_money(money(cents)) == cents
+    assert parse_money(" " + money(abs(cents))) == abs(cents) and parse_money("+" + money(abs(cents))) == abs(cents)
+    assert parse_rate(f"{money(abs(cents) % 10_000)}%") == abs(cents) % 10_000
+
+
+@given(st.text(max_size=12))
+def test_unreadable_amounts_are_refused(text: str) -> None:
+    try:
+        value = parse_money(text)
+    except ValueError:
+        return
+    assert AMOUNT.fullmatch(text) and value == int(Decimal(text.replace(" ", "")) * 100)

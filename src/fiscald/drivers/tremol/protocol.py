@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 from fiscald.drivers.register.pending import Payment
@@ -99,15 +100,14 @@ def quantity(thousandths: int) -> str:
     return f"{thousandths // 1000}.{thousandths % 1000:03d}"
 
 
+AMOUNT = re.compile(r" *[+-]? *[0-9]{1,13}(?:\.[0-9]{1,2})? *")  # [D p.9]; amounts in replies: up to 13 symbols
+
+
 def parse_money(text: str) -> int:
     """``12.34`` / `` 12.3`` / ``-0.05`` -> cents; ValueError for anything else."""
-    try:
-        value = Decimal(text.strip().lstrip("+"))
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not value.is_finite():
+    if not AMOUNT.fullmatch(text):
         raise ValueError(text)
-    return int((value * 100).to_integral_value())
+    return int(Decimal(text.replace(" ", "")) * 100)
 
 
 def parse_rate(text: str) -> int:
