@@ -21,9 +21,10 @@ from tremol_line import EmulatedLine
 
 from fiscald.drivers.register.pending import Payment
 from fiscald.drivers.register.protocol import LoginRefused
-from fiscald.drivers.tremol.models import MODELS
+from fiscald.drivers.tremol.models import MODELS, check_config
 from fiscald.drivers.tremol.protocol import AMOUNT, TremolProtocol, money, parse_money, parse_rate
 from fiscald.errors import Code, ConnectionLost, FiscalError
+from fiscald.models.config import FiscalDeviceConfig
 from fiscald.operations import models as m
 from fiscald.operations.totals import compute_receipt
 
@@ -463,3 +464,18 @@ def test_unreadable_amounts_are_refused(text: str) -> None:
     except ValueError:
         return
     assert AMOUNT.fullmatch(text) and value == int(Decimal(text.replace(" ", "")) * 100)
+
+
+@pytest.mark.parametrize(("fields", "says"), [
+    ({"model": "M20-RO", "operator": 10}, "operators 1..9"), ({"operator_password": "1234567"}, "at most 6"),
+    ({"header_lines": ["SC Test SRL"]}, "header_lines"), ({"model": "M30"}, "M20-RO"),
+])
+def test_settings_a_register_could_not_use_are_refused(fields: dict[str, Any], says: str) -> None:
+    config = FiscalDeviceConfig.model_validate({
+        "id": "t", "name": "Tremol", "manufacturer": "Tremol", "model": "M20",
+        "connection_details": {"type": "Network", "details": {"ip_address": "127.0.0.1", "port": 8000}}, **fields})
+    with pytest.raises(FiscalError) as caught:
+        check_config(config)
+    assert caught.value.code == Code.CONFIG and says in str(caught.value.detail)
+    check_config(config.model_copy(update={"operator": 1, "operator_password": "123456", "header_lines": [],
+                                           "model": "M20"}))

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fiscald.errors import Code, FiscalError
+from fiscald.models.config import FiscalDeviceConfig
 
 OUR_LETTERS = "ABCDEFGH"  # our VAT letters; the wire's class 0 is our A
 
@@ -126,6 +127,24 @@ def model(name: str) -> Model:
         raise FiscalError(Code.CONFIG, f"model: {name!r} is not a supported Tremol model "
                                        f"({', '.join(MODELS)})")
     return spec
+
+
+PASSWORD_MAX = 6  # OperPass[6] [D p.39]
+
+
+def check_config(config: FiscalDeviceConfig) -> None:
+    """A Tremol register's settings, checked when they are saved (never accepted and then ignored); the payment
+    codes are checked against ``Dialect.codes`` by the device validation (the ``supported.py`` row)."""
+    spec = model(config.model)
+    if config.header_lines or config.footer_lines:
+        # the register prints the header and footer programmed in it (49h [D p.19]); fiscald does not change them
+        field = "header_lines" if config.header_lines else "footer_lines"
+        raise FiscalError(Code.CONFIG, f"{field}: a Tremol register prints its own header and footer, as "
+                                       "programmed in it; leave header_lines and footer_lines empty")
+    if config.operator > spec.dialect.operators:
+        raise FiscalError(Code.CONFIG, f"operator: a Tremol {spec.name} has operators 1..{spec.dialect.operators}")
+    if config.operator_password is not None and len(config.operator_password) > PASSWORD_MAX:
+        raise FiscalError(Code.CONFIG, f"operator_password: a Tremol register takes at most {PASSWORD_MAX} digits")
 
 
 def same_codec(a: str, b: str) -> bool:
