@@ -594,5 +594,7 @@ class TremolProtocol:
         await self._command(DRAWER)  # 2Ah [D p.13]
 
     async def set_datetime(self, value: dt.datetime) -> None:
-        """48h ``DD-MM-YY HH:MM:SS`` [D p.18] ([E Commands.cs:105-108])."""
+        """48h ``DD-MM-YY HH:MM:SS`` [D p.18] ([E Commands.cs:105-108]), in local time."""
+        if value.tzinfo is not None:
+            value = value.astimezone().replace(tzinfo=None)
         await self._command(SET_DATETIME, value.strftime("%d-%m-%y %H:%M:%S").encode("ascii"))
