@@ -479,3 +479,26 @@ def test_settings_a_register_could_not_use_are_refused(fields: dict[str, Any], s
     assert caught.value.code == Code.CONFIG and says in str(caught.value.detail)
     check_config(config.model_copy(update={"operator": 1, "operator_password": "123456", "header_lines": [],
                                            "model": "M20"}))
+
+
+@pytest.mark.parametrize(("configured", "device", "refused"), [("M20", "M20", False), ("M20 V2", "M20", True)])
+def test_a_register_without_the_gs_protocol_is_identified_by_21h(configured: str, device: str, refused: bool,
+                                                                 tmp_path: Path) -> None:
+    async def main() -> None:
+        line = EmulatedLine(tmp_path, device, gs=False)
+        await line.start()
+        p = TremolProtocol(configured, line.transport)
+        await p.connect()
+        try:
+            if refused:
+                with pytest.raises(FiscalError) as caught:
+                    await p.identify()
+                assert caught.value.code == Code.CONFIG and "TREMOL M20" in str(caught.value.detail)
+            else:
+                assert (await p.identify()).name == "TREMOL M20"
+                assert (p.columns, p.text_width) == (32, 30)  # the model's table stands
+        finally:
+            await p.disconnect()
+            await line.stop()
+
+    asyncio.run(main())

@@ -14,8 +14,10 @@ from fiscald.errors import ConnectionLost
 
 
 class EmulatedLine:
-    def __init__(self, data_dir: Path, model: str, password: str | None = None) -> None:
+    def __init__(self, data_dir: Path, model: str, password: str | None = None, gs: bool = True) -> None:
+        """``gs=False``: the register has no GS protocol (1Dh and its option never reach it: no answer)."""
         self.emulator = TremolEmulator(MODELS[model], data_dir, password)
+        self.gs = gs
         self.frames: list[tuple[int, bytes]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -32,13 +34,17 @@ class EmulatedLine:
         decoder = z.Decoder(replies=False)
 
         async def read() -> bytes:
-            try:
-                chunk = await device.read(3600)
-            except (ConnectionLost, TimeoutError):
-                return b""
-            for event in decoder.feed(chunk):
-                if isinstance(event, z.Frame):
-                    self.frames.append((event.cmd, event.data))
+            chunk = b""
+            while not chunk:  # b"" would tell the emulator the host went away
+                try:
+                    chunk = await device.read(3600)
+                except (ConnectionLost, TimeoutError):
+                    return b""
+                for event in decoder.feed(chunk):
+                    if isinstance(event, z.Frame):
+                        self.frames.append((event.cmd, event.data))
+                if not self.gs and chunk[:1] == bytes((z.GS,)):
+                    chunk = chunk[2:]
             return chunk
 
         async def write(data: bytes) -> None:

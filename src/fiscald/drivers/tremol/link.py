@@ -30,7 +30,7 @@ PING_TIMEOUT_S = 1.0  # [F] waits 200 ms; a loaded host (or a LAN) needs more: o
 PING_TRIES = 3  # [E Frame.cs:34, 86]: three pings without an answer, then the device is not answering
 BUSY_PAUSE_S = 0.05  # between pings while the device answers 41h "busy"
 BUSY_LIMIT_S = 30.0  # default bound of one command's busy time (pings 41h and RETRYs)
-GS_TIMEOUT_S = 2.0
+GS_TIMEOUT_S = 1.0  # a register without the GS protocol may stay silent
 
 # ping answers that refuse a command, as our codes [D p.8] ([E Frame.cs:134-148] maps them to its own)
 PING_CODES: dict[int, Code] = {

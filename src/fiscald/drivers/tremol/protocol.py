@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -39,6 +40,8 @@ from fiscald.drivers.zfp.framing import FdError as F
 from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.operations import models as m
 from fiscald.operations.totals import ReceiptTotals
+
+log = logging.getLogger("fiscald.tremol")
 
 # commands [D index p.1-4]
 STATUS, VERSION, DRAWER = 0x20, 0x21, 0x2A
@@ -252,20 +255,17 @@ class TremolProtocol:
 
     async def identify(self) -> Identity:
         """1Dh M: country, encoding and widths [D p.93]; a device of another dialect than the configured model is
-        refused naming both. 21h version (ending with ';' in real answers [E BgTremolZfpFiscalPrinterDriver.cs:44])
-        + 60h serial and FM numbers [D p.12, p.25]; V2 firmware by a model name ending in V2
-        [E BgTremolZfpV2FiscalPrinterDriver.cs:59]."""
-        line = await self._link().gs("M")
-        fields = line.removeprefix("M").split(";")
-        country, encoding = [*fields, "", ""][:2]
-        if country != self.dialect.country or not models.same_codec(encoding, self.dialect.codepage):
-            raise FiscalError(Code.CONFIG, f"model: configured as a Tremol {self.name} ({self.dialect.title}: "
-                                           f"{self.dialect.country}, {self.dialect.codepage}) but the register "
-                                           f"answers country {country!r}, encoding {encoding!r}: choose a model "
-                                           "of its country (docs/devices.md)",
-                              {"configured_model": self.name, "device_country": country,
-                               "device_encoding": encoding})
-        self._widths(fields)
+        refused naming both (a register without the GS protocol, older firmware, is checked by 21h alone). 21h
+        version (ending with ';' in real answers [E BgTremolZfpFiscalPrinterDriver.cs:44]) + 60h serial and FM
+        numbers [D p.12, p.25]; V2 firmware by a model name ending in V2 [E BgTremolZfpV2FiscalPrinterDriver.cs:59]."""
+        try:
+            line = await self._link().gs("M")
+        except FiscalError as exc:  # NACK, or no answer at all (ConnectionLost): the next command tells which
+            log.warning("Tremol %s: no answer to 1Dh M (%s): the dialect is checked by 21h only", self.name,
+                        exc.detail)
+            line = ""
+        if line:
+            self._check_country(line.removeprefix("M").split(";"))
         version = await self._ask(VERSION)
         numbers = await self._ask(NUMBERS)
         device_name = version[3].strip() if len(version) > 3 else ""
@@ -275,6 +275,17 @@ class TremolProtocol:
                                            f"{'a model ending in V2' if not self.dialect.v2 else 'a model without V2'}",
                               {"configured_model": self.name, "device_name": device_name})
         return Identity(device_name or f"Tremol {self.name}", numbers[0].strip())
+
+    def _check_country(self, fields: list[str]) -> None:
+        country, encoding = [*fields, "", ""][:2]
+        if country != self.dialect.country or not models.same_codec(encoding, self.dialect.codepage):
+            raise FiscalError(Code.CONFIG, f"model: configured as a Tremol {self.name} ({self.dialect.title}: "
+                                           f"{self.dialect.country}, {self.dialect.codepage}) but the register "
+                                           f"answers country {country!r}, encoding {encoding!r}: choose a model "
+                                           "of its country (docs/devices.md)",
+                              {"configured_model": self.name, "device_country": country,
+                               "device_encoding": encoding})
+        self._widths(fields)
 
     def _widths(self, fields: list[str]) -> None:
         """1Dh M: printable characters per line, free-text characters, article name symbols in the command and
