@@ -283,11 +283,11 @@ def test_cancelling_an_empty_receipt_journals_no_void(tmp_path: Path) -> None:
     reg = ManualRegister("bg-x", "FP-700X", password="0000")
 
     async def body(driver: DatecsDriver, reg: ManualRegister, db: Database) -> None:
-        await driver._call(OPEN, "1\t0000\t1\t\t")
+        await driver.protocol.call(OPEN, "1\t0000\t1\t\t")
         assert await driver.cancel_receipt(m.NoParams()) == {"cancelled": True}
         assert await entries(db, driver.config.id) == []
-        await driver._call(OPEN, "1\t0000\t1\t\t")
-        await driver._call(SALE, "Apa\t1\t3.00\t2.000\t\t\t0\t")
+        await driver.protocol.call(OPEN, "1\t0000\t1\t\t")
+        await driver.protocol.call(SALE, "Apa\t1\t3.00\t2.000\t\t\t0\t")
         assert await driver.cancel_receipt(m.NoParams()) == {"cancelled": True}
         assert [(e.kind, e.number, e.total_cents) for e in await entries(db, driver.config.id)] == [
             ("void", 101, 600)]
@@ -377,7 +377,7 @@ def test_cash_and_z_frames(tmp_path: Path, dialect: str, model: str, cash_in: st
             "cash_in_drawer_cents"] == 5000
         assert (await driver.cash_out(m.CashParams.model_validate({"amount_cents": 2000})))[
             "cash_in_drawer_cents"] == 3000
-        reading = "0\t0.00\t" if driver.syntax.x else "0"
+        reading = "0\t0.00\t" if driver.protocol.syntax.x else "0"
         assert sent(reg, 0x46) == [reading, cash_in, reading, cash_out]
         await driver.z_report(m.NoParams())
         assert sent(reg, 0x45) == [z]
