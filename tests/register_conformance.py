@@ -11,7 +11,8 @@ status, paper out (2001) and cover open (2002) refusing a receipt and clearing, 
 payments (the receipt finished once paper is back, printed once), the reply lost — and the line cut — after every
 step of a receipt (open, sale, subtotal, payment, close: reconciled, printed exactly once; cancelled and a void
 journaled when no payment was made), the link dropping while idle, and a receipt left open on the register at start
-(someone else's: cancelled as a void; ours: finished). Refunds (storno lines) run where ``has_refunds``.
+(someone else's: cancelled as a void; ours: finished), cancel_receipt, and an operation while not connected
+(1004). Refunds (storno lines) run where ``has_refunds``.
 
 How a brand plugs in — one small file, ``tests/test_conformance_<brand>.py``::
 
@@ -382,6 +383,8 @@ async def _paper_out_between_payments(rig: Rig) -> m.PrintReceiptParams:
     err = await refused(rig.driver.print_receipt(params))
     assert err.code == Code.PAPER_OUT and (err.details or {}).get("receipt_pending") is True
     assert await rig.printed() == 0 and await rig.pending() is not None
+    tx = await rig.driver.protocol.transaction()  # still open on the register, the first payment made
+    assert (tx.open, tx.paid_cents, tx.amount_cents) == (True, 500, 1200)
     return params
 
 
@@ -401,6 +404,9 @@ async def lost_reply_at_every_step(rig: Rig) -> None:
     answered as printed; one without is cancelled (a void journaled once it has a sale) and the call answers
     2004 — a new request prints it once. Never printed twice."""
     steps = rig.case.commands
+    await rig.driver.print_receipt(receipt())
+    # after a Z: some registers count receipts since the last Z, which must never be taken for their numbers
+    await rig.driver.z_report(m.NoParams())
     for step, command in (("open", steps.open), ("sale", steps.sale), ("subtotal", steps.subtotal),
                           ("payment", steps.payment), ("close", steps.close)):
         printed, entries = await rig.printed(), len(await rig.journal())
@@ -436,7 +442,9 @@ async def link_drop(rig: Rig) -> None:
 
 async def receipt_left_open_at_start(rig: Rig) -> None:
     """A receipt someone else left open (a sale on it, no payment) is cancelled at start and journaled as a void
-    with the register's total; one of ours interrupted between payments is finished at start."""
+    with the register's total. One of ours, interrupted after a payment while fiscald stopped, is found by its
+    pending record at the next start: with paper still out the driver connects (Error) and leaves it open; once
+    the register is ready (the keep-alive poll) it is finished as the request says, journaled once."""
     protocol = rig.driver.protocol
     params = receipt(item(price=800))
     await protocol.open_receipt(1, rig.config.operator_password or protocol.default_password(1), params)
@@ -448,15 +456,47 @@ async def receipt_left_open_at_start(rig: Rig) -> None:
     if not rig.case.fault_at:
         return
     await _paper_out_between_payments(rig)
-    await rig.driver.stop()
+    await rig.restart()  # paper is still out
+    assert rig.driver.status.status == DeviceStatus.ERROR and (await rig.driver.protocol.transaction()).open
     await rig.control(fault="none")
-    await rig.restart()
-    assert await rig.printed() == 1
+    await rig.driver.poll()
+    assert await rig.printed() == 1 and not (await rig.driver.protocol.transaction()).open
     assert [(k, t) for k, _, t in await rig.journal()] == [("void", 800), ("receipt", 1200)]
+
+
+async def cancel_receipt(rig: Rig) -> None:
+    """cancel_receipt: nothing open -> not cancelled; an open receipt without a sale leaves no document (nothing
+    journaled); one with a sale is a void with the register's number and the register's total."""
+    assert await rig.driver.cancel_receipt(m.NoParams()) == {"cancelled": False}
+    protocol = rig.driver.protocol
+    password = rig.config.operator_password or protocol.default_password(1)
+    params = receipt(item(price=300, qty=2000))
+    await protocol.open_receipt(1, password, params)
+    assert await rig.driver.cancel_receipt(m.NoParams()) == {"cancelled": True}
+    assert await rig.journal() == []
+    await protocol.open_receipt(1, password, params)
+    for step in protocol.plan_receipt(params, compute_receipt(params, rig.driver.vat_rates)):
+        await protocol.send(step)
+    assert await rig.driver.cancel_receipt(m.NoParams()) == {"cancelled": True}
+    [(kind, number, total)] = await rig.journal()
+    assert (kind, total) == ("void", 600) and number is not None and await rig.printed() == 0
+    after = await rig.driver.print_receipt(receipt())
+    assert after["receipt_number"] == number + 1
+
+
+async def not_connected(rig: Rig) -> None:
+    """An operation while the register is not connected: 1004 before anything is computed or sent (2004, the
+    link lost during an operation, is its cause)."""
+    await rig.driver.stop()
+    connections = rig.line.connections
+    with pytest.raises(FiscalError) as err:
+        await rig.driver.perform("print_receipt", lambda: rig.driver.print_receipt(receipt()))
+    assert err.value.code == Code.CONNECTION and isinstance(err.value.__cause__, ConnectionLost)
+    assert rig.line.connections == connections and await rig.printed() == 0 and await rig.journal() == []
 
 
 SCENARIOS: tuple[Scenario, ...] = (
     every_payment_type, mixed_payments_with_change, discounts, refunds, voided_receipt, reports, cash, status,
     paper_out, cover_open, paper_out_between_payments, lost_reply_at_every_step, link_drop,
-    receipt_left_open_at_start,
+    receipt_left_open_at_start, cancel_receipt, not_connected,
 )
