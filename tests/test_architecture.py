@@ -101,3 +101,20 @@ def test_a_model_lacking_an_operation_does_not_offer_it() -> None:
     assert "open_drawer" in entry.operations("Full")
     assert entry.operations("Full") - entry.operations("Small") == {"open_drawer", "print_duplicate"}
     assert "pos_sale" not in entry.operations("Full")
+
+
+def test_the_register_core_knows_no_brand() -> None:
+    """drivers/register/ (the receipt lifecycle every register shares) is written against RegisterProtocol only:
+    it imports no brand's package, so a brand is added without touching it (docs/architecture.md)."""
+    drivers = SRC / "drivers"
+    brands = {p.name for p in drivers.iterdir() if p.is_dir() and (p / "__init__.py").exists()} - {"register"}
+    wrong = []
+    for path in sorted((drivers / "register").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom)
+                     and node.module else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                parts = name.split(".")
+                if parts[:2] == ["fiscald", "drivers"] and len(parts) > 2 and parts[2] in brands:
+                    wrong.append(f"{path.relative_to(SRC)} imports {name}")
+    assert brands >= {"datecs", "isl", "simulated"} and wrong == []
