@@ -15,7 +15,7 @@ from fiscald.models.config import FiscalDeviceConfig
 
 
 class DatecsDriver(RegisterDriver):
-    state_prefix: ClassVar[str] = "datecs"
+    brand: ClassVar[str] = "datecs"
     protocol: DatecsProtocol
 
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext,

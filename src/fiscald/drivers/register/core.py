@@ -18,7 +18,7 @@ family over ``drivers/isl``, Tremol over ``drivers/zfp``); this driver does ever
 - the device's status (Connected / Error with the standing condition) follows the condition every reply shows
   (the protocol calls :meth:`RegisterDriver.observe` after each one).
 
-A brand's driver is ``class XDriver(RegisterDriver)`` with a ``state_prefix`` and a constructor that builds its
+A brand's driver is ``class XDriver(RegisterDriver)`` with a ``brand`` name and a constructor that builds its
 protocol with ``self.observe`` as the observer (see ``drivers/datecs/driver.py``).
 """
 
@@ -47,7 +47,6 @@ from fiscald.operations.totals import ReceiptTotals, compute_receipt, vat_of
 from fiscald.store import devices as device_repo
 from fiscald.store import journal
 
-log = logging.getLogger("fiscald.register")
 _DAY_KINDS = ("receipt", "void", "cash_in", "cash_out")
 # a failure whose operation the register may have done all the same (paper ran out while it printed, an
 # unreadable reply): the register's own record decides
@@ -67,9 +66,9 @@ def quantity(thousandths: int) -> str:
 class RegisterDriver(FiscalDriver):
     config: FiscalDeviceConfig
     poll_interval_s: ClassVar[float | None] = 5.0
-    #: the store key of the driver's state is ``<state_prefix>:<device id>`` (keep it: a pending receipt stored
-    #: under it by an earlier run is settled at start)
-    state_prefix: ClassVar[str]
+    #: the brand's short name: the driver's state is stored under ``<brand>:<device id>`` (keep it: a pending
+    #: receipt stored under it by an earlier run is settled at start) and it logs as ``fiscald.<brand>``
+    brand: ClassVar[str]
 
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext, protocol: RegisterProtocol) -> None:
         self.protocol = protocol
@@ -81,6 +80,7 @@ class RegisterDriver(FiscalDriver):
         self._fiscal_day = 1
         self._refused_login: LoginRefused | None = None  # a refused operator password: never sent again
         self._maybe_pending = True  # the store may hold a pending receipt (read once, then tracked)
+        self._log = logging.getLogger(f"fiscald.{self.brand}")
 
     def build_handlers(self) -> Handlers:
         return fiscal_handlers(self)
@@ -90,7 +90,7 @@ class RegisterDriver(FiscalDriver):
         return dict(self._rates)
 
     def state_key(self) -> str:
-        return f"{self.state_prefix}:{self.config.id}"
+        return f"{self.brand}:{self.config.id}"
 
     # -- link and status ----------------------------------------------------------------------------------------
     async def _connect(self) -> None:
@@ -115,7 +115,7 @@ class RegisterDriver(FiscalDriver):
         except FiscalError as exc:  # e.g. paper out: the receipt is finished once the register is ready (poll)
             if isinstance(exc, ConnectionLost):
                 raise
-            log.warning("%s: a receipt open on the register is not settled yet: %s", self.config.id, exc.detail)
+            self._log.warning("%s: a receipt open on the register is not settled yet: %s", self.config.id, exc.detail)
         await self.poll()
 
     async def stop(self) -> None:
@@ -141,7 +141,7 @@ class RegisterDriver(FiscalDriver):
                 except FiscalError as exc:
                     if isinstance(exc, ConnectionLost):
                         raise
-                    log.warning("%s: the unfinished receipt is not settled yet: %s", self.config.id, exc.detail)
+                    self._log.warning("%s: the unfinished receipt is not settled yet: %s", self.config.id, exc.detail)
 
     def observe(self, condition: Condition, refused: bool) -> None:
         """The protocol's :data:`~fiscald.drivers.register.protocol.Observer`, after every reply: an Error clears
