@@ -1,5 +1,6 @@
 """The Viva.com card terminal ("VivaWallet" in FisCool's terms): one driver over the Local Terminal API
-(connection type Network: the terminal's LAN address) and the Cloud Terminal API (connection type Cloud).
+(connection type Network: the terminal's LAN address) and the Cloud Terminal API (connection type Cloud: the
+merchant's own credentials, or with ``merchant_id`` an ISV partner's acting for that merchant).
 
 Exactly once for money. Every transaction is a session whose id this driver chooses and *stores before the
 request leaves* (the session ledger, in the device's state in the store). The id is derived from the operation's
@@ -34,6 +35,7 @@ from fiscald.drivers.simulated.printout import Printout, money
 from fiscald.drivers.viva.api import (
     AuthFailed,
     CloudApi,
+    Isv,
     LocalApi,
     NotFound,
     Refused,
@@ -103,10 +105,11 @@ class VivaDriver(PosDriver):
         details = connection(self.config.connection_details)
         client = httpx.AsyncClient()
         if isinstance(details, CloudDetails):
+            isv = Isv(details.merchant_id, details.isv_fee_bp) if details.merchant_id is not None else None
             return CloudApi(client, environment=details.environment, client_id=details.client_id,
                             client_secret=details.client_secret, terminal_id=details.terminal_id,
                             cash_register_id=details.cash_register_id, accounts_url=details.accounts_url,
-                            api_url=details.api_url)
+                            api_url=details.api_url, isv=isv)
         assert isinstance(details, NetworkDetails)
         return LocalApi(client, details.ip_address, details.port, "fiscald")
 
@@ -398,6 +401,10 @@ class VivaDriver(PosDriver):
         sid = self._session_id("pos_refund")
         currency = self._currency(params.currency)
         if params.original_transaction_id == UNREFERENCED:
+            if not self.api.unreferenced_refund:
+                raise FiscalError(Code.NOT_SUPPORTED, "pos_refund: the ISV variant of Viva's Cloud Terminal API "
+                                                      "offers no unreferenced refund; refund a sale by its "
+                                                      "transaction id")
             return await self._transact(Request("unreferenced-refund", sid, params.amount_cents, currency, sid))
         original = await self._approved_sale(params.original_transaction_id, "original_transaction_id")
         if original["state"] != "approved" or original.get("voided_by"):
