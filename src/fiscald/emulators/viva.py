@@ -50,9 +50,11 @@ MERCHANT_ID = "8d3a1c52-6f0e-4b7a-9c1d-2e5f4a6b7c80"  # the merchant owning the 
 IN_PROGRESS = 1100  # eventId of an ISV session still in progress [S24]
 TERMINAL_ID = "16000010"  # the example terminal id of Viva's sale request [S22]
 DECLINED = (1006, "Transaction declined by server")  # [S18]
-CANCELLED = (1003, "Transaction cancelled by the cardholder")  # [ours]: Viva publishes no EventId for it
-TIMED_OUT = (1004, "Transaction timed out waiting for the card")  # [ours]
-ABORTED = (1003, "Transaction aborted")  # [ours]; the session's abortOperation/abortSuccess are documented [S18]
+# EventIds 1003 "terminal timed out" and 1016 "aborted" as the ISV client lists them [S24]; Viva publishes none for a
+# cardholder's cancel on the terminal, taken as an abort [ours]; the messages are [ours]
+CANCELLED = (1016, "Transaction cancelled by the cardholder")
+TIMED_OUT = (1003, "Transaction timed out waiting for the card")
+ABORTED = (1016, "Transaction aborted")  # the session's abortOperation/abortSuccess are documented [S18]
 KINDS = ("sale", "refund", "unreferenced-refund")
 
 

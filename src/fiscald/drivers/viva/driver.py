@@ -60,6 +60,8 @@ UNREFERENCED = "unreferenced"  # pos_refund's original_transaction_id asking for
 CURRENCIES = {"RON": "946", "EUR": "978", "USD": "840", "GBP": "826", "HUF": "348", "BGN": "975", "PLN": "985",
               "CZK": "203", "CHF": "756", "SEK": "752", "DKK": "208", "NOK": "578"}
 DECLINED_BY_SERVER = 1006  # EventId "Transaction declined by server" [S18, webhook 1803 example]
+# the ISV client's table of session EventIds [S24 in api.py]: terminal timed out, aborted, insufficient funds
+TIMED_OUT_EVENT, ABORTED_EVENT, INSUFFICIENT_FUNDS_EVENT = 1003, 1016, 1020
 NAMESPACE = uuid.UUID("5b0e7d0c-3f0e-4c55-9a51-6b7f1f2d6a10")  # of the session ids derived from keys [ours]
 MAX_WAIT_S = 300.0  # how long an operation waits for the cardholder before answering 3003
 UNREACHABLE_S = 60.0  # how long polling bears a terminal that stopped answering before answering 3003
@@ -74,14 +76,20 @@ def session_id_for(device_id: str, operation: str, key: str) -> str:
 
 def failure_code(session: dict[str, Any]) -> Code:
     """The error of a failed session: an abort or a cancel is 3002, a timeout 3003, a decline 3001.
-    [S18] documents EventId 1006 (declined by server) and the AbortOperation/AbortSuccess fields; the texts
-    recognised for a cancel and a timeout are [ours] (Viva's EventIds for them are not published)."""
+    [S18] documents EventId 1006 (declined by server) and the AbortOperation/AbortSuccess fields, the ISV client
+    [S24] the EventIds 1003 (timed out), 1016 (aborted) and 1020 (insufficient funds); the texts recognised for a
+    cancel and a timeout are [ours]. The flags and texts go first, the EventIds decide when they say nothing."""
     message = str(session.get("message") or "").lower()
     if session.get("abortOperation") or session.get("abortSuccess") or "abort" in message or "cancel" in message:
         return Code.POS_CANCELLED
     if "timed out" in message or "timeout" in message:
         return Code.POS_TIMEOUT
-    if session.get("eventId") == DECLINED_BY_SERVER or "declin" in message:
+    event = session.get("eventId")
+    if event == ABORTED_EVENT:
+        return Code.POS_CANCELLED
+    if event == TIMED_OUT_EVENT:
+        return Code.POS_TIMEOUT
+    if event in (DECLINED_BY_SERVER, INSUFFICIENT_FUNDS_EVENT) or "declin" in message:
         return Code.CARD_DECLINED
     return Code.POS
 
