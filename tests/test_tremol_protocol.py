@@ -132,9 +132,9 @@ def test_requests_follow_the_description_syntax(tmp_path: Path) -> None:
         await p.open_drawer()
         await p.duplicate()
         assert line.take() == [(0x2A, b""), (0x3A, b"")]  # [D p.13], [D p.55]
-        await p.set_datetime(dt.datetime(2026, 12, 6, 13, 45, 7))
+        await p.set_datetime(dt.datetime(2030, 1, 2, 3, 4, 5))  # later than now: a clock moved back is refused
         await p.get_datetime()
-        assert line.take() == [(0x48, b"06-12-26 13:45:07"), (0x68, b"")]  # [D p.18] DD-MM-YY HH:MM:SS, [D p.30]
+        assert line.take() == [(0x48, b"02-01-30 03:04:05"), (0x68, b"")]  # [D p.18] DD-MM-YY HH:MM:SS, [D p.30]
         await p.report(False)
         await p.report(True)
         # [D p.59] 6Dh day by VAT, [D p.80] 7Ch X / Z, [D p.76] 73h last Z
@@ -245,7 +245,7 @@ def test_reports_and_cash(model: str, tmp_path: Path) -> None:
     run(model, tmp_path, body)
 
 
-def test_paper_out_is_2001_and_refused_before_sending(tmp_path: Path) -> None:
+def test_paper_out_is_2001_and_reads_still_work(tmp_path: Path) -> None:
     async def body(p: TremolProtocol, line: EmulatedLine) -> None:
         rates = await p.vat_rates()
         params = receipt(item("Paine", 100, "B"), payments=[{"type": "cash", "amount_cents": 100}])
@@ -253,9 +253,13 @@ def test_paper_out_is_2001_and_refused_before_sending(tmp_path: Path) -> None:
         line.take()
         with pytest.raises(FiscalError) as caught:
             await p.open_receipt(1, "0000", params)
-        assert caught.value.code == Code.PAPER_OUT and caught.value.details["device_ping"] == "0x42"
-        assert line.take() == []  # [D p.8]: 42h answers the ping: nothing was sent
+        # [D p.8] the ping answers 42h (not busy): the frame goes out, the register refuses it with STE1 31 [D p.7]
+        assert caught.value.code == Code.PAPER_OUT and caught.value.details["device_error"] == "12"
+        assert line.take() == [(0x30, b"1;0000;1;1;2")]
         assert p.condition().paper == "out" and p.condition().standing == Code.PAPER_OUT
+        assert "FD out of paper" in p.condition().flags
+        assert not (await p.transaction()).open  # reads are answered without paper
+        assert "Printer not ready - no paper" in p.condition().flags  # [D p.10] ST1 bit 0
         await line.emulator.control({"fault": "none"})
         number = await p.open_receipt(1, "0000", params)
         await line.emulator.control({"fault": "paper_out"})

@@ -10,9 +10,9 @@ ErpNet.FP.Core/Drivers/BgZfpFiscalPrinter.Frame.cs; [F] = EDA fpgate ProtocolTre
   repeat [D p.92]); the register core reconciles with 71h/72h.
 - RETRY (0Eh) restarts the reply deadline, within ``busy_limit_s`` for the whole command (a Z report prints for
   long) [D p.8].
-- A ping refused (no paper, overheated, waiting for or wrong LAN password, another connection) leaves nothing
-  done on the device [D p.8]: raised as the matching :class:`~fiscald.errors.FiscalError` with the answer in
-  ``details``.
+- A ping refused (waiting for or wrong LAN password, another connection) leaves nothing done on the device
+  [D p.8]: raised as the matching :class:`~fiscald.errors.FiscalError` with the answer in ``details``. The
+  condition bits of a ping's answer (no paper, overheated) are kept in ``last_ping``.
 """
 
 from __future__ import annotations
@@ -32,11 +32,9 @@ BUSY_PAUSE_S = 0.05  # between pings while the device answers 41h "busy"
 BUSY_LIMIT_S = 30.0  # default bound of one command's busy time (pings 41h and RETRYs)
 GS_TIMEOUT_S = 1.0  # a register without the GS protocol may stay silent
 
-# ping answers that refuse a command, as our codes [D p.8] ([E Frame.cs:134-148] maps them to its own)
+# ping answers that refuse a command (LAN only), as our codes [D p.8]; the condition bits (no paper, overheated,
+# no display) refuse nothing: the register refuses what it cannot print (session.py)
 PING_CODES: dict[int, Code] = {
-    z.Ping.NO_PAPER: Code.PAPER_OUT, z.Ping.NO_PAPER_BUSY: Code.PAPER_OUT,
-    z.Ping.OVERHEATED: Code.DEVICE, z.Ping.OVERHEATED_BUSY: Code.DEVICE,
-    z.Ping.NO_DISPLAY: Code.DEVICE, z.Ping.NO_DISPLAY_BUSY: Code.DEVICE,
     z.Ping.WAITING_FOR_PASSWORD: Code.CONFIG, z.Ping.WRONG_PASSWORD: Code.CONFIG,
     z.Ping.OTHER_CONNECTION: Code.DEVICE_BUSY,
 }
@@ -60,6 +58,7 @@ class Link:
         self.numbers = z.MessageNumbers(start_number)
         self.stats = LinkStats()
         self._decoder = z.Decoder(replies=True)
+        self.last_ping: int | None = None  # the last answer to a ping (40h + condition bits) [D p.8]
 
     @property
     def description(self) -> str:
@@ -84,6 +83,7 @@ class Link:
         step: s.Step = exchange.start()
         unanswered_pings = 0
         while True:
+            self.last_ping = exchange.ping if exchange.ping is not None else self.last_ping
             if isinstance(step, s.Done):
                 return step.reply
             if isinstance(step, s.Failed):

@@ -90,6 +90,9 @@ COMMAND_NAMES: dict[int, str] = {
     C.NO_TRANSACTION: "unavailable transaction for correction", C.NO_CASH: "insufficient amount on hand",
 }  # [D p.7]
 PASSWORD_COMMANDS = frozenset({OPEN_RECEIPT, OPEN_NON_FISCAL, CASH})
+PING_NO_PAPER = 0x02
+PING_FLAGS = {PING_NO_PAPER: "FD out of paper", 0x04: "FD printer is overheated",
+              0x08: "FD missing external display"}  # the ping answer's bits 1-3 [D p.8]
 
 
 def money(cents: int) -> str:
@@ -147,7 +150,7 @@ class TremolProtocol:
         self.link: Link | None = None
         self._status = bytes(7)
         self._fd: int = F.OK  # STE1 of the last acknowledgement
-        self._ping_paper = False  # the last ping said "no paper"
+        self._ping: int = z.Ping.READY  # the last answer to a ping: its condition bits [D p.8]
         # sales acknowledged per receipt number: 72h has no sales count for a receipt already closed [D p.72]
         self._sales: dict[int, int] = {}
         self._receipt: int | None = None
@@ -199,13 +202,13 @@ class TremolProtocol:
             reply = await self._exchange(cmd, data, busy_limit_s)
         except ConnectionLost:
             raise
-        except FiscalError as exc:  # the ping refused: nothing was sent
-            self._ping_paper = exc.code == Code.PAPER_OUT
+        except FiscalError:  # the ping refused (LAN): nothing was sent
             self._observe(True)
             raise
         except (OSError, RuntimeError) as exc:
             raise ConnectionLost(f"Tremol {self.name}: {type(exc).__name__}: {exc}") from exc
-        self._ping_paper = False
+        if self.link is not None and self.link.last_ping is not None:
+            self._ping = self.link.last_ping
         refused = False
         if isinstance(reply, z.Ack):
             self._fd = reply.fd_error
@@ -303,9 +306,8 @@ class TremolProtocol:
                  and self._status[byte] & (1 << bit)]
         if self._fd not in (F.OK,):
             flags.append(FD_NAMES.get(self._fd, f"STE1 {self._fd:#04x}"))
-        if self._ping_paper:
-            flags.append("FD out of paper")
-        out = self._has(models.NO_PAPER) or self._fd == F.PAPER or self._ping_paper
+        flags += [name for bit, name in PING_FLAGS.items() if self._ping & bit]
+        out = self._has(models.NO_PAPER) or self._fd == F.PAPER or bool(self._ping & PING_NO_PAPER)
         low = "Near end of paper" in flags
         return Condition(tuple(dict.fromkeys(flags)), "out" if out else "low" if low else "ok", False,
                          Code.PAPER_OUT if out else None)
