@@ -45,6 +45,7 @@ from fiscald.models.simulate import parse_simulate
 
 RETRY_EVERY_S = 0.1  # [ours]: the description says RETRY is sent while busy, not how often
 Z_BUSY_S = 0.3  # [ours]: a Z report keeps the register busy at least this long (a RETRY storm)
+PREVIOUS_HOST_S = 0.2  # [ours]: how long a new connection waits for the previous one to end before it is a second
 FACTORY_PASSWORD = "0000"  # [E] Operator.Password default; the description asks for 6 symbols [D p.39]
 LATIN = "ABCDEFGH"  # our VAT letters, class 0 first
 USN = re.compile(r"[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[0-9]{7}")  # [D p.39]
@@ -200,7 +201,13 @@ class TremolEmulator:
         return z.ping_answer(busy=busy, no_paper=fault == "paper_out")
 
     async def serve(self, read: Read, write: Write) -> None:
-        """One host connection until it goes away (``read`` returns b""). A second one meanwhile is told 60h."""
+        """One host connection until it goes away (``read`` returns b""). A second one meanwhile is told 60h; a
+        host that reconnects right after hanging up finds its old connection ended (as a register sees the close
+        arrive before the new connection), not a second host: the previous one has ``PREVIOUS_HOST_S`` to end."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + PREVIOUS_HOST_S
+        while self.connected and loop.time() < ends:
+            await asyncio.sleep(0.01)
         if self.connected:
             while chunk := await read():
                 if z.PING in chunk:
