@@ -3,9 +3,9 @@ Romanian, V2 — on the Tremol emulator, over an in-memory line.
 
 ZFP acknowledgements carry the request's message number, not its command [D p.7]: the emulator below notes which
 command each number was sent with, so the suite can lose the reply to a given step. Not run: refunds (the
-emulator takes no storno receipts), paper running out at a given command (the Tremol emulator has no
-``fault_at``), and cover open — ZFP has no cover: 20h has no such flag [D p.10-11] and STE1 31 is "out of paper,
-printer failure" [D p.7]; ``test_cover_open_is_a_printer_failure`` says what a register answers instead."""
+emulator takes no storno receipts) and cover open — ZFP has no cover: 20h has no such flag [D p.10-11] and STE1
+31 is "out of paper, printer failure" [D p.7]; ``test_cover_open_is_a_printer_failure`` says what a register
+answers instead."""
 
 from __future__ import annotations
 
@@ -75,7 +75,6 @@ TREMOL = BrandCase(
     commands=ReceiptCommands(open=c.OPEN_RECEIPT, sale=c.SALE, subtotal=c.SUBTOTAL, payment=c.PAYMENT,
                              close=c.CLOSE_RECEIPT),
     has_refunds=False,
-    fault_at=False,
 )
 RUN = tuple(s for s in SCENARIOS if s is not cover_open)
 

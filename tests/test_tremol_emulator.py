@@ -24,6 +24,7 @@ from fiscald.cli import cli
 from fiscald.drivers.zfp import framing as z
 from fiscald.emulators.link import MemoryLink
 from fiscald.emulators.tremol import MODELS, TremolEmulator
+from fiscald.errors import Code, FiscalError
 
 OPEN = b"1;0000;1;1;2$"
 SALE = "Хляб".ljust(36).encode("cp1251") + b";\xc1;1.00"  # VAT class Б
@@ -203,5 +204,22 @@ def test_day_by_vat_and_last_z_answer_the_description_layouts(tmp_path: Path) ->
         link.hang_up()
         await task
         emulator.close()
+
+    asyncio.run(run())
+
+
+def test_fault_at_is_checked_and_armed(tmp_path: Path) -> None:
+    async def run() -> None:
+        emulator = TremolEmulator(MODELS["M20"], tmp_path)
+        await emulator.start()
+        try:
+            with pytest.raises(FiscalError) as caught:
+                await emulator.control({"fault_at": {"command": 0x35, "fault": "fire"}})
+            assert caught.value.code == Code.CONFIG and "fault_at" in str(caught.value.detail)
+            armed = await emulator.control({"fault_at": {"command": 0x35, "nth": 2, "fault": "paper_out"}})
+            assert armed["fault_at"] == {"command": 0x35, "fault": "paper_out", "nth": 2}
+            assert (await emulator.control({"fault_at": None}))["fault_at"] is None
+        finally:
+            emulator.close()
 
     asyncio.run(run())

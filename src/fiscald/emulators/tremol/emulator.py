@@ -39,7 +39,7 @@ from fiscald.emulators import rules
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
 from fiscald.emulators.tremol.dialects import Model
-from fiscald.emulators.wire import LineStats, WireState, money, register_in
+from fiscald.emulators.wire import FaultAt, LineStats, WireState, money, register_in
 from fiscald.errors import Code, FiscalError
 from fiscald.models.simulate import parse_simulate
 
@@ -128,6 +128,7 @@ class TremolEmulator:
         self.serial = f"ZK{digits % 1_000_000:06d}"  # [T]: ZK and six digits
         self.fm_number = f"{digits // 1_000_000 % 100_000_000:08d}"  # [D p.25] FMNumber[8]
         self.wire = WireState()
+        self.fault_at: FaultAt | None = None
         self.stats = LineStats()
         self.frames = 0
         self.executing: int | None = None
@@ -172,6 +173,8 @@ class TremolEmulator:
             raise FiscalError(Code.CONFIG, "body: expected a JSON object")
         body = dict(body)
         wire_body = body.pop("wire", None)
+        if "fault_at" in body:
+            self.fault_at = FaultAt.parse(body.pop("fault_at"))
         power_loss = body.pop("power_loss", None)
         if power_loss is not None and not isinstance(power_loss, bool):
             raise FiscalError(Code.CONFIG, "power_loss: expected true or false")
@@ -183,6 +186,7 @@ class TremolEmulator:
             self.save()
         state = self.register.state
         return {"simulation": simulation, "wire": asdict(self.wire), "stats": asdict(self.stats),
+                "fault_at": None if self.fault_at is None else self.fault_at.model_dump(),
                 "device": {"model": self.model.name, "dialect": self.dialect.name,
                            "receipt_open": self.rules.open is not None, "non_fiscal_open": self.rules.non_fiscal_open,
                            "receipt_number": state.receipt_number, "document_number": state.document_number,
@@ -274,6 +278,10 @@ class TremolEmulator:
             return
         if wire.drop_replies and wire.from_command is not None and frame.cmd == wire.from_command:
             wire.from_command = None  # armed: this frame and the next ones lose their replies
+        if self.fault_at is not None:
+            self.fault_at, fault = self.fault_at.arrived(frame.cmd)
+            if fault is not None:  # e.g. the paper runs out as this command arrives, before it executes
+                await self.register.simulate(parse_simulate({"device_id": self.device_id, "fault": fault}))
         self.executing = frame.cmd
         loop = asyncio.get_running_loop()
         started = loop.time()
