@@ -1,0 +1,8 @@
+"""The ISL brands fiscald drives, by manufacturer: adding one is its table file and a line here."""
+
+from __future__ import annotations
+
+from fiscald.drivers.isl.brand import Brand
+from fiscald.drivers.isl.daisy import DAISY
+
+BRANDS: dict[str, Brand] = {brand.maker: brand for brand in (DAISY,)}

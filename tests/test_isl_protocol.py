@@ -1,0 +1,294 @@
+"""The ISL brands' protocol (drivers/isl/protocol.py with each brand's table) on the wire, against the emulated
+registers over a memory line:
+
+- every request the driver sends is compared with the request the brand's MANUAL writes for that operation
+  (the table below: operation -> exact command and data bytes -> manual line), not only "the emulator took it";
+- a receipt with every payment type the brand's defaults have, X and Z reports, cash in and out, paper out, and
+  a close whose reply is lost, after which the register's own counters say the receipt printed (the journal of
+  the emulated register holds exactly one: nothing to print again).
+
+Manual line numbers are of the .txt next to each PDF: [DY] UcsFiscalPrinters doc/Daisy/Protocol-for-
+communication-between-fiscal-device-and-PC_BG_eng_02.10.2019.txt, [ED] ErpNet.FP BgEltrade/Docs/bg.isl.ed.
+protocol-v1.1.1-en.txt, [IN] ErpNet.FP BgIncotex/Docs/Protocol_fpr_20Feb2019.txt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from isl_link import EmulatorLine
+
+from fiscald.drivers.isl.brand import Brand
+from fiscald.drivers.isl.brands import BRANDS
+from fiscald.drivers.isl.protocol import IslProtocol
+from fiscald.drivers.register.pending import Payment
+from fiscald.emulators.isl import BRANDS as EMULATED
+from fiscald.emulators.isl import IslEmulator
+from fiscald.errors import Code, ConnectionLost, FiscalError
+from fiscald.operations import models as m
+from fiscald.operations.totals import compute_receipt
+from fiscald.store import journal
+
+RECEIPT = m.PrintReceiptParams.model_validate({
+    "lines": [
+        {"type": "item", "description": "Paine", "quantity_thousandths": 2000, "unit_price_cents": 150, "vat": "A"},
+        {"type": "item", "description": "Apa", "quantity_thousandths": 1000, "unit_price_cents": 100, "vat": "B",
+         "discount": {"kind": "percent", "basis_points": 1000}},
+        {"type": "item", "description": "Suc", "quantity_thousandths": 1000, "unit_price_cents": 200, "vat": "A",
+         "discount": {"kind": "amount", "amount_cents": 50}},
+        {"type": "text", "text": "Multumim"},
+    ],
+    "receipt_discount": {"kind": "amount", "amount_cents": 40},
+})  # 3.00 + 0.90 + 1.50 - 0.40 = 5.00
+
+Op = Callable[[IslProtocol], Awaitable[object]]
+
+
+async def _receipt_body(p: IslProtocol) -> object:
+    for step in p.plan_receipt(RECEIPT, compute_receipt(RECEIPT, await p.vat_rates())):
+        await p.send(step)
+    return await p.subtotal(RECEIPT.receipt_discount)
+
+
+OPS: dict[str, Op] = {
+    "identify": lambda p: p.identify(),
+    "vat_rates": lambda p: p.vat_rates(),
+    "last_z": lambda p: p.last_z(),
+    "cash_in": lambda p: p.cash(1, 1000),
+    "last_document": lambda p: p.last_document(),
+    "open": lambda p: p.open_receipt(1, p.default_password(1), RECEIPT),
+    "body": _receipt_body,
+    "pay_card": lambda p: p.pay(Payment("card", p.payment_codes["card"], 200)),
+    "pay_cash": lambda p: p.pay(Payment("cash", "P", 300)),
+    "close": lambda p: p.close_receipt(),
+    "transaction": lambda p: p.transaction(),
+    "x": lambda p: p.report(False),
+    "duplicate": lambda p: p.duplicate(),
+    "drawer": lambda p: p.open_drawer(),
+    "non_fiscal": lambda p: p.print_non_fiscal(["Text liber"]),
+    "set_datetime": lambda p: p.set_datetime(dt.datetime(2030, 1, 2, 10, 0, 0)),
+    "cash_out": lambda p: p.cash(-1, 500),
+    "z": lambda p: p.report(True),
+    "periodic": lambda p: p.periodic_report(m.PeriodicReportParams(from_z=1, to_z=1), 1),
+    "periodic_dates": lambda p: p.periodic_report(
+        m.PeriodicReportParams.model_validate({"from": "2026-12-01", "to": "2026-12-06", "detailed": True}), 1),
+}
+
+# the body of RECEIPT as each brand's manual writes it: 31h [L1] TAB Group [Sign]Price *Qty [,Perc | mark Abs],
+# 36h text, 33h <Print><Display>[,Perc | mark Abs]
+BODY_DY = [(0x31, "Paine\tА1.50*2.000"), (0x31, "Apa\tБ1.00*1.000,-10.00"), (0x31, "Suc\tА2.00*1.000$-0.50"),
+           (0x36, "Multumim"), (0x33, "10$-0.40")]
+
+Frames = list[tuple[int, str]]
+MANUAL: dict[str, list[tuple[str, Frames, str]]] = {
+    "Daisy": [
+        ("identify", [(0x5A, "1"), (0x80, "")], "[DY] :1261-1263 5Ah [Calculate] '1'; 80h constants p.32"),
+        ("vat_rates", [(0x61, "")], "[DY] :1338-1340 61h no data"),
+        ("last_z", [(0x40, "T")], "[DY] :1007-1011 40h [Type] 'T' = with VAT"),
+        ("cash_in", [(0x46, "10.00")], "[DY] :1128-1131 46h {Amount}"),
+        ("last_document", [(0x71, "")], "[DY] :1643 71h no data"),
+        ("open", [(0x30, "1,1,{serial}-0001-{sale}")],
+         "[DY] :699 {ClerkNum},{Password},{UnicSaleNum}; UNP :707-716 (e.g. DY000600-OP01-0000001)"),
+        ("body", [(0x61, ""), *BODY_DY], "[DY] :758-761 31h, :896-900 36h, :817-818 33h [$Netto]"),
+        ("pay_card", [(0x35, "\tC2.00")], "[DY] :851-866 35h {Tab}{Payment}{Amount}: C payment 2"),
+        ("pay_cash", [(0x35, "\tP3.00")], "[DY] :861 P cash"),
+        ("close", [(0x38, "")], "[DY] :915-917 38h no data"),
+        ("transaction", [(0x4C, "T")], "[DY] :1188-1191 4Ch [Option] T"),
+        ("x", [(0x45, "2")], "[DY] :1080-1090 45h '2' = X"),
+        ("duplicate", [(0x6D, "1")], "[DY] :1580 6Dh Count 1"),
+        ("drawer", [(0x6A, "")], "[DY] :1467 6Ah [mSec]"),
+        ("non_fiscal", [(0x26, ""), (0x2A, "Text liber"), (0x27, "")], "[DY] :556, :599, :582"),
+        ("cash_out", [(0x46, "-5.00")], "[DY] :1128-1133 a negative Amount = ServOutput"),
+        ("z", [(0x45, "0")], "[DY] :1083-1086 '0' = Z"),
+        ("periodic", [(0x5F, "0001,0001")], "[DY] 5Fh brief by number {StartNum},{EndNum} (4 symbols, :2106)"),
+        ("periodic_dates", [(0x5E, "011226,061226")], "[DY] :1288 5Eh {StartDate},{EndDate} DDMMYY"),
+        ("set_datetime", [(0x3D, "02-01-30 10:00:00")], "[DY] :978-981 DD-MM-YY HH:MM:SS"),
+    ],
+}
+
+
+def _brands() -> list[str]:
+    return sorted(BRANDS)
+
+
+async def _connected(brand: Brand, tmp_path: Path, requests: list[tuple[int, bytes]],
+                     reply_timeout_s: float = 0.5) -> tuple[IslEmulator, IslProtocol]:
+    emulator = IslEmulator(EMULATED[brand.name], brand.default_model, tmp_path)
+    await emulator.start()
+    protocol = IslProtocol(brand, brand.default_model, lambda: EmulatorLine(emulator, requests),
+                           reply_timeout_s=reply_timeout_s)
+    await protocol.connect()
+    return emulator, protocol
+
+
+def _receipts(emulator: IslEmulator) -> list[journal.JournalEntry]:
+    return emulator.db.read_sync(lambda c: journal.query(c, emulator.device_id, kinds=("receipt",)))
+
+
+@pytest.mark.parametrize("maker", _brands())
+def test_requests_are_the_manuals(maker: str, tmp_path: Path) -> None:
+    """Each operation sends exactly the frames the brand's manual writes (command, data bytes in cp1251), and
+    the emulated register, built from the manual and ErpNet.FP's strings, takes every one."""
+    brand = BRANDS[maker]
+
+    async def run() -> None:
+        requests: list[tuple[int, bytes]] = []
+        emulator, protocol = await _connected(brand, tmp_path, requests)
+        try:
+            sale = 0
+            for name, frames, source in MANUAL[maker]:
+                requests.clear()
+                result = await OPS[name](protocol)
+                if name == "last_document":
+                    assert isinstance(result, int)
+                    sale = result + 1
+                values = {"serial": protocol.serial, "sale": f"{sale:07d}"}
+                expected = [(cmd, data.format(**values).encode("cp1251")) for cmd, data in frames]
+                assert requests == expected, f"{maker} {name}: {source}"
+        finally:
+            await protocol.disconnect()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("maker", _brands())
+def test_a_receipt_reports_and_cash(maker: str, tmp_path: Path) -> None:
+    """A receipt paid with every payment type the brand's defaults name, then read back from the register's own
+    counters; cash in and out; X and Z with the day's turnover by our VAT letters."""
+    brand = BRANDS[maker]
+
+    async def run() -> None:
+        emulator, p = await _connected(brand, tmp_path, [])
+        try:
+            identity = await p.identify()
+            assert identity.serial.startswith(brand.serial_prefix) and len(identity.serial) == 8
+            assert identity.name == brand.default_model
+            rates = await p.vat_rates()
+            assert set(rates) >= {"A", "B"}
+            assert (await p.last_z()).number == 0
+            assert await p.cash(1, 10_000) == 10_000
+            before = await p.last_document()
+            await p.open_receipt(1, p.default_password(1), RECEIPT)
+            assert (await p.transaction()).open
+            assert await _receipt_body(p) == 500
+            types = sorted(p.payment_codes, key=lambda t: t == "cash")
+            for kind in types:  # 1.00 each but cash, which pays the rest
+                cents = 100 if kind != "cash" else 500 - 100 * (len(types) - 1)
+                await p.pay(Payment(kind, p.payment_codes[kind], cents))
+            assert await p.close_receipt() is None
+            tx = await p.transaction()
+            assert (tx.open, tx.items, tx.amount_cents, tx.paid_cents) == (False, 3, 500, 500)
+            assert await p.last_document() == before + 1
+            assert len(_receipts(emulator)) == 1
+            assert await p.cash_in_drawer() == 10_000 + 500 - 100 * (len(types) - 1)
+            assert await p.cash(-1, 1_000) == 9_000 + 500 - 100 * (len(types) - 1)
+            x = await p.report(False)
+            assert sum(x.gross.values()) == 500 and set(x.gross) == {"A", "B"}
+            z = await p.report(True)
+            assert z.number == 1 and z.gross == x.gross
+            last = await p.last_z()
+            assert last.number == 1
+            if brand.last_z.sums_at is not None:
+                assert last.gross == z.gross
+            condition = await p.refresh()
+            assert condition.paper == "ok" and condition.standing is None
+        finally:
+            await p.disconnect()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("maker", _brands())
+def test_paper_out_is_2001_and_nothing_opens(maker: str, tmp_path: Path) -> None:
+    brand = BRANDS[maker]
+
+    async def run() -> None:
+        emulator, p = await _connected(brand, tmp_path, [])
+        try:
+            await p.identify()
+            await emulator.control({"fault": "paper_out"})
+            with pytest.raises(FiscalError) as refused:
+                await p.open_receipt(1, p.default_password(1), RECEIPT)
+            assert refused.value.code == Code.PAPER_OUT
+            assert "paper_out" in refused.value.details["device_status"]
+            condition = p.condition()
+            assert condition.paper == "out" and condition.standing == Code.PAPER_OUT
+            assert not (await p.transaction()).open  # a read still answers; nothing was opened
+            await emulator.control({"fault": "none"})
+            assert (await p.refresh()).standing is None
+        finally:
+            await p.disconnect()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("maker", _brands())
+def test_a_lost_close_reply_leaves_one_receipt(maker: str, tmp_path: Path) -> None:
+    """The register closes the receipt but its reply never arrives (every resend's too): the protocol says the
+    link is lost; reconnected, the register's own counters (4Ch, 71h) show the receipt closed and numbered —
+    what the register core reconciles from, never printing it again — and its journal holds exactly one."""
+    brand = BRANDS[maker]
+
+    async def run() -> None:
+        emulator, p = await _connected(brand, tmp_path, [], reply_timeout_s=0.05)
+        try:
+            await p.identify()
+            before = await p.last_document()
+            await p.open_receipt(1, p.default_password(1), RECEIPT)
+            await _receipt_body(p)
+            await p.pay(Payment("cash", "P", 500))
+            await emulator.control({"wire": {"drop_replies": 20, "from_command": 0x38}})
+            with pytest.raises(ConnectionLost):
+                await p.close_receipt()
+            await p.disconnect()
+            await emulator.control({"wire": {"drop_replies": 0}})
+            await p.connect()
+            tx = await p.transaction()
+            assert (tx.open, tx.amount_cents, tx.paid_cents) == (False, 500, 500)
+            assert await p.last_document() == before + 1
+            assert len(_receipts(emulator)) == 1
+        finally:
+            await p.disconnect()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("maker", _brands())
+def test_cancel_and_refusals(maker: str, tmp_path: Path) -> None:
+    """A receipt cancelled before payment leaves nothing open; a second open while one is open is 2005; a text
+    the code page cannot carry is refused before anything is sent."""
+    brand = BRANDS[maker]
+
+    async def run() -> None:
+        requests: list[tuple[int, bytes]] = []
+        emulator, p = await _connected(brand, tmp_path, requests)
+        try:
+            await p.identify()
+            await p.open_receipt(1, p.default_password(1), RECEIPT)
+            with pytest.raises(FiscalError) as again:
+                await p.open_receipt(1, p.default_password(1), RECEIPT)
+            assert again.value.code == Code.RECEIPT_OPEN
+            await _receipt_body(p)
+            await p.cancel_receipt()
+            assert requests[-1] == (brand.cancel_command, b"")
+            assert not (await p.transaction()).open
+            assert _receipts(emulator) == []
+            bad = m.PrintReceiptParams.model_validate({"lines": [
+                {"type": "item", "description": "Pâine ★", "quantity_thousandths": 1000, "unit_price_cents": 100,
+                 "vat": "A"}]})
+            with pytest.raises(FiscalError) as config:
+                p.plan_receipt(bad, compute_receipt(bad, await p.vat_rates()))
+            assert config.value.code == Code.CONFIG and "params.lines.0.description" in config.value.detail
+        finally:
+            await p.disconnect()
+            emulator.close()
+
+    asyncio.run(run())
