@@ -82,6 +82,8 @@ OPS: dict[str, Op] = {
 # 36h text, 33h <Print><Display>[,Perc | mark Abs]
 BODY_DY = [(0x31, "Paine\tА1.50*2.000"), (0x31, "Apa\tБ1.00*1.000,-10.00"), (0x31, "Suc\tА2.00*1.000$-0.50"),
            (0x36, "Multumim"), (0x33, "10$-0.40")]
+BODY_ED = [(0x31, "Paine\tА1.50*2.000"), (0x31, "Apa\tБ1.00*1.000,-10.00"), (0x31, "Suc\tА2.00*1.000;-0.50"),
+           (0x36, "Multumim"), (0x33, "10;-0.40")]
 
 Frames = list[tuple[int, str]]
 MANUAL: dict[str, list[tuple[str, Frames, str]]] = {
@@ -107,6 +109,29 @@ MANUAL: dict[str, list[tuple[str, Frames, str]]] = {
         ("periodic", [(0x5F, "0001,0001")], "[DY] 5Fh brief by number {StartNum},{EndNum} (4 symbols, :2106)"),
         ("periodic_dates", [(0x5E, "011226,061226")], "[DY] :1288 5Eh {StartDate},{EndDate} DDMMYY"),
         ("set_datetime", [(0x3D, "02-01-30 10:00:00")], "[DY] :978-981 DD-MM-YY HH:MM:SS"),
+    ],
+    "Eltrade": [
+        ("identify", [(0x5A, "1")], "[ED] :1014-1018 5Ah <Calc> '1' (no 80h in [ED])"),
+        ("vat_rates", [(0x61, "")], "[ED] :1073-1076 61h none"),
+        ("last_z", [(0x6E, "")], "[ED] :1233-1243 6Eh ...,Closure,Receipt (no 40h in [ED])"),
+        ("cash_in", [(0x46, "10.00")], "[ED] :832-835 46h [<Amount>]"),
+        ("last_document", [(0x71, "")], "[ED] :1246-1250"),
+        ("open", [(0x90, "Operator 1,{serial}-0001-{sale}")],
+         "[ED] :1256 90h <OperName>,<UNP>, no password; UNP :1270 /EDXXXXXX-YYYY-NNNNNNN/"),
+        ("body", [(0x61, ""), *BODY_ED], "[ED] :499 31h [,Perc\\;Abs], :654 36h, :537 33h [,Perc|;Abs]"),
+        ("pay_card", [(0x35, "\tL2.00")], "[ED] :598-613 35h: L debit/credit cards"),
+        ("pay_cash", [(0x35, "\tP3.00")], "[ED] :606 P cash"),
+        ("close", [(0x38, "")], "[ED] :660-663"),
+        ("transaction", [(0x4C, "T")], "[ED] :901-906 4Ch [Option] T"),
+        ("x", [(0x45, "2")], "[ED] :805-820 45h '2' = without closure"),
+        ("duplicate", [(0x6D, "1")], "[ED] 6Dh (p.23) Count 1"),
+        ("drawer", [(0x6A, "")], "[ED] :1143-1150 6Ah [mSec]"),
+        ("non_fiscal", [(0x26, ""), (0x2A, "Text liber"), (0x27, "")], "[ED] :379, :419, :398"),
+        ("cash_out", [(0x46, "-5.00")], "[ED] :837-839 the sign chooses serve out"),
+        ("z", [(0x45, "0")], "[ED] :812-813 '0' = with closure"),
+        ("periodic", [(0x5F, "0001,0001")], "[ED] :1060-1066 5Fh <Start>,<End>"),
+        ("periodic_dates", [(0x5E, "011226,061226")], "[ED] :1034-1048 5Eh <Start>,<End> DDMMYY"),
+        ("set_datetime", [(0x3D, "02-01-30 10:00:00")], "[ED] :746-749 <DD-MM-YY HH:MM[:SS]>"),
     ],
 }
 

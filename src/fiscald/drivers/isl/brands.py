@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from fiscald.drivers.isl.brand import Brand
 from fiscald.drivers.isl.daisy import DAISY
+from fiscald.drivers.isl.eltrade import ELTRADE
 
-BRANDS: dict[str, Brand] = {brand.maker: brand for brand in (DAISY,)}
+BRANDS: dict[str, Brand] = {brand.maker: brand for brand in (DAISY, ELTRADE)}
