@@ -31,7 +31,6 @@ from fiscald.config import Settings
 from fiscald.core.jobs import DeviceHandle, Job, Outcome, interrupted_details
 from fiscald.drivers.base import FiscalDriver
 from fiscald.drivers.registry import find
-from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
 from fiscald.operations import OPERATIONS, Operation
@@ -184,7 +183,7 @@ def _authoritative(config: FiscalDeviceConfig) -> bool:
         driver = find("fiscal", config.manufacturer, config.model).driver
     except FiscalError:
         return False
-    return issubclass(driver, SimulatedDevice)
+    return driver.journal_authoritative
 
 
 async def recover(manager: Manager, rec: op_repo.OperationRecord) -> bool:

@@ -35,7 +35,6 @@ from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
 from fiscald.drivers.base import CURRENT_OPERATION, Driver, DriverContext, UnavailableDriver
 from fiscald.drivers.registry import create_driver, find
-from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.metrics import Metrics
 from fiscald.models.config import DeviceConfig, kind_of
@@ -318,11 +317,7 @@ class DeviceManager:
 
     async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
         """Fault injection on a simulated device; applies at once, not queued behind its operations."""
-        handle = self.handle(request.device_id)
-        if not isinstance(handle.driver, SimulatedDevice):
-            raise FiscalError(Code.NOT_SUPPORTED, f"device_id: {handle.config.manufacturer} {handle.config.model} "
-                                                  "is not a simulated device")
-        return await handle.driver.simulate(request)
+        return await self.handle(request.device_id).driver.simulate(request)
 
     # -- execution --------------------------------------------------------------------------------
     def _gone(self, handle: DeviceHandle) -> Outcome:
@@ -620,7 +615,7 @@ class DeviceManager:
             started_write = self.db.write_future(lambda c: op_repo.insert_running(
                 c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, op.request_hash(),
                 op.canonical()))
-            if not (isinstance(handle.driver, SimulatedDevice) and not card_payments.needs_pos(handle, op)):
+            if not (handle.driver.journal_authoritative and not card_payments.needs_pos(handle, op)):
                 await started_write  # durable before a real device is touched
             # else: the device's effects are writes to this store, which the FIFO writer commits after it
         self.events.publish(events.operation_started(op.device_id, job.operation_id, op.name))
