@@ -84,6 +84,7 @@ BODY_DY = [(0x31, "Paine\tА1.50*2.000"), (0x31, "Apa\tБ1.00*1.000,-10.00"), (0
            (0x36, "Multumim"), (0x33, "10$-0.40")]
 BODY_ED = [(0x31, "Paine\tА1.50*2.000"), (0x31, "Apa\tБ1.00*1.000,-10.00"), (0x31, "Suc\tА2.00*1.000;-0.50"),
            (0x36, "Multumim"), (0x33, "10;-0.40")]
+BODY_IN = BODY_ED  # [IN] :511-512 [,<Percent>|;<Abs>], :572 the same marks
 
 Frames = list[tuple[int, str]]
 MANUAL: dict[str, list[tuple[str, Frames, str]]] = {
@@ -132,6 +133,29 @@ MANUAL: dict[str, list[tuple[str, Frames, str]]] = {
         ("periodic", [(0x5F, "0001,0001")], "[ED] :1060-1066 5Fh <Start>,<End>"),
         ("periodic_dates", [(0x5E, "011226,061226")], "[ED] :1034-1048 5Eh <Start>,<End> DDMMYY"),
         ("set_datetime", [(0x3D, "02-01-30 10:00:00")], "[ED] :746-749 <DD-MM-YY HH:MM[:SS]>"),
+    ],
+    "Incotex": [
+        ("identify", [(0x5A, "1"), (0x80, "")], "[IN] :953-955 5Ah <Calculate> '1'; :1240-1242 80h no data"),
+        ("vat_rates", [(0x61, "")], "[IN] :1000-1002 61h no data"),
+        ("last_z", [(0x40, "")], "[IN] :771-773 40h no data"),
+        ("cash_in", [(0x46, "10.00")], "[IN] :833-835 46h <Amount>[,OpNum]"),
+        ("last_document", [(0x71, "")], "[IN] :1197"),
+        ("open", [(0x30, "1,{serial}-0001-{sale},0")],
+         "[IN] :452 <OpNum>,<UNP>,<RevDocNo>, :477 RevDocNo 0 for a sale; UNP :456-467"),
+        ("body", [(0x61, ""), *BODY_IN], "[IN] :510-512 31h, :669-672 36h, :571-572 33h"),
+        ("pay_card", [(0x35, "\tC2.00")], "[IN] :631-646 35h: C payment 1"),
+        ("pay_cash", [(0x35, "\tP3.00")], "[IN] :645 P cash"),
+        ("close", [(0x38, "")], "[IN] :679-681"),
+        ("transaction", [(0x4C, "T")], "[IN] :902-906 4Ch [Option] T"),
+        ("x", [(0x45, "2")], "[IN] :813-823 45h '2' = without clearing"),
+        ("duplicate", [(0x6D, "1")], "[IN] :1140 6Dh"),
+        ("drawer", [(0x6A, "")], "[IN] 6Ah (p.22) [mSec]"),
+        ("non_fiscal", [(0x26, ""), (0x2A, "Text liber"), (0x27, "")], "[IN] :338, :358, :351"),
+        ("cash_out", [(0x46, "-5.00")], "[IN] :836-838 the sign chooses output"),
+        ("z", [(0x45, "0")], "[IN] :819-821 '0' = with clearing"),
+        ("periodic", [(0x5F, "0001,0001")], "[IN] :978 5Fh by block numbers"),
+        ("periodic_dates", [(0x5E, "011226,061226")], "[IN] 5Eh (p.21) by dates DDMMYY"),
+        ("set_datetime", [(0x3D, "02-01-30 10:00:00")], "[IN] :751-754 DD-MM-YY HH:MM:SS"),
     ],
 }
 
