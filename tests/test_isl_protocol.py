@@ -20,12 +20,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from isl_link import EmulatorLine
 
 from fiscald.drivers.isl.brand import Brand
 from fiscald.drivers.isl.brands import BRANDS
-from fiscald.drivers.isl.protocol import IslProtocol
+from fiscald.drivers.isl.protocol import IslProtocol, money, parse_amount, parse_datetime
 from fiscald.drivers.register.pending import Payment
+from fiscald.drivers.register.protocol import LoginRefused
 from fiscald.emulators.isl import BRANDS as EMULATED
 from fiscald.emulators.isl import IslEmulator
 from fiscald.errors import Code, ConnectionLost, FiscalError
@@ -341,3 +344,39 @@ def test_cancel_and_refusals(maker: str, tmp_path: Path) -> None:
             emulator.close()
 
     asyncio.run(run())
+
+
+def test_a_wrong_password_is_a_refused_login(tmp_path: Path) -> None:
+    """[DY] :267 1.6 wrong password: the open is refused as a login to remember (never sent again)."""
+    brand = BRANDS["Daisy"]
+
+    async def run() -> None:
+        emulator, p = await _connected(brand, tmp_path, [])
+        try:
+            await p.identify()
+            with pytest.raises(LoginRefused) as refused:
+                await p.open_receipt(1, "9999", RECEIPT)
+            assert refused.value.remember and "wrong_password" in refused.value.details["device_status"]
+            assert not (await p.transaction()).open
+        finally:
+            await p.disconnect()
+            emulator.close()
+
+    asyncio.run(run())
+
+
+@given(st.integers(min_value=-10**11, max_value=10**11))
+def test_amounts_read_back(cents: int) -> None:
+    """A reply's amount: with a point in whole units; without one in stotinki where the brand answers so
+    ([ED] :827 "12 bytes with a sign"), else whole units."""
+    assert parse_amount(money(cents), False) == cents == parse_amount(money(cents), True)
+    assert parse_amount(f"{'-' if cents < 0 else '+'}{abs(cents):011d}", True) == cents
+    assert parse_amount(str(cents // 100), False) == cents // 100 * 100
+
+
+@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2068, 12, 31)), st.sampled_from("-."))
+def test_register_clock_reads_back(when: dt.datetime, separator: str) -> None:
+    """3Eh: DD-MM-YY HH:MM:SS; real Daisy units also answer DD.MM.YY (isl-brands.md "Known field problems")."""
+    text = when.strftime(f"%d{separator}%m{separator}%y %H:%M:%S")
+    assert parse_datetime(text) == when.replace(microsecond=0)
+    assert parse_datetime(text[:-3]) == when.replace(second=0, microsecond=0)
