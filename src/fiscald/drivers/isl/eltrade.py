@@ -50,7 +50,7 @@ ELTRADE = Brand(
         Flag("ej_nearly_full", 2, 4), Flag("ej_full", 2, 2),  # [ED] :204, :206
         Flag("paper_low", 2, 1),  # [ED] :207
         Flag("eik_set", 4, 1), Flag("fm_number_set", 4, 2),  # [ED] :228-229
-        Flag("fiscal_memory_error", 5, 5, "standing"),  # [ED] :235 (byte 5 bit 5)
+        Flag("fiscal_memory_fault", 5, 5, "standing"),  # [ED] :235 "error in fiscal memory"
     ),
     widths_at=None,  # [ED] describes no 80h
     error_number=False,  # [ED] :212-219 byte 3: switches SW1..SW7
