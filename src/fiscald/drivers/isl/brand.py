@@ -74,7 +74,9 @@ class Brand:
     comment_width: int  # characters of a free text line (36h, 2Ah)
     max_sales: int | None  # sales one receipt takes (None: the manual states no number)
     operators: int
-    password: Literal["operator", "none"]  # "operator": operator N's factory password is N; "none": not sent
+    # the most digits an operator's password takes; 0: the brand's open takes none. Operator N's factory password
+    # is N where it takes one
+    password_digits: int
     diagnostic_serial_at: int  # 5Ah '1': the field with the serial number
     diagnostic_name: bool  # 5Ah's first field starts with the model's name
     report_sums_at: int  # 45h: index of group А's total (8 follow)

@@ -34,7 +34,8 @@ DAISY = Brand(
     comment_width=30,  # UNVERIFIED: #COMMENT_LEN#; [DY] :900 longer text is cut
     max_sales=None,  # [DY] :779 "the maximum number of sales for one receipt", no number given
     operators=30,  # UNVERIFIED: [DY] :705 "1 to #OPER_MAX_CNT#"
-    password="operator",  # UNVERIFIED: operator N password N ([E-DY] Printer.cs :22-23 operator 1 password 1)
+    password_digits=6,  # [DY] :706 "up to 6 digits"; operator N password N UNVERIFIED ([E-DY] Printer.cs :22-23
+    # operator 1 password 1)
     diagnostic_serial_at=4,  # [DY] :1263-1264 Rev Date Time,ChekSum,Sw,Country,SerNum,FM
     diagnostic_name=True,  # [SPEC] the real answer "CompactM ONL01-4.01BG 29-10-2018 11:34,..." has the model first
     report_sums_at=1,  # [DY] :1082 Closure,Tax1..Tax8,StTax1..StTax8 (Tax = session sales total)

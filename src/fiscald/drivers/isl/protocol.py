@@ -154,7 +154,7 @@ class IslProtocol:
         self._next_sale: int | None = None  # the UNP's sale number: the next document's, read before opening
 
     def default_password(self, operator: int) -> str:
-        return str(operator) if self.brand.password == "operator" else ""
+        return str(operator) if self.brand.password_digits else ""
 
     # -- link -------------------------------------------------------------------------------------------------
     async def connect(self) -> None:
