@@ -152,6 +152,7 @@ def test_brand_packages_stay_apart() -> None:
 def test_emulators_use_no_driver_logic() -> None:
     wrong = [f"{path.relative_to(SRC)} imports {module}"
              for path in sorted((SRC / "emulators").rglob("*.py")) for module in _modules(path)
-             if module.startswith("drivers.") and not any(module == a or module.startswith(a + ".") for a in EMULATOR_MAY_USE)
+             if module.startswith("drivers.")
+             and not any(module == a or module.startswith(a + ".") for a in EMULATOR_MAY_USE)
              and module not in ("drivers.isl", "drivers.zfp")]
     assert wrong == []
