@@ -26,12 +26,14 @@ from isl_link import EmulatorLine
 
 from fiscald.drivers.isl.brand import Brand
 from fiscald.drivers.isl.brands import BRANDS
+from fiscald.drivers.isl.config import check_config
 from fiscald.drivers.isl.protocol import IslProtocol, money, parse_amount, parse_datetime
 from fiscald.drivers.register.pending import Payment
 from fiscald.drivers.register.protocol import LoginRefused
 from fiscald.emulators.isl import BRANDS as EMULATED
 from fiscald.emulators.isl import IslEmulator
 from fiscald.errors import Code, ConnectionLost, FiscalError
+from fiscald.models.config import FiscalDeviceConfig
 from fiscald.operations import models as m
 from fiscald.operations.totals import compute_receipt
 from fiscald.store import journal
@@ -380,3 +382,21 @@ def test_register_clock_reads_back(when: dt.datetime, separator: str) -> None:
     text = when.strftime(f"%d{separator}%m{separator}%y %H:%M:%S")
     assert parse_datetime(text) == when.replace(microsecond=0)
     assert parse_datetime(text[:-3]) == when.replace(second=0, microsecond=0)
+
+
+@pytest.mark.parametrize(("maker", "fields", "field"), [
+    ("Eltrade", {"operator_password": "1"}, "operator_password"),  # [ED] :1256 90h takes no password
+    ("Incotex", {"operator_password": "0"}, "operator_password"),  # [IN] :452 30h takes none
+    ("Daisy", {"operator_password": "1234567"}, "operator_password"),  # [DY] :706 up to 6 digits
+    ("Daisy", {"operator": 31}, "operator"),
+    ("Eltrade", {"header_lines": ["SHOP"]}, "header_lines"),
+])
+def test_settings_a_brand_cannot_use_are_refused_on_save(maker: str, fields: dict[str, object], field: str) -> None:
+    brand = BRANDS[maker]
+    config = FiscalDeviceConfig.model_validate({
+        "id": "d1", "name": "Casa", "manufacturer": maker, "model": brand.default_model,
+        "connection_details": {"type": "Network", "details": {"ip_address": "127.0.0.1", "port": 9100}}, **fields})
+    with pytest.raises(FiscalError) as refused:
+        check_config(config)
+    assert refused.value.code == Code.CONFIG and refused.value.detail.startswith(f"{field}:")
+    check_config(config.model_copy(update={field: FiscalDeviceConfig.model_fields[field].default}))

@@ -138,8 +138,8 @@ class IslProtocol:
         self.columns = brand.models[model]
         self.operators = brand.operators
         self.lacking = brand.lacking
-        self.payment_codes = {**brand.payment_codes, **(payment_codes or {})}
-        self.code_names = dict(brand.codes)
+        self.payment_codes: Mapping[str, str] = {**brand.payment_codes, **(payment_codes or {})}
+        self.code_names: Mapping[str, str] = dict(brand.codes)
         self.item_width = brand.item_width
         self.comment_width = brand.comment_width
         self._make_transport = transport
@@ -158,7 +158,10 @@ class IslProtocol:
 
     # -- link -------------------------------------------------------------------------------------------------
     async def connect(self) -> None:
-        transport = self._make_transport()
+        try:
+            transport = self._make_transport()
+        except ValueError as exc:  # connection_details the transport cannot use
+            raise FiscalError(Code.CONFIG, f"connection_details.type: {exc}") from None
         await transport.open()
         self._transport = transport
         self.session = Session(transport, OLD, self._reply_timeout_s)
