@@ -175,7 +175,12 @@ class IslProtocol:
         """5Ah '1': the serial number where the brand puts it, the model's name first where it gives one. A serial
         with another maker's letters is another brand: refused naming both. 80h, where the brand has it: the
         comment and item-name widths the register is set to (P10, P11)."""
-        fields = await self._call(DIAGNOSTIC, "1")
+        try:
+            fields = await self._call(DIAGNOSTIC, "1")
+        except ConnectionLost as exc:
+            raise ConnectionLost(f"{exc.detail} — no answer to command 5Ah: check that the register is on, that "
+                                 f"the port/address and baud rate ({self.brand.baud} by default) are right and "
+                                 f"that it is a {self.brand.maker} (docs/devices.md)") from None
         serial = fields[self.brand.diagnostic_serial_at].strip() if len(fields) > self.brand.diagnostic_serial_at \
             else ""
         name = fields[0].split(" ")[0] if self.brand.diagnostic_name and fields else self.name
@@ -218,7 +223,7 @@ class IslProtocol:
         return sorted(standing, key=lambda f: (_STANDING_ORDER.index(f.name) if f.name in _STANDING_ORDER
                                                else len(_STANDING_ORDER)))
 
-    async def _call(self, cmd: int, data: str = "", refusal: Code = Code.DEVICE, reading: bool = False,
+    async def _call(self, cmd: int, data: str | bytes = "", refusal: Code = Code.DEVICE, reading: bool = False,
                     login: bool = False) -> list[str]:
         """One command; its reply's comma-separated fields. A refusal (a command bit, or for a command that is not
         a read a standing condition: paper out, cover open) raises the matching FiscalError with the device's
@@ -226,9 +231,9 @@ class IslProtocol:
         if self.session is None:
             raise ConnectionLost(f"{self.name}: not connected")
         try:
-            raw = data.encode(self.brand.codepage)
+            raw = data if isinstance(data, bytes) else data.encode(self.brand.codepage)
         except UnicodeEncodeError as exc:  # every text is checked in plan_receipt first; this is the backstop
-            raise FiscalError(Code.CONFIG, f"params: {data[exc.start]!r} cannot be printed by a "
+            raise FiscalError(Code.CONFIG, f"params: {exc.object[exc.start]!r} cannot be printed by a "
                                            f"{self.brand.maker} {self.name}") from None
         reads = reading or cmd in _READS
         busy = (REPORT_BUSY_S if cmd == REPORT or cmd in self.brand.fm_reports.values() else
@@ -453,9 +458,7 @@ class IslProtocol:
         return None  # the reply counts since the last Z; the receipt is the next document (numbering)
 
     async def send(self, step: Step) -> None:
-        if self.session is None:
-            raise ConnectionLost(f"{self.name}: not connected")
-        await self._call(step.command, step.data.decode(self.brand.codepage))
+        await self._call(step.command, step.data)
 
     async def subtotal(self, discount: m.PercentDiscount | m.AmountDiscount | None) -> int:
         """33h: SubTotal,TaxA..TaxH ([DY] :817-829, [ED] :535-548, [IN] :571-583)."""
