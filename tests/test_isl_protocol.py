@@ -400,3 +400,26 @@ def test_settings_a_brand_cannot_use_are_refused_on_save(maker: str, fields: dic
         check_config(config)
     assert refused.value.code == Code.CONFIG and refused.value.detail.startswith(f"{field}:")
     check_config(config.model_copy(update={field: FiscalDeviceConfig.model_fields[field].default}))
+
+
+@pytest.mark.parametrize(("maker", "other"), [("Daisy", "Eltrade"), ("Eltrade", "Incotex"), ("Incotex", "Daisy")])
+def test_another_brand_on_the_line_is_refused_naming_it(maker: str, other: str, tmp_path: Path) -> None:
+    """The same framing answers, but 5Ah's serial number carries another maker's letters (DY, ED, IN + 6 digits,
+    isl-brands.md "Serial prefix"): 400 naming the brand to choose, before anything is printed."""
+    brand, theirs = BRANDS[maker], BRANDS[other]
+
+    async def run() -> None:
+        emulator = IslEmulator(EMULATED[theirs.name], theirs.default_model, tmp_path)
+        await emulator.start()
+        p = IslProtocol(brand, brand.default_model, lambda: EmulatorLine(emulator, []))
+        await p.connect()
+        try:
+            with pytest.raises(FiscalError) as refused:
+                await p.identify()
+            assert refused.value.code == Code.CONFIG and f"choose {other}" in refused.value.detail
+            assert refused.value.details["device_serial"].startswith(theirs.serial_prefix)
+        finally:
+            await p.disconnect()
+            emulator.close()
+
+    asyncio.run(run())

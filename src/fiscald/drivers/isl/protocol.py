@@ -16,6 +16,7 @@ files). The requests' shapes are the manuals' (each brand file cites the lines);
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
@@ -86,6 +87,7 @@ REPORT_BUSY_S = 300.0  # reports print for long
 PAYMENT_BUSY_S = 120.0  # a payment may wait for a pinpad
 COMMAND_BUSY_S = 30.0
 _READS = frozenset({STATUS, TRANSACTION, LAST_DOCUMENT, DIAGNOSTIC, GET_DATETIME, VAT_RATES, CONSTANTS})
+_SERIAL = re.compile(r"[A-Z]{2}[0-9]{6}")  # a maker's two letters and six digits (isl-brands.md "Serial prefix")
 _DATETIME = "%d-%m-%y %H:%M:%S"  # 3Dh/3Eh [DY] :978-996, [ED] :746-758, [IN] :751-763
 
 
@@ -184,11 +186,13 @@ class IslProtocol:
         serial = fields[self.brand.diagnostic_serial_at].strip() if len(fields) > self.brand.diagnostic_serial_at \
             else ""
         name = fields[0].split(" ")[0] if self.brand.diagnostic_name and fields else self.name
-        maker = MAKER_PREFIXES.get(serial[:2])
-        if maker is not None and maker != self.brand.maker:
-            raise FiscalError(Code.CONFIG, f"manufacturer: configured as a {self.brand.maker} {self.name} but the "
-                                           f"device's serial number {serial!r} is a {maker}'s: choose {maker}",
-                              {"configured_model": self.name, "device_name": name, "device_serial": serial})
+        # another brand lays 5Ah out differently: its serial is wherever a maker's letters and 6 digits are
+        for value in (f.strip() for f in fields):
+            maker = MAKER_PREFIXES.get(value[:2]) if _SERIAL.fullmatch(value) else None
+            if maker is not None and maker != self.brand.maker:
+                raise FiscalError(Code.CONFIG, f"manufacturer: configured as a {self.brand.maker} {self.name} but "
+                                               f"the device's serial number {value!r} is a {maker}'s: choose {maker}",
+                                  {"configured_model": self.name, "device_name": name, "device_serial": value})
         self.serial = serial
         if self.brand.widths_at is not None:
             comment_at, names_at = self.brand.widths_at
