@@ -138,7 +138,7 @@ def test_decline_cancel_timeout_map_to_their_codes(shop: Shop) -> None:
         assert details["event_id"] and details["message"]  # the terminal's raw EventId and Message
         again = s.op(pos, "pos_sale", {"amount_cents": 900}, key=f"k-{fault}")
         assert again.json() == r.json()  # the retry answers the same outcome, never a new session
-    assert r.json()["details"]["event_id"] == 1004
+    assert r.json()["details"]["event_id"] == 1003
     shop.term.simulate(decline_next=True)
     declined = s.op(pos, "pos_sale", {"amount_cents": 900}).json()
     assert declined["details"]["event_id"] == 1006 and declined["details"]["message"] == \
@@ -146,7 +146,7 @@ def test_decline_cancel_timeout_map_to_their_codes(shop: Shop) -> None:
     assert shop.term.charges() == []
     failed = s.http.get(f"/devices/{pos}/journal", params={"kind": "pos_failed"}).json()["entries"]
     assert len(failed) == 4  # every outcome is journaled
-    assert [e["data"]["event_id"] for e in failed] == [1006, 1003, 1004, 1006]
+    assert [e["data"]["event_id"] for e in failed] == [1006, 1016, 1003, 1006]
 
 
 def test_declined_card_in_a_receipt_voids_the_receipt(shop: Shop) -> None:
@@ -219,6 +219,10 @@ def test_failure_codes_and_session_ids() -> None:
         Code.POS_CANCELLED
     assert failure_code({"success": False, "eventId": 1004, "message": "Transaction timed out"}) == Code.POS_TIMEOUT
     assert failure_code({"success": False, "eventId": 9999, "message": "?"}) == Code.POS
+    # without flags or a telling message, the EventId decides (QrCommunication/sdk-php-viva-isv EcrEventId)
+    assert failure_code({"success": False, "eventId": 1003, "message": "?"}) == Code.POS_TIMEOUT
+    assert failure_code({"success": False, "eventId": 1016, "message": "?"}) == Code.POS_CANCELLED
+    assert failure_code({"success": False, "eventId": 1020, "message": "Insufficient funds"}) == Code.CARD_DECLINED
     device = str(uuid.uuid4())
     assert session_id_for(device, "pos_sale", "k") == session_id_for(device, "pos_sale", "k")
     assert len({session_id_for(device, "pos_sale", "k"), session_id_for(device, "pos_sale", "k2"),
