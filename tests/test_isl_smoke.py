@@ -1,6 +1,8 @@
 """Daisy, Eltrade and Incotex end to end: ``fiscald emulate <brand>`` and ``fiscald serve`` as real processes, the
-register added through /manage as a Network register, a receipt printed through HTTP, and the emulated register's
-own memory read back: one receipt, the total fiscald answered."""
+register added through /manage as a Network register (and one as a Serial register on a pseudo-terminal), a
+receipt printed through HTTP and one through an INP file, and the emulated register's own memory read back: one receipt
+each, the total fiscald
+answered."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 from emulated import announced
 
 from fiscald.drivers.isl.brands import BRANDS
+from inpfiles import inp, run, wait_state
 from server import Server
 
 RECEIPT = {"lines": [
@@ -25,15 +28,21 @@ RECEIPT = {"lines": [
 ], "payments": [{"type": "card", "amount_cents": 100}, {"type": "cash", "amount_cents": 1000}]}
 
 
-def _emulator(brand: str, model: str, data_dir: Path) -> tuple[subprocess.Popen[str], str, int]:
+def _emulator(brand: str, model: str, data_dir: Path, pty: bool) -> tuple[subprocess.Popen[str], str,
+                                                                          dict[str, Any]]:
+    """The emulator process, its control URL and the connection_details that reach it."""
+    line = ["--pty"] if pty else ["--listen", "127.0.0.1:0"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "fiscald", "emulate", brand, "--model", model, "--data-dir", str(data_dir),
-         "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0"],
+         "--control", "127.0.0.1:0", *line],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.stdout is not None
     control, address = announced(proc.stdout.readline)
-    return proc, control, int(address.rpartition(":")[2])
+    if pty:
+        return proc, control, {"type": "Serial", "details": {"port": address, "baud_rate": 115200}}
+    return proc, control, {"type": "Network", "details": {"ip_address": "127.0.0.1",
+                                                          "port": int(address.rpartition(":")[2])}}
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -48,16 +57,21 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.stdout.close()
 
 
-@pytest.mark.parametrize("maker", sorted(BRANDS))
-def test_a_receipt_through_fiscald(maker: str, tmp_path: Path) -> None:
+LINES = [pytest.param(maker, False, id=f"{maker}-tcp") for maker in sorted(BRANDS)]
+if sys.platform != "win32":  # pseudo-terminals are POSIX
+    LINES.append(pytest.param("Daisy", True, id="Daisy-pty"))
+
+
+@pytest.mark.parametrize(("maker", "pty"), LINES)
+def test_a_receipt_through_fiscald(maker: str, pty: bool, tmp_path: Path) -> None:
     brand = BRANDS[maker]
-    proc, control, port = _emulator(brand.name, brand.default_model, tmp_path / "emu")
+    proc, control, connection = _emulator(brand.name, brand.default_model, tmp_path / "emu", pty)
     srv = Server(tmp_path / "srv", demo=False).start()
     try:
         with httpx.Client(base_url=srv.url, timeout=30) as http:
             saved = http.post("/manage/save_fiscal_device", json={
                 "name": f"Casa {maker}", "manufacturer": maker, "model": brand.default_model,
-                "connection_details": {"type": "Network", "details": {"ip_address": "127.0.0.1", "port": port}}})
+                "connection_details": connection})
             assert saved.status_code == 200, saved.text
             device = saved.json()["id"]
             deadline = time.monotonic() + 15
@@ -74,9 +88,20 @@ def test_a_receipt_through_fiscald(maker: str, tmp_path: Path) -> None:
             result: dict[str, Any] = answer.json()["result"]
             assert (result["total_cents"], result["change_cents"]) == (400, 700)
             assert result["device_serial"] == view["connected_device_id"]
+            state = httpx.post(control + "/simulate", json={}, timeout=10).json()["device"]
+            assert state["receipt_number"] == 1 and not state["receipt_open"]  # one receipt on the register
+            assert sorted(state["last_payment_codes"]) == sorted({brand.payment_codes["card"], "P"})
+            # the file interface (INP) prints on it as on any register
+            folder = tmp_path / "inp"
+            saved = http.post("/manage/save_fiscal_device", json={"id": device, "scan_folder": str(folder),
+                                                                  "create_scan_folder": True})
+            assert saved.status_code == 200, saved.text
+            wait_state(srv.url, device, "watching")
+            answer_file = run(folder, "bon.inp", inp("S,1,______,_,__;Ciocolata;4.50;2.000;1;1;1;0;0;buc",
+                                                     "T,1,______,_,__;0;9.00;;;;"))
+            assert answer_file["status"] == "OK" and answer_file["total"] == "9.00", answer_file
         state = httpx.post(control + "/simulate", json={}, timeout=10).json()["device"]
-        assert state["receipt_number"] == 1 and not state["receipt_open"]  # one receipt on the register
-        assert sorted(state["last_payment_codes"]) == sorted({brand.payment_codes["card"], "P"})
+        assert state["receipt_number"] == 2 and not state["receipt_open"]
     finally:
         srv.stop()
         _stop(proc)
