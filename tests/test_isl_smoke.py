@@ -1,8 +1,7 @@
 """Daisy, Eltrade and Incotex end to end: ``fiscald emulate <brand>`` and ``fiscald serve`` as real processes, the
 register added through /manage as a Network register (and one as a Serial register on a pseudo-terminal), a
-receipt printed through HTTP and one through an INP file, and the emulated register's own memory read back: one receipt
-each, the total fiscald
-answered."""
+receipt printed through HTTP and one through an INP file, and the emulated register's own memory read back: one
+receipt each, the total fiscald answered."""
 
 from __future__ import annotations
 
