@@ -203,8 +203,18 @@ class VivaDriver(PosDriver):
         return written
 
     def _session_id(self, operation: str) -> str:
+        """The session of this operation's Idempotency-Key: the same one for a retry while it is unsettled or
+        approved (polled or replayed, never a second charge). A session that ended without a charge (declined,
+        cancelled, timed out) leaves the key free (docs/http.md), so a retry is a new attempt: the next session
+        of the key, not the old decline replayed."""
         key = self.operation_key
-        return session_id_for(self.config.id, operation, key) if key is not None else str(uuid.uuid4())
+        if key is None:
+            return str(uuid.uuid4())
+        sid, attempt = session_id_for(self.config.id, operation, key), 1
+        while (self.ledger.get(sid) or {}).get("state") == "failed":
+            attempt += 1
+            sid = session_id_for(self.config.id, operation, f"{key}\n{attempt}")
+        return sid
 
     # -- one transaction --------------------------------------------------------------------------
     async def _transact(self, request: Request, extra: dict[str, Any] | None = None) -> r.CardResult:
