@@ -5,7 +5,9 @@ charge)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,12 +19,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sim_client import item, pay
 
 from fiscald.app import open_database
+from fiscald.config import Settings
+from fiscald.core import card_payments
+from fiscald.core.card_payments import card_key, key_base
+from fiscald.core.manager import DeviceManager
 from fiscald.drivers.viva.driver import session_id_for
 from fiscald.models.config import ConnectionDetails, PosConfig
 from fiscald.store import devices as device_repo
-from server import Server
+from fiscald.store import operations as op_repo
+from server import Server, add_simulated_register, free_port
 
 
 class EmulatorProcess:
@@ -124,3 +132,100 @@ def test_sigkill_during_sale_then_retry_and_abort(tmp_path: Path, terminal: Emul
         assert kinds == ["pos_sale", "pos_failed"]  # both outcomes journaled
     finally:
         srv.stop()
+
+
+def receipt(url: str, register: str, key: str, cents: int) -> httpx.Response:
+    return httpx.post(f"{url}/devices/operation", json={
+        "device_id": register, "operation": "print_receipt",
+        "params": {"lines": [item(price=cents)], "payments": [pay("card", cents)]}},
+        headers={"Idempotency-Key": key}, timeout=60)
+
+
+def kill_during_card_receipt(srv: Server, term: EmulatorProcess, register: str, pos: str, key: str,
+                             cents: int) -> str:
+    """Send a card receipt, SIGKILL fiscald once the terminal has its sale's session (the card not yet read);
+    returns that session's id."""
+    sid = session_id_for(pos, "pos_sale", card_key(key_base(register, key), "sale-0"))
+    thread = threading.Thread(target=lambda: _swallow(lambda: receipt(srv.url, register, key, cents)), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not any(r["method"] == "POST" and r["body"]["sessionId"] == sid for r in term.ledger()["requests"]):
+        assert time.monotonic() < deadline, "the receipt's sale never reached the terminal"
+        time.sleep(0.05)
+    srv.kill()
+    thread.join(10)
+    return sid
+
+
+def test_sigkill_during_the_card_payment_of_a_receipt(tmp_path: Path, terminal: EmulatorProcess) -> None:
+    """The card payment and the receipt are settled together after the crash, as with the Simulated POS: the
+    retry with the receipt's key polls the sale's session; approved, the receipt prints once with it; declined,
+    the receipt is voided (3001) and nothing is charged or sold."""
+    data = tmp_path / "fiscald"
+    data.mkdir()
+    pos = add_viva(data, terminal.port)
+    register = add_simulated_register(data, auto_send_card_to_pos=True, linked_pos_device_id=pos)
+    terminal.simulate(card_delay_ms=3000)
+    srv = Server(data, demo=False).start()
+    sid = kill_during_card_receipt(srv, terminal, register, pos, "rcpt-crash-1", 1500)
+    srv = Server(data, demo=False).start()
+    try:
+        retried = receipt(srv.url, register, "rcpt-crash-1", 1500)
+        assert retried.status_code == 200, retried.text  # not 1010: the stored session was polled
+        [tx] = retried.json()["result"]["pos_transactions"]
+        assert tx["transaction_id"] == sid and tx["approved"] is True
+        replay = receipt(srv.url, register, "rcpt-crash-1", 1500)
+        assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json() == retried.json()
+        assert [(c["kind"], c["amount"]) for c in terminal.ledger()["charges"]] == [("sale", 1500)]  # once
+        printed = httpx.get(f"{srv.url}/devices/{register}/journal", params={"kind": "receipt"}).json()["entries"]
+        assert [e["data"]["result"]["pos_transactions"][0]["transaction_id"] for e in printed] == [sid]
+        pos_kinds = [e["kind"] for e in httpx.get(f"{srv.url}/devices/{pos}/journal").json()["entries"]]
+        assert pos_kinds == ["pos_sale"]
+        # declined while fiscald was dead: the retry answers the decline, voids the receipt, charges nothing
+        terminal.simulate(decline_next=True)
+        declined_sid = kill_during_card_receipt(srv, terminal, register, pos, "rcpt-crash-2", 800)
+        srv = Server(data, demo=False).start()
+        declined = receipt(srv.url, register, "rcpt-crash-2", 800)
+        assert declined.json()["status"] == 3001, declined.text
+        details = declined.json()["details"]
+        assert details["pos_error"]["details"]["session_id"] == declined_sid
+        assert details["pos_error"]["details"]["event_id"] == 1006 and "voided_receipt" in details
+        assert [(c["kind"], c["amount"]) for c in terminal.ledger()["charges"]] == [("sale", 1500)]
+        entries = httpx.get(f"{srv.url}/devices/{register}/journal").json()["entries"]
+        assert [e["kind"] for e in entries if e["kind"] == "receipt"] == ["receipt"]  # still the one receipt
+        failed = httpx.get(f"{srv.url}/devices/{pos}/journal", params={"kind": "pos_failed"}).json()["entries"]
+        assert [e["data"]["session_id"] for e in failed] == [declined_sid]
+    finally:
+        srv.stop()
+
+
+def test_receipt_recovery_whichever_device_settles_first(tmp_path: Path) -> None:
+    """The terminal's start-up may settle the interrupted sale before the register settles the receipt: the sale's
+    record is then left to the receipt's recovery, which drops both (so the retry resumes the sale)."""
+    data = tmp_path / "fiscald"
+    data.mkdir()
+    pos = add_viva(data, free_port())
+    register = add_simulated_register(data, auto_send_card_to_pos=True, linked_pos_device_id=pos)
+    db = open_database(data)
+    try:
+        sale_key = card_key(key_base(register, "k-order"), "sale-0")
+
+        def interrupted(conn: sqlite3.Connection) -> None:
+            op_repo.insert_running(conn, "receipt-op", register, "print_receipt", "http", "k-order", "h", {})
+            op_repo.insert_running(conn, "sale-op", pos, "pos_sale", "card", sale_key, "h", {})
+
+        db.write_sync(interrupted)
+        records = {r.operation: r for r in db.read_sync(op_repo.interrupted)}
+        receipt_rec, sale_rec = records["print_receipt"], records["pos_sale"]
+        manager = DeviceManager(db, Settings())
+
+        async def settle() -> tuple[bool, bool, bool]:
+            first = await card_payments.recover(manager, sale_rec)  # the terminal settles first
+            kept = await db.read(lambda c: op_repo.get(c, "sale-op")) is not None
+            return first, kept, await card_payments.recover(manager, receipt_rec)
+
+        assert asyncio.run(settle()) == (True, True, True)
+        assert db.read_sync(op_repo.interrupted) == []
+        assert db.read_sync(lambda c: op_repo.by_key(c, pos, sale_key)) is None
+    finally:
+        db.close()

@@ -9,7 +9,17 @@ from typing import Any
 
 import httpx
 
-from fiscald.emulators.viva import CLIENT_ID, CLIENT_SECRET, TERMINAL_ID, ApiServer, VivaEmulator, serve_control
+from fiscald.emulators.viva import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ISV_CLIENT_ID,
+    ISV_CLIENT_SECRET,
+    MERCHANT_ID,
+    TERMINAL_ID,
+    ApiServer,
+    VivaEmulator,
+    serve_control,
+)
 
 
 class EmulatedTerminal:
@@ -68,10 +78,14 @@ class EmulatedTerminal:
         return found
 
     def connection(self, api: str) -> dict[str, Any]:
-        """``connection_details`` of a fiscald POS terminal on this emulator over ``api`` (local or cloud)."""
+        """``connection_details`` of a fiscald POS terminal on this emulator over ``api``: local, cloud (the
+        merchant's credentials) or isv (an ISV partner's, for the emulator's merchant, with a 1.5 % fee)."""
         if api == "local":
             return {"type": "Network", "details": {"ip_address": "127.0.0.1", "port": self.port}}
-        return {"type": "Cloud", "details": {"environment": "demo", "client_id": CLIENT_ID,
-                                             "client_secret": CLIENT_SECRET, "terminal_id": TERMINAL_ID,
-                                             "cash_register_id": "casa-1", "accounts_url": self.url,
-                                             "api_url": self.url}}
+        details = {"environment": "demo", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                   "terminal_id": TERMINAL_ID, "cash_register_id": "casa-1", "accounts_url": self.url,
+                   "api_url": self.url}
+        if api == "isv":
+            details.update(client_id=ISV_CLIENT_ID, client_secret=ISV_CLIENT_SECRET, merchant_id=MERCHANT_ID,
+                           isv_fee_bp=150)
+        return {"type": "Cloud", "details": details}

@@ -149,7 +149,7 @@ def viva(
     = None,
     card_delay_ms: Annotated[int, typer.Option(help="Time the cardholder takes to present the card")] = 300,
 ) -> None:
-    """A Viva.com card terminal: the Local (/pos/v1) and Cloud (/ecr/v1) Terminal APIs (docs/devices.md)."""
+    """A Viva.com card terminal: the Local (/pos/v1) and Cloud (/ecr/v1, /ecr/isv/v1) Terminal APIs (docs/devices.md)"""
     control_at = _address(control) if control is not None else None
     if control_at is not None and not is_loopback(control_at[0]):
         raise typer.BadParameter(f"{control}: the control port binds a loopback address only", param_hint="--control")

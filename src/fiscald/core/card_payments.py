@@ -16,22 +16,29 @@ the register's outcome is unknown (2003/2004): the receipt may exist, so the app
 Crash recovery (:func:`recover`, at start-up): an interrupted card receipt whose sales were all approved is
 resolved from the register's journal. Printed: its journaled result becomes the stored answer. Not printed, on a
 register whose journal is authoritative: its operation record is dropped, so the client's retry with the same key
-prints it, reusing the approvals. Anything else stays 1010 OutcomeUnknown, with the approvals in ``details``.
+prints it, reusing the approvals. A receipt interrupted while its sale was still on a terminal that resumes keyed
+operations (``Driver.resumes_interrupted``, e.g. Viva: the sale's request is stored under its key before it
+leaves) was not printed either (a receipt prints only after all its sales answered): the receipt's record and the
+sale's are dropped, so the retry with the same key polls that same sale and goes on as if it had never stopped
+(approved: the receipt prints once with it; declined: the receipt is voided). Anything else stays 1010
+OutcomeUnknown, with the approvals in ``details``. The terminal's own start-up leaves such a sale's record to the
+receipt's recovery while the receipt's record is still interrupted (devices start in any order).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, Protocol
 
 from fiscald.config import Settings
 from fiscald.core.jobs import DeviceHandle, Job, Outcome, interrupted_details
+from fiscald.core.resume import resumes
 from fiscald.drivers.base import FiscalDriver
 from fiscald.drivers.registry import find
-from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
 from fiscald.operations import OPERATIONS, Operation
@@ -179,19 +186,38 @@ class _CardReceipt:
                            left_nothing=not approved and not answer.stored)
 
 
+async def _receipt_awaits(db: Database, rec: op_repo.OperationRecord) -> bool:
+    """``rec`` is a card receipt's step on a terminal that resumes it, and that receipt is interrupted too: its
+    recovery settles both (see the module text)."""
+    key = rec.idem_key
+    if rec.source != "card" or key is None or not key.startswith("card-"):
+        return False
+    base = key.removeprefix("card-").rsplit("-", 2)[0]
+    record = await db.read(lambda c: archive.device_record(c, rec.device_id))
+    if record is None or not resumes(record.config):
+        return False
+    receipts = await db.read(op_repo.interrupted)
+    return any(r.operation == "print_receipt" and r.idem_key is not None and key_base(r.device_id, r.idem_key) == base
+               for r in receipts)
+
+
 def _authoritative(config: FiscalDeviceConfig) -> bool:
     try:
         driver = find("fiscal", config.manufacturer, config.model).driver
     except FiscalError:
         return False
-    return issubclass(driver, SimulatedDevice)
+    return driver.journal_authoritative
 
 
 async def recover(manager: Manager, rec: op_repo.OperationRecord) -> bool:
     """Resolve an interrupted card receipt (see the module text). False: not a card receipt with approvals."""
+    db = manager.db
+    if await _receipt_awaits(db, rec):
+        log.warning("operation %s (%s) on %s was interrupted: settled with its card receipt", rec.id,
+                    rec.operation, rec.device_id)
+        return True
     if rec.operation != "print_receipt" or rec.idem_key is None:
         return False
-    db = manager.db
     record = await db.read(lambda c: archive.device_record(c, rec.device_id))
     if record is None or not isinstance(record.config, FiscalDeviceConfig) or not record.config.linked_pos_device_id:
         return False
@@ -205,6 +231,20 @@ async def recover(manager: Manager, rec: op_repo.OperationRecord) -> bool:
         sales.append(found)
     if not sales:
         return False
+    if sales[-1].state == "running":  # the sale itself was interrupted: the receipt cannot have been printed
+        terminal = await db.read(lambda c: archive.device_record(c, pos_id))
+        if terminal is not None and resumes(terminal.config):
+            running = sales[-1].id
+
+            def forget_both(conn: sqlite3.Connection) -> None:
+                op_repo.forget(conn, rec.id)
+                op_repo.forget(conn, running)
+
+            await db.write(forget_both)
+            log.warning("card receipt %s on %s was interrupted during its sale on terminal %s: a retry with key %r "
+                        "resumes that sale and prints the receipt once", rec.id, rec.device_id, pos_id,
+                        rec.idem_key)
+            return True
     approved = [s.response["result"] for s in sales if s.http_status == 200 and s.response is not None]
     reversing = await db.read(partial(op_repo.by_key, device_id=pos_id, idem_key=card_key(base, "void-0")))
     if len(approved) == len(sales) and reversing is None:  # all approved, none being voided

@@ -35,7 +35,6 @@ from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
 from fiscald.drivers.base import CURRENT_OPERATION, Driver, DriverContext, UnavailableDriver
 from fiscald.drivers.registry import create_driver, find
-from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.metrics import Metrics
 from fiscald.models.config import DeviceConfig, kind_of
@@ -147,18 +146,12 @@ class DeviceManager:
         try:
             await handle.driver.start()
             return True
-        except ConnectionLost as exc:
-            self._lost(handle, exc)
-        except FiscalError as exc:
-            handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
         except Exception as exc:
-            lost = _link_error(exc)
-            if lost is not None:
-                self._lost(handle, lost)
+            err = _failure(exc, handle.id, "start")
+            if isinstance(err, ConnectionLost):
+                self._lost(handle, err)
             else:
-                log.exception("device %s failed to start", handle.id)
-                handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL,
-                                                                                    type(exc).__name__)))
+                handle.driver.set_status(StatusInfo(DeviceStatus.ERROR, err))
         return False
 
     def _begin_start(self, handle: DeviceHandle) -> None:
@@ -207,20 +200,12 @@ class DeviceManager:
                     await driver.start()
                     handle.ready = True
                     return
-                except ConnectionLost as exc:
-                    driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED, FiscalError(Code.CONNECTION, exc.detail)))
-                except FiscalError as exc:
-                    driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
-                    return
                 except Exception as exc:
-                    lost = _link_error(exc)
-                    if lost is None:
-                        log.exception("device %s failed to reconnect", handle.id)
-                        driver.set_status(StatusInfo(DeviceStatus.ERROR, FiscalError(Code.INTERNAL,
-                                                                                     type(exc).__name__)))
+                    err = _failure(exc, handle.id, "reconnect")
+                    if not isinstance(err, ConnectionLost):
+                        driver.set_status(StatusInfo(DeviceStatus.ERROR, err))
                         return
-                    driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED,
-                                                 FiscalError(Code.CONNECTION, lost.detail)))
+                    driver.set_status(StatusInfo(DeviceStatus.DISCONNECTED, FiscalError(Code.CONNECTION, err.detail)))
             delay = min(delay * 2, RECONNECT_MAX_S)
 
     @staticmethod
@@ -318,11 +303,7 @@ class DeviceManager:
 
     async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
         """Fault injection on a simulated device; applies at once, not queued behind its operations."""
-        handle = self.handle(request.device_id)
-        if not isinstance(handle.driver, SimulatedDevice):
-            raise FiscalError(Code.NOT_SUPPORTED, f"device_id: {handle.config.manufacturer} {handle.config.model} "
-                                                  "is not a simulated device")
-        return await handle.driver.simulate(request)
+        return await self.handle(request.device_id).driver.simulate(request)
 
     # -- execution --------------------------------------------------------------------------------
     def _gone(self, handle: DeviceHandle) -> Outcome:
@@ -602,16 +583,12 @@ class DeviceManager:
                 return
             try:
                 await driver.poll()
-            except ConnectionLost as exc:
-                self._lost(handle, exc)
-            except FiscalError as exc:
-                driver.set_status(StatusInfo(DeviceStatus.ERROR, exc))
             except Exception as exc:
-                lost = _link_error(exc)
-                if lost is not None:
-                    self._lost(handle, lost)
-                else:
-                    log.exception("device %s: keep-alive failed", handle.id)
+                err = _failure(exc, handle.id, "keep-alive")
+                if isinstance(err, ConnectionLost):
+                    self._lost(handle, err)
+                elif isinstance(exc, FiscalError):  # a bug in a keep-alive is logged, the device's state unchanged
+                    driver.set_status(StatusInfo(DeviceStatus.ERROR, err))
 
     async def _run(self, handle: DeviceHandle, job: Job) -> Outcome:
         op = job.op
@@ -620,7 +597,7 @@ class DeviceManager:
             started_write = self.db.write_future(lambda c: op_repo.insert_running(
                 c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, op.request_hash(),
                 op.canonical()))
-            if not (isinstance(handle.driver, SimulatedDevice) and not card_payments.needs_pos(handle, op)):
+            if not (handle.driver.journal_authoritative and not card_payments.needs_pos(handle, op)):
                 await started_write  # durable before a real device is touched
             # else: the device's effects are writes to this store, which the FIFO writer commits after it
         self.events.publish(events.operation_started(op.device_id, job.operation_id, op.name))
@@ -665,6 +642,19 @@ class DeviceManager:
                     outcome = replace(outcome, stored=True)
         self.events.publish(events.operation_completed(op.device_id, job.operation_id, op.name, outcome.body))
         return outcome
+
+
+def _failure(exc: Exception, device_id: str, what: str) -> FiscalError:
+    """What a driver's failure outside an operation (start, reconnect, keep-alive) is: its own FiscalError, a
+    lost link (ConnectionLost, also for a bare socket or port error), or else a bug — logged with its traceback
+    (call this inside the ``except``) and answered 1000."""
+    if isinstance(exc, FiscalError):
+        return exc
+    lost = _link_error(exc)
+    if lost is not None:
+        return lost
+    log.exception("device %s: %s failed", device_id, what)
+    return FiscalError(Code.INTERNAL, type(exc).__name__)
 
 
 def _link_error(exc: BaseException) -> ConnectionLost | None:

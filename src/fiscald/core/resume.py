@@ -14,11 +14,19 @@ from functools import partial
 
 from fiscald.drivers.registry import find
 from fiscald.errors import FiscalError
-from fiscald.models.config import kind_of
+from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.store import Database, archive
 from fiscald.store import operations as op_repo
 
 log = logging.getLogger("fiscald.resume")
+
+
+def resumes(config: DeviceConfig) -> bool:
+    """The device's driver keys its requests itself, so an interrupted keyed operation is resumed by its retry."""
+    try:
+        return find(kind_of(config), config.manufacturer, config.model).driver.resumes_interrupted
+    except FiscalError:
+        return False
 
 
 async def recover(db: Database, rec: op_repo.OperationRecord) -> bool:
@@ -26,14 +34,7 @@ async def recover(db: Database, rec: op_repo.OperationRecord) -> bool:
     if rec.idem_key is None:
         return False
     record = await db.read(partial(archive.device_record, device_id=rec.device_id))
-    if record is None:
-        return False
-    config = record.config
-    try:
-        driver = find(kind_of(config), config.manufacturer, config.model).driver
-    except FiscalError:
-        return False
-    if not driver.resumes_interrupted:
+    if record is None or not resumes(record.config):
         return False
     await db.write(lambda c: op_repo.forget(c, rec.id))
     log.warning("operation %s (%s) on %s was interrupted: a retry with its key resumes it on the device",

@@ -15,7 +15,8 @@ from typing import get_args
 
 from fiscald.central import url as central_url
 from fiscald.config import Settings, is_loopback
-from fiscald.drivers.registry import SUPPORTED, Supported
+from fiscald.drivers.registry import SUPPORTED
+from fiscald.drivers.supported import Supported
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, kind_of
 from fiscald.models.connection import DETAILS_FIELD, WINDOWS_PORT, Details, NetworkDetails, SerialDetails, connection

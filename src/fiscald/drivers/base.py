@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from fiscald.errors import Code, FiscalError, Language
 from fiscald.models.config import DeviceConfig
+from fiscald.models.simulate import SimulateRequest
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import Operation, OperationSpec
 from fiscald.operations import models as m
@@ -80,6 +81,10 @@ class Driver(abc.ABC):
     #: request leaves (a bank terminal's session): an operation a crash interrupted is safe to run again with the
     #: same key, so at start-up its record is dropped instead of answering 1010 (core/resume.py)
     resumes_interrupted: ClassVar[bool] = False
+    #: the device's fiscal record is fiscald's own store (a simulated device): what it did is exactly what was
+    #: committed there, so an operation needs no durable "started" record before it runs, and an interrupted one
+    #: left nothing that the journal does not show
+    journal_authoritative: ClassVar[bool] = False
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         self.config = config
@@ -133,6 +138,11 @@ class Driver(abc.ABC):
     async def perform(self, name: str, run: Callable[[], Awaitable[Result]]) -> Result:
         """Around every handler call (the simulators inject their faults here)."""
         return await run()
+
+    async def simulate(self, request: SimulateRequest) -> dict[str, Any]:
+        """Fault injection (``/simulate``): only simulated devices take it; a real one answers 1012."""
+        raise FiscalError(Code.NOT_SUPPORTED, f"device_id: {self.config.manufacturer} {self.config.model} is not a "
+                                              "simulated device")
 
 
 class UnavailableDriver(Driver):

@@ -1,61 +1,19 @@
-"""Supported manufacturers and models: the driver class behind each, its connection types, and per-model
-facts as tables (the operations a model lacks), not code paths."""
+"""Supported manufacturers and models: the rows every brand package declares (``Supported``), and finding the
+driver of a configured device by its manufacturer and model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-
 from fiscald.drivers.base import Driver, DriverContext
-from fiscald.drivers.datecs.driver import DatecsDriver
-from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
-from fiscald.drivers.datecs.models import check_config as check_datecs
-from fiscald.drivers.simulated.pos import SimulatedPos
-from fiscald.drivers.simulated.register import SimulatedRegister
-from fiscald.drivers.viva.driver import MODELS as VIVA_MODELS
-from fiscald.drivers.viva.driver import VivaDriver
+from fiscald.drivers.datecs.supported import SUPPORTED as DATECS
+from fiscald.drivers.simulated.supported import SUPPORTED as SIMULATED
+from fiscald.drivers.supported import Supported
+from fiscald.drivers.viva.supported import SUPPORTED as VIVA
 from fiscald.errors import Code, FiscalError
-from fiscald.models.config import DeviceConfig, FiscalDeviceConfig, kind_of
-from fiscald.operations import OPERATIONS
-from fiscald.operations.registry import DeviceKind
+from fiscald.models.config import DeviceConfig, kind_of
 
-
-@dataclass(frozen=True)
-class Supported:
-    manufacturer: str
-    models: tuple[str, ...]
-    connection_types: tuple[str, ...]
-    driver: type[Driver]
-    simulated: bool = False
-    lacking: Mapping[str, frozenset[str]] = field(default_factory=dict)  # model -> operations it does not offer
-    # model -> the payment codes it takes (code -> the device's name for it); none: payment_codes is refused
-    payment_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # model -> the code each of our payment types is sent as when payment_codes leaves it out
-    payment_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # the manufacturer's own checks of a register's settings when they are saved (e.g. operator range)
-    check_config: Callable[[FiscalDeviceConfig], None] | None = None
-
-    @property
-    def kind(self) -> DeviceKind:
-        return self.driver.kind
-
-    def operations(self, model: str) -> frozenset[str]:
-        """The operations ``model`` offers: every operation of its kind but those it lacks."""
-        return frozenset(name for name, spec in OPERATIONS.items()
-                         if spec.kind == self.kind and name not in self.lacking.get(model, ()))
-
-
-SUPPORTED: tuple[Supported, ...] = (
-    Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedRegister, simulated=True),
-    Supported("Simulated", ("Simulated",), ("Virtual",), SimulatedPos, simulated=True),
-    Supported("Datecs", tuple(DATECS_MODELS), ("Serial", "Network"), DatecsDriver,
-              lacking={name: spec.lacking for name, spec in DATECS_MODELS.items() if spec.lacking},
-              payment_codes={name: spec.codes for name, spec in DATECS_MODELS.items()},
-              payment_defaults={name: spec.payments for name, spec in DATECS_MODELS.items()},
-              check_config=check_datecs),
-    # Network: the Local Terminal API at the terminal's LAN address; Cloud: the Cloud Terminal API (docs/devices.md)
-    Supported("VivaWallet", VIVA_MODELS, ("Network", "Cloud"), VivaDriver),
-)
+# each brand package declares its own rows (drivers/<brand>/supported.py); this is only their list, in the order
+# get_supported_devices shows them
+SUPPORTED: tuple[Supported, ...] = (*SIMULATED, *DATECS, *VIVA)
 
 
 def name_key(name: str) -> str:

@@ -9,6 +9,11 @@ Built from Viva's documentation and Odoo's client, not from our driver (sources 
   not validate credentials"}`` (the text Odoo's client renews on [S20]);
 - abort succeeds only before the card is read [S18: Android abort, "when the customer's card has already been
   read" it is not possible]; a sale while another session is in progress is refused busy (409) [ours];
+- the ISV variant [S23][S24] serves ``/ecr/isv/v1`` to the ISV partner's own credentials (a merchant token is
+  refused there, and an ISV token on ``/ecr/v1``, 403 [ours]): a sale must carry ``isvDetails`` with the fee
+  ``amount`` (0 to the sale's amount) and the ``terminalMerchantId`` owning the terminal, a refund that merchant;
+  a session in progress reads 200 with eventId 1100, abort is ``GET sessions:abort/{id}?cashRegisterId=``, and
+  there is no unreferenced refund;
 - a failed session carries ``success`` false, ``eventId`` and ``message`` (1006 "Transaction declined by
   server" [S18, webhook 1803]); an aborted one ``abortOperation``/``abortSuccess`` true [S18]; the texts of a
   cardholder cancel and timeout are [ours].
@@ -39,11 +44,17 @@ from urllib.parse import parse_qs, urlsplit
 
 CLIENT_ID = "fiscald-emulator"
 CLIENT_SECRET = "emulator-secret"
+ISV_CLIENT_ID = "fiscald-isv-emulator"  # an ISV partner's credentials [S23]
+ISV_CLIENT_SECRET = "isv-emulator-secret"
+MERCHANT_ID = "8d3a1c52-6f0e-4b7a-9c1d-2e5f4a6b7c80"  # the merchant owning the terminal (ISV variant) [ours]
+IN_PROGRESS = 1100  # eventId of an ISV session still in progress [S24]
 TERMINAL_ID = "16000010"  # the example terminal id of Viva's sale request [S22]
 DECLINED = (1006, "Transaction declined by server")  # [S18]
-CANCELLED = (1003, "Transaction cancelled by the cardholder")  # [ours]: Viva publishes no EventId for it
-TIMED_OUT = (1004, "Transaction timed out waiting for the card")  # [ours]
-ABORTED = (1003, "Transaction aborted")  # [ours]; the session's abortOperation/abortSuccess are documented [S18]
+# EventIds 1003 "terminal timed out" and 1016 "aborted" as the ISV client lists them [S24]; Viva publishes none for a
+# cardholder's cancel on the terminal, taken as an abort [ours]; the messages are [ours]
+CANCELLED = (1016, "Transaction cancelled by the cardholder")
+TIMED_OUT = (1003, "Transaction timed out waiting for the card")
+ABORTED = (1016, "Transaction aborted")  # the session's abortOperation/abortSuccess are documented [S18]
 KINDS = ("sale", "refund", "unreferenced-refund")
 
 
@@ -70,6 +81,8 @@ class Session:
     outcome: str  # approve | decline | cancel | timeout
     aborted: bool = False
     final: dict[str, Any] | None = None
+    merchant_id: str | None = None  # the merchant an ISV partner charged for (ISV variant only)
+    isv_amount: int | None = None  # the partner's fee on a sale (ISV variant only)
 
 
 @dataclass
@@ -101,7 +114,9 @@ class VivaEmulator:
         self.terminal_id = terminal_id
         self.faults = Faults()
         self.state = State()
-        self.tokens: dict[str, float] = {}  # token -> expiry (wall clock)
+        self.isv_credentials = (ISV_CLIENT_ID, ISV_CLIENT_SECRET)
+        self.merchant_id = MERCHANT_ID
+        self.tokens: dict[str, tuple[float, bool]] = {}  # token -> expiry (wall clock), issued to the ISV
         self.requests: list[dict[str, Any]] = []  # every API request: method, path, body (for tests)
         self._load()
 
@@ -132,9 +147,11 @@ class VivaEmulator:
         session.final = self._session_body(session, approved, *(event if not approved else
                                                                  (0, "Transaction successful")))
         if approved:
-            self.state.charges.append({"session_id": session.session_id, "kind": session.kind,
-                                       "amount": session.amount, "currency_code": session.currency_code,
-                                       "parent": session.parent})
+            charge = {"session_id": session.session_id, "kind": session.kind, "amount": session.amount,
+                      "currency_code": session.currency_code, "parent": session.parent}
+            if session.merchant_id is not None:
+                charge.update(isv_amount=session.isv_amount, merchant_id=session.merchant_id)
+            self.state.charges.append(charge)
         self._save()
 
     def _session_body(self, s: Session, success: bool, event_id: int, message: str,
@@ -167,7 +184,21 @@ class VivaEmulator:
                 return True
         return False
 
-    def start(self, kind: str, body: Any, cloud: bool) -> Session:
+    def _isv_fee(self, kind: str, body: dict[str, Any], amount: int) -> int | None:
+        """The ISV fee of an ISV request (None for a refund), its isvDetails checked [S24]."""
+        details = body.get("isvDetails")
+        if not isinstance(details, dict):
+            raise Answer(400, {"detail": "isvDetails: required on the ISV endpoints"})
+        if details.get("terminalMerchantId") != self.merchant_id:
+            raise Answer(403, {"detail": "isvDetails.terminalMerchantId: not the merchant owning the terminal"})
+        if kind != "sale":
+            return None
+        fee = details.get("amount")
+        if not isinstance(fee, int) or isinstance(fee, bool) or not 0 <= fee <= amount:
+            raise Answer(400, {"detail": "isvDetails.amount: the ISV fee in minor units, at most the amount"})
+        return fee
+
+    def start(self, kind: str, body: Any, cloud: bool, isv: bool = False) -> Session:
         """A new session, or the one already started under this sessionId (idempotent)."""
         if not isinstance(body, dict):
             raise Answer(400, {"detail": "body: expected a JSON object"})
@@ -185,6 +216,7 @@ class VivaEmulator:
             raise Answer(400, {"detail": "currencyCode: the ISO 4217 numeric code"})
         if cloud and str(body.get("terminalId")) != self.terminal_id:
             raise Answer(404, {"detail": f"terminalId: no terminal {body.get('terminalId')}"})
+        fee = self._isv_fee(kind, body, amount) if isv else None
         parent = body.get("parentSessionId")
         if kind == "refund":
             original = self.state.sessions.get(parent) if isinstance(parent, str) else None
@@ -199,7 +231,8 @@ class VivaEmulator:
         f.decline_next = f.cancel_next = f.timeout_next = False
         session = Session(sid, kind, amount, str(currency), str(body.get("merchantReference") or ""),
                           str(body.get("cashRegisterId") or ""), parent if isinstance(parent, str) else None,
-                          now, now + f.card_delay_ms / 1000, outcome)
+                          now, now + f.card_delay_ms / 1000, outcome,
+                          merchant_id=self.merchant_id if isv else None, isv_amount=fee)
         self.state.sessions[sid] = session
         self._save()
         return session
@@ -253,27 +286,34 @@ class VivaEmulator:
             user = password = ""
         if form.get("grant_type") != ["client_credentials"]:
             return 400, {"error": "unsupported_grant_type"}
-        if (user, password) != self.credentials:
+        if (user, password) not in (self.credentials, self.isv_credentials):
             return 400, {"error": "invalid_client"}
         token = secrets.token_urlsafe(24)
-        self.tokens[token] = time.time() + self.faults.token_ttl_s
+        isv = (user, password) == self.isv_credentials
+        self.tokens[token] = (time.time() + self.faults.token_ttl_s, isv)
         return 200, {"access_token": token, "expires_in": self.faults.token_ttl_s, "token_type": "Bearer",
-                     "scope": "urn:viva:payments:ecr:api"}
+                     "scope": "urn:viva:payments:core:api:isv" if isv else "urn:viva:payments:ecr:api"}
 
     def cloud(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
               body: Any) -> tuple[int, Any]:
-        """The Cloud Terminal API under /ecr/v1 [S18][S20]."""
+        """The Cloud Terminal API under /ecr/v1 [S18][S20], and its ISV variant under /ecr/isv/v1 [S24]."""
         token = headers.get("authorization", "").removeprefix("Bearer ")
-        if self.tokens.get(token, 0) <= time.time():
+        expires, isv_token = self.tokens.get(token, (0.0, False))
+        if expires <= time.time():
             raise Answer(401, {"detail": "Could not validate credentials"})
-        rest = path.removeprefix("/ecr/v1/")
+        isv = path.startswith("/ecr/isv/v1/")
+        if isv != isv_token:
+            raise Answer(403, {"detail": f"this token is not for the {'ISV' if isv else 'merchant'} endpoints"})
+        rest = path.removeprefix("/ecr/isv/v1/" if isv else "/ecr/v1/")
         if method == "POST" and rest.startswith("transactions:"):
             kind = rest.removeprefix("transactions:")
-            if kind not in KINDS:
+            if kind not in KINDS or (isv and kind == "unreferenced-refund"):
                 raise Answer(404, {"detail": f"no action {kind}"})
-            self.start(kind, body, cloud=True)
+            self.start(kind, body, cloud=True, isv=isv)
             self._lose_answer()
             return 200, None
+        if isv:
+            return self._isv_sessions(method, rest, query)
         if rest.startswith("sessions/"):
             sid = rest.removeprefix("sessions/")
             if method == "GET":
@@ -285,6 +325,20 @@ class VivaEmulator:
                 self.abort(sid)
                 return 200, None
         raise Answer(404, {"detail": f"no route {method} {path}"})
+
+    def _isv_sessions(self, method: str, rest: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """``GET sessions/{id}`` (eventId 1100 while in progress) and ``GET sessions:abort/{id}`` [S24]."""
+        if method == "GET" and rest.startswith("sessions/"):
+            session = self.get(rest.removeprefix("sessions/"))
+            if session.final is None:
+                return 200, {"sessionId": session.session_id, "success": False, "eventId": IN_PROGRESS}
+            return 200, session.final
+        if method == "GET" and rest.startswith("sessions:abort/"):
+            if not query.get("cashRegisterId"):
+                raise Answer(400, {"detail": "cashRegisterId: required"})
+            self.abort(rest.removeprefix("sessions:abort/"))
+            return 200, None
+        raise Answer(404, {"detail": f"no route {method} /ecr/isv/v1/{rest}"})
 
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
         parts = urlsplit(target)
@@ -298,7 +352,7 @@ class VivaEmulator:
         self.requests.append({"method": method, "path": path, "query": parts.query, "body": body})
         if path.startswith("/pos/v1/"):
             return self.local(method, path, body)
-        if path.startswith("/ecr/v1/"):
+        if path.startswith(("/ecr/v1/", "/ecr/isv/v1/")):
             return self.cloud(method, path, parse_qs(parts.query), headers, body)
         raise Answer(404, {"detail": f"no route {method} {path}"})
 

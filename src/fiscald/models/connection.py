@@ -10,7 +10,17 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from fiscald.models.config import ConnectionDetails
 from fiscald.operations.registry import config_error_from
@@ -91,8 +101,15 @@ BaseUrl = Annotated[StrictStr, AfterValidator(_base_url)]
 SecretText = Annotated[StrictStr, Field(min_length=1, max_length=512, pattern=r"^[\x21-\x7e]+$")]
 
 
+UUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+
+
 class CloudDetails(Details):
-    """A terminal reached through its bank's cloud API (Viva.com's Cloud Terminal API, docs/devices.md)."""
+    """A terminal reached through its bank's cloud API (Viva.com's Cloud Terminal API, docs/devices.md).
+
+    Two variants: the merchant's own POS API credentials, or (``merchant_id`` set) an ISV partner's credentials
+    acting for the merchant ``merchant_id`` that owns the terminal, with ``isv_fee_bp`` of each sale as the ISV's
+    fee (drivers/viva/api.py names the sources)."""
 
     environment: Literal["demo", "live"] = "demo"
     client_id: SecretText
@@ -101,6 +118,15 @@ class CloudDetails(Details):
     cash_register_id: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "fiscald"
     accounts_url: BaseUrl | None = None  # None: the environment's accounts service
     api_url: BaseUrl | None = None  # None: the environment's API service
+    # the ISV variant: the merchant (a UUID) the terminal belongs to, and the ISV's fee on each sale
+    merchant_id: Annotated[StrictStr, Field(pattern=UUID_PATTERN)] | None = None
+    isv_fee_bp: Annotated[StrictInt, Field(ge=0, le=10000)] = 0
+
+    @model_validator(mode="after")
+    def _fee_needs_isv(self) -> CloudDetails:
+        if self.isv_fee_bp and self.merchant_id is None:
+            raise ValueError("isv_fee_bp: an ISV fee needs merchant_id (the ISV variant)")
+        return self
 
 
 DETAILS: dict[str, type[Details]] = {

@@ -17,13 +17,49 @@ manuals' own):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fiscald.drivers.isl.framing import OLD, Variant, X
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
 
 VAT_LETTERS = "ABCDEFGH"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a dialect puts what the driver sends and reads: request texts that differ only in their content,
+    and the index of each field the driver reads in a reply (after X's leading error code)."""
+
+    status: str  # 74's data: X none [X p.20]; old "X" [P] [C]
+    transaction: str  # 76's data: X none [X p.21]; old "T" (with amounts) [P p.25] [C p.20]
+    tx_number: int | None  # 76's receipt number: X Number [X p.21]; old none [P p.25]
+    tx_items: int  # 76's Items, then Amount, Payed: X 2 [X p.21]; Romanian 4 (after FMNumberRep, FMNumber)
+    # [DUDE]; old 1 [P p.25] [C p.20]
+    vat_command: int  # the VAT rates: X 50 (nZreport, TaxA..) [X p.10]; old 97 (TaxA..) [P p.30] [C p.23]
+    vat_first: int  # the first rate's field
+    groups: int  # VAT groups in 50, 64 and 69: Romanian 7 (A..F and the exempt G) [DUDE]; else 8
+    z_flag: bool  # 64 answers 'P'/'F' first (F: no Z yet) [P p.22] [C p.17]; X nRep first [X p.17]
+    report_sums: int  # 69's first turnover field: X TotA after nRep [X p.18]; old after Closure, FM_Total
+    # [P p.23] [C p.18]
+    report_storno: bool  # Bulgarian X 69 has StorA..H after TotA..H [X p.18]
+    reports: tuple[str, str]  # 69's option for X, Z: X "X"/"Z" [X p.18]; old "2"/"0" [P p.23] [C p.18]
+    drawer: tuple[str, ...]  # 70 reading the drawer: X Type 0, Amount 0.00 [X p.19]; old Amount 0 [P p.23]
+    drawer_sum: int  # 70's CashSum: X first [X p.19]; old after P|F [P p.23] [C p.19]
+    subtotal_total: int  # 51's total: X after SlipNumber [X p.10-11]; old first [P] [C]
+    duplicate: tuple[str, ...]  # 109's data: X none [X p.31]; old "1" [P] [C]
+    report_dates: str  # fiscal-memory reports' dates: X DD-MM-YY; old DDMMYY [P] [C]
+    open_fields: int  # 48's fields after TillNmb: Romanian Invoice, ClientTAXN [DUDE]; Bulgarian X Invoice
+    # [X p.9]; old none [P p.16] [C p.10]
+
+
+RO_LAYOUT = Layout(status="", transaction="", tx_number=1, tx_items=4, vat_command=0x32, vat_first=1, groups=7,
+                   z_flag=False, report_sums=1, report_storno=False, reports=("X", "Z"), drawer=("0", "0.00"),
+                   drawer_sum=0, subtotal_total=1, duplicate=(), report_dates="%d-%m-%y", open_fields=2)
+BG_X_LAYOUT = replace(RO_LAYOUT, tx_items=2, groups=8, report_storno=True, open_fields=1)
+OLD_LAYOUT = Layout(status="X", transaction="T", tx_number=None, tx_items=1, vat_command=0x61, vat_first=0,
+                    groups=8, z_flag=True, report_sums=2, report_storno=False, reports=("2", "0"), drawer=("0",),
+                    drawer_sum=1, subtotal_total=0, duplicate=("1",), report_dates="%d%m%y", open_fields=0)
 
 
 @dataclass(frozen=True)
@@ -46,6 +82,10 @@ class Dialect:
     item_max: int | None  # sales per receipt: C 120 [C p.11], P 512 [P p.18]; X states none [X p.9]
     item_units: bool  # a sale may carry a unit: X Syntax 2 `Unit` [X p.9], P `#UN` [P p.17]; C none [C p.11]
     free_text_max: int | None  # 54's text: C 36 bytes [C p.15]; else the printable columns - 2 [X p.12]
+    layout: Layout
+    # a refused 48 is not repeated with the same password: X says why (a wrong password [X8 p.56]); P printers
+    # lock after three refusals [P p.17]; a C register's refusal has other causes too [C p.10]
+    remember_refused_login: bool
     codepage: str = "cp1250"
     ro_receipt: bool = False  # 48 with TillNmb, Invoice, ClientTAXN [DUDE]; 69/76/90/50 Romanian layouts
 
@@ -87,16 +127,16 @@ P_PAYMENTS: Mapping[str, str] = {
 
 RO_X = Dialect("ro-x", "Romanian X", X, RO_PAYMENTS, RO_CODES, amounts_in_minor_units=False,
                counters_since_z=False, operators=30, password_min=1, item_max=None, item_units=True,
-               free_text_max=None, ro_receipt=True)
+               free_text_max=None, layout=RO_LAYOUT, remember_refused_login=True, ro_receipt=True)
 BG_X = Dialect("bg-x", "Bulgarian X", X, BG_X_PAYMENTS, BG_X_CODES, amounts_in_minor_units=False,
                counters_since_z=False, operators=30, password_min=1, item_max=None, item_units=True,
-               free_text_max=None)
+               free_text_max=None, layout=BG_X_LAYOUT, remember_refused_login=True)
 OLD_C = Dialect("c", "old protocol, cash registers (C)", OLD, C_PAYMENTS, C_CODES, amounts_in_minor_units=True,
                 counters_since_z=True, operators=30, password_min=1, item_max=120, item_units=False,
-                free_text_max=36)
+                free_text_max=36, layout=OLD_LAYOUT, remember_refused_login=False)
 OLD_P = Dialect("p", "old protocol, fiscal printers (P)", OLD, P_PAYMENTS, P_CODES, amounts_in_minor_units=True,
                 counters_since_z=True, operators=16, password_min=4, item_max=512, item_units=True,
-                free_text_max=None)
+                free_text_max=None, layout=OLD_LAYOUT, remember_refused_login=True)
 DIALECTS = {d.name: d for d in (RO_X, BG_X, OLD_C, OLD_P)}
 NO_DRAWER = frozenset({"open_drawer"})
 

@@ -30,6 +30,7 @@ S = TypeVar("S")
 class SimulatedDevice(Driver, Generic[S]):
     faults: ClassVar[dict[str, FaultSpec]]  # fault name -> what it does
     fail_codes: ClassVar[frozenset[Code]]  # the codes ``fail_next`` may inject
+    journal_authoritative: ClassVar[bool] = True
     state: S
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:

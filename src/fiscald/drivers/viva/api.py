@@ -22,6 +22,17 @@ Sources (docs/devices.md, "Viva.com"):
   the terminal's IP:port, without authentication, with transactions sale, refund, unreferenced-refund, abort
   and sessions get. The local API reference itself was not readable: its request and answer fields are taken
   to be the cloud API's (marked [unverified] in docs/devices.md).
+- [S23] developer.viva.com/apis-for-point-of-sale/card-terminals-devices/rest-api ("This integration supports ISV
+  scheme"; the ECR sends "either the merchant endpoint Sales Request or the ISV endpoint Sales Request (ISV)") and
+  developer.viva.com/getting-started/find-your-account-credentials/isv-credentials (an ISV partner's client ID and
+  client secret, from the ISV account's Settings > API Access > ISV Credentials, authenticate with OAuth 2.0).
+- [S24] QrCommunication/sdk-php-viva-isv (MIT), src/Resources/EcrTerminals.php and openapi.yaml (EcrSaleRequest,
+  EcrEventId): the ISV variant lives under /ecr/isv/v1 with the ISV's bearer token (src/HttpClient.php: the same
+  client-credentials token call); the sale body is sessionId, terminalId (a number), cashRegisterId, amount,
+  currencyCode (a number), merchantReference, tipAmount and isvDetails {amount: the ISV's fee in minor units,
+  terminalMerchantId: the merchant owning the terminal}; a refund is transactions:refund with parentSessionId,
+  currencyCode as a string and isvDetails {terminalMerchantId}; sessions are read at sessions/{id}, where eventId
+  1100 means still in progress; abort is GET sessions:abort/{id}?cashRegisterId=...; no unreferenced refund.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from typing import Any
 
 import httpx
 
+IN_PROGRESS = 1100  # a session's eventId while the terminal still works on it [S24]
 TIMEOUT_S = 10.0  # one HTTP exchange (Odoo's client uses 10 s [S20])
 CHECK_TIMEOUT_S = 3.0  # the reachability check at start-up and in pos_status
 # accounts and API hosts of each environment [S20]
@@ -86,6 +98,8 @@ class TerminalApi(abc.ABC):
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
         self._timeout = TIMEOUT_S
+
+    unreferenced_refund = True  # the API has transactions:unreferenced-refund
 
     @property
     @abc.abstractmethod
@@ -183,15 +197,30 @@ class LocalApi(TerminalApi):
             raise Refused(response.status_code, self._json(response))
 
 
+@dataclass(frozen=True)
+class Isv:
+    """The ISV variant: the partner's credentials act for ``merchant_id``, which owns the terminal [S23][S24]."""
+
+    merchant_id: str
+    fee_bp: int  # the ISV's fee on each sale, in basis points of its amount [ours: Viva takes the amount]
+
+    def fee(self, amount: int) -> int:
+        return (amount * self.fee_bp + 5000) // 10000  # round half up, as every percentage in fiscald
+
+
 class CloudApi(TerminalApi):
-    """The Cloud Terminal API ``/ecr/v1`` with an OAuth2 client-credentials token [S18][S20]."""
+    """The Cloud Terminal API with an OAuth2 client-credentials token: the merchant's ``/ecr/v1`` [S18][S20], or
+    with ``isv`` an ISV partner's ``/ecr/isv/v1`` [S23][S24]."""
 
     def __init__(self, client: httpx.AsyncClient, *, environment: str, client_id: str, client_secret: str,
-                 terminal_id: str, cash_register_id: str, accounts_url: str | None, api_url: str | None) -> None:
+                 terminal_id: str, cash_register_id: str, accounts_url: str | None, api_url: str | None,
+                 isv: Isv | None = None) -> None:
         super().__init__(client)
         accounts, api = HOSTS[environment]
         self.accounts = accounts_url or accounts
-        self.api = f"{api_url or api}/ecr/v1"
+        self.isv = isv
+        self.api = f"{api_url or api}/ecr/{'isv/v1' if isv else 'v1'}"
+        self.unreferenced_refund = isv is None  # no source shows one on the ISV endpoints [S24]
         self._credentials = (client_id, client_secret)
         self._terminal_id = terminal_id
         self.cash_register_id = cash_register_id
@@ -229,17 +258,28 @@ class CloudApi(TerminalApi):
                 raise AuthFailed("the API refused a fresh token")
         return response
 
-    async def start(self, request: Request) -> None:
+    def _body(self, request: Request) -> dict[str, Any]:
         body: dict[str, Any] = {
             "sessionId": request.session_id, "terminalId": self._terminal_id,
             "cashRegisterId": self.cash_register_id, "amount": request.amount,
             "currencyCode": request.currency_code, "merchantReference": request.reference,
         }
-        if request.kind == "sale":  # the rest of the sale body exactly as Odoo sends it [S20]
+        if self.isv is not None:  # the ISV bodies as the ISV client sends them [S24]
+            if self._terminal_id.isdigit():
+                body["terminalId"] = int(self._terminal_id)
+            details: dict[str, Any] = {"terminalMerchantId": self.isv.merchant_id}
+            if request.kind == "sale":
+                body.update(currencyCode=int(request.currency_code), tipAmount=0)
+                details = {"amount": self.isv.fee(request.amount), **details}
+            body["isvDetails"] = details
+        elif request.kind == "sale":  # the rest of the sale body exactly as Odoo sends it [S20]
             body.update(customerTrns=" ", preauth=False, maxInstalments=0, tipAmount=0)
         if request.parent_session_id is not None:
             body["parentSessionId"] = request.parent_session_id
-        response = await self._authorized("POST", f"transactions:{request.kind}", json=body)
+        return body
+
+    async def start(self, request: Request) -> None:
+        response = await self._authorized("POST", f"transactions:{request.kind}", json=self._body(request))
         if response.status_code != 200:
             raise Refused(response.status_code, self._json(response))
 
@@ -252,13 +292,18 @@ class CloudApi(TerminalApi):
         if response.status_code != 200:
             raise Refused(response.status_code, self._json(response))
         body = self._json(response)
+        if isinstance(body, dict) and body.get("eventId") == IN_PROGRESS:  # [S24]
+            return None
         if not isinstance(body, dict) or body.get("sessionId") != session_id:
             raise Refused(response.status_code, {"detail": "the answer is not this session"})
         return body
 
     async def abort(self, session_id: str) -> None:
-        response = await self._authorized("DELETE", f"sessions/{session_id}",
-                                          params={"cashRegisterId": self.cash_register_id})
+        params = {"cashRegisterId": self.cash_register_id}
+        if self.isv is not None:  # [S24]
+            response = await self._authorized("GET", f"sessions:abort/{session_id}", params=params)
+        else:  # [S20]
+            response = await self._authorized("DELETE", f"sessions/{session_id}", params=params)
         if response.status_code == 404:
             raise NotFound(session_id)
         if response.status_code != 200:

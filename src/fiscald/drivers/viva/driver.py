@@ -1,5 +1,6 @@
 """The Viva.com card terminal ("VivaWallet" in FisCool's terms): one driver over the Local Terminal API
-(connection type Network: the terminal's LAN address) and the Cloud Terminal API (connection type Cloud).
+(connection type Network: the terminal's LAN address) and the Cloud Terminal API (connection type Cloud: the
+merchant's own credentials, or with ``merchant_id`` an ISV partner's acting for that merchant).
 
 Exactly once for money. Every transaction is a session whose id this driver chooses and *stores before the
 request leaves* (the session ledger, in the device's state in the store). The id is derived from the operation's
@@ -34,6 +35,7 @@ from fiscald.drivers.simulated.printout import Printout, money
 from fiscald.drivers.viva.api import (
     AuthFailed,
     CloudApi,
+    Isv,
     LocalApi,
     NotFound,
     Refused,
@@ -58,6 +60,8 @@ UNREFERENCED = "unreferenced"  # pos_refund's original_transaction_id asking for
 CURRENCIES = {"RON": "946", "EUR": "978", "USD": "840", "GBP": "826", "HUF": "348", "BGN": "975", "PLN": "985",
               "CZK": "203", "CHF": "756", "SEK": "752", "DKK": "208", "NOK": "578"}
 DECLINED_BY_SERVER = 1006  # EventId "Transaction declined by server" [S18, webhook 1803 example]
+# the ISV client's table of session EventIds [S24 in api.py]: terminal timed out, aborted, insufficient funds
+TIMED_OUT_EVENT, ABORTED_EVENT, INSUFFICIENT_FUNDS_EVENT = 1003, 1016, 1020
 NAMESPACE = uuid.UUID("5b0e7d0c-3f0e-4c55-9a51-6b7f1f2d6a10")  # of the session ids derived from keys [ours]
 MAX_WAIT_S = 300.0  # how long an operation waits for the cardholder before answering 3003
 UNREACHABLE_S = 60.0  # how long polling bears a terminal that stopped answering before answering 3003
@@ -72,14 +76,20 @@ def session_id_for(device_id: str, operation: str, key: str) -> str:
 
 def failure_code(session: dict[str, Any]) -> Code:
     """The error of a failed session: an abort or a cancel is 3002, a timeout 3003, a decline 3001.
-    [S18] documents EventId 1006 (declined by server) and the AbortOperation/AbortSuccess fields; the texts
-    recognised for a cancel and a timeout are [ours] (Viva's EventIds for them are not published)."""
+    [S18] documents EventId 1006 (declined by server) and the AbortOperation/AbortSuccess fields, the ISV client
+    [S24] the EventIds 1003 (timed out), 1016 (aborted) and 1020 (insufficient funds); the texts recognised for a
+    cancel and a timeout are [ours]. The flags and texts go first, the EventIds decide when they say nothing."""
     message = str(session.get("message") or "").lower()
     if session.get("abortOperation") or session.get("abortSuccess") or "abort" in message or "cancel" in message:
         return Code.POS_CANCELLED
     if "timed out" in message or "timeout" in message:
         return Code.POS_TIMEOUT
-    if session.get("eventId") == DECLINED_BY_SERVER or "declin" in message:
+    event = session.get("eventId")
+    if event == ABORTED_EVENT:
+        return Code.POS_CANCELLED
+    if event == TIMED_OUT_EVENT:
+        return Code.POS_TIMEOUT
+    if event in (DECLINED_BY_SERVER, INSUFFICIENT_FUNDS_EVENT) or "declin" in message:
         return Code.CARD_DECLINED
     return Code.POS
 
@@ -103,10 +113,11 @@ class VivaDriver(PosDriver):
         details = connection(self.config.connection_details)
         client = httpx.AsyncClient()
         if isinstance(details, CloudDetails):
+            isv = Isv(details.merchant_id, details.isv_fee_bp) if details.merchant_id is not None else None
             return CloudApi(client, environment=details.environment, client_id=details.client_id,
                             client_secret=details.client_secret, terminal_id=details.terminal_id,
                             cash_register_id=details.cash_register_id, accounts_url=details.accounts_url,
-                            api_url=details.api_url)
+                            api_url=details.api_url, isv=isv)
         assert isinstance(details, NetworkDetails)
         return LocalApi(client, details.ip_address, details.port, "fiscald")
 
@@ -192,8 +203,18 @@ class VivaDriver(PosDriver):
         return written
 
     def _session_id(self, operation: str) -> str:
+        """The session of this operation's Idempotency-Key: the same one for a retry while it is unsettled or
+        approved (polled or replayed, never a second charge). A session that ended without a charge (declined,
+        cancelled, timed out) leaves the key free (docs/http.md), so a retry is a new attempt: the next session
+        of the key, not the old decline replayed."""
         key = self.operation_key
-        return session_id_for(self.config.id, operation, key) if key is not None else str(uuid.uuid4())
+        if key is None:
+            return str(uuid.uuid4())
+        sid, attempt = session_id_for(self.config.id, operation, key), 1
+        while (self.ledger.get(sid) or {}).get("state") == "failed":
+            attempt += 1
+            sid = session_id_for(self.config.id, operation, f"{key}\n{attempt}")
+        return sid
 
     # -- one transaction --------------------------------------------------------------------------
     async def _transact(self, request: Request, extra: dict[str, Any] | None = None) -> r.CardResult:
@@ -398,6 +419,10 @@ class VivaDriver(PosDriver):
         sid = self._session_id("pos_refund")
         currency = self._currency(params.currency)
         if params.original_transaction_id == UNREFERENCED:
+            if not self.api.unreferenced_refund:
+                raise FiscalError(Code.NOT_SUPPORTED, "pos_refund: the ISV variant of Viva's Cloud Terminal API "
+                                                      "offers no unreferenced refund; refund a sale by its "
+                                                      "transaction id")
             return await self._transact(Request("unreferenced-refund", sid, params.amount_cents, currency, sid))
         original = await self._approved_sale(params.original_transaction_id, "original_transaction_id")
         if original["state"] != "approved" or original.get("voided_by"):
