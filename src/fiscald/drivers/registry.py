@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fiscald.drivers.base import Driver, DriverContext
 from fiscald.drivers.datecs.supported import SUPPORTED as DATECS
+from fiscald.drivers.isl.supported import SUPPORTED as ISL
 from fiscald.drivers.simulated.supported import SUPPORTED as SIMULATED
 from fiscald.drivers.supported import Supported
 from fiscald.drivers.viva.supported import SUPPORTED as VIVA
@@ -13,7 +14,7 @@ from fiscald.models.config import DeviceConfig, kind_of
 
 # each brand package declares its own rows (drivers/<brand>/supported.py); this is only their list, in the order
 # get_supported_devices shows them
-SUPPORTED: tuple[Supported, ...] = (*SIMULATED, *DATECS, *VIVA)
+SUPPORTED: tuple[Supported, ...] = (*SIMULATED, *DATECS, *ISL, *VIVA)
 
 
 def name_key(name: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from fiscald.drivers.datecs.status import WRONG_PASSWORD
 from fiscald.drivers.isl.framing import OLD, Variant, X
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
@@ -51,15 +52,28 @@ class Layout:
     report_dates: str  # fiscal-memory reports' dates: X DD-MM-YY; old DDMMYY [P] [C]
     open_fields: int  # 48's fields after TillNmb: Romanian Invoice, ClientTAXN [DUDE]; Bulgarian X Invoice
     # [X p.9]; old none [P p.16] [C p.10]
+    payment: str  # 53's data: X PaidMode, Amount, Type [X p.11]; old <Tab><PaidMode><Amount> [P p.19-20] [C p.13-14]
+    cash: tuple[str, str]  # 70's data for cash in, out: X Type 0/1, Amount [X p.19]; old signed Amount [P p.23]
+    # [C p.19]
+    fm_report: str  # the fiscal-memory reports' data: X Type (1 detailed), Start, End; old Start,End [P] [C]
+    # an answer whose first field starts with this was refused: old 53 and 70 answer 'F' [P p.19-20, 23]
+    # [C p.13-14, 19]; X says so by its error code (53 answers 'D'/'R' [X p.12], 70 CashSum [X p.19])
+    refused_mark: str | None
+    wrong_password: int | None  # the error a wrong operator password gets: X −102002 [X8 p.56]; old none
+    # (only a status bit, for a wrong password among other reasons [P p.17] [C p.10])
 
 
 RO_LAYOUT = Layout(status="", transaction="", tx_number=1, tx_items=4, vat_command=0x32, vat_first=1, groups=7,
                    z_flag=False, report_sums=1, report_storno=False, reports=("X", "Z"), drawer=("0", "0.00"),
-                   drawer_sum=0, subtotal_total=1, duplicate=(), report_dates="%d-%m-%y", open_fields=2)
+                   drawer_sum=0, subtotal_total=1, duplicate=(), report_dates="%d-%m-%y", open_fields=2,
+                   payment="{code}\t{amount}\t\t", cash=("0\t{amount}\t", "1\t{amount}\t"),
+                   fm_report="{detail}\t{start}\t{end}\t", refused_mark=None, wrong_password=WRONG_PASSWORD)
 BG_X_LAYOUT = replace(RO_LAYOUT, tx_items=2, groups=8, report_storno=True, open_fields=1)
 OLD_LAYOUT = Layout(status="X", transaction="T", tx_number=None, tx_items=1, vat_command=0x61, vat_first=0,
                     groups=8, z_flag=True, report_sums=2, report_storno=False, reports=("2", "0"), drawer=("0",),
-                    drawer_sum=1, subtotal_total=0, duplicate=("1",), report_dates="%d%m%y", open_fields=0)
+                    drawer_sum=1, subtotal_total=0, duplicate=("1",), report_dates="%d%m%y", open_fields=0,
+                    payment="\t{code}{amount}", cash=("{amount}", "-{amount}"), fm_report="{start},{end}",
+                    refused_mark="F", wrong_password=None)
 
 
 @dataclass(frozen=True)

@@ -310,10 +310,10 @@ class DatecsProtocol:
         answered with what to check."""
         if isinstance(exc, ConnectionLost) or exc.code != Code.DEVICE:
             return exc
-        error = (exc.details or {}).get("device_error")
-        if self.syntax.x and error != bits.WRONG_PASSWORD:
+        wrong = self.layout.wrong_password
+        if wrong is not None and (exc.details or {}).get("device_error") != wrong:
             return exc
-        why = (f"refused operator {operator}'s password" if self.syntax.x else
+        why = (f"refused operator {operator}'s password" if wrong is not None else
                f"refused to open a receipt for operator {operator} (a wrong operator password, or a register that "
                "needs a Z report or service: clock, fiscal memory, header)")
         return LoginRefused(f"{self.device_name or self.spec.name} {why}: check operator and operator_password in "
@@ -328,15 +328,15 @@ class DatecsProtocol:
         return self._amount(sub, self.layout.subtotal_total, c.SUBTOTAL)
 
     async def pay(self, payment: Payment) -> None:
-        """53. X: PaidMode, Amount, Type [X p.11]; old: <Tab><PaidMode><Amount>, answered <PaidCode><Amount>,
-        'F' = refused [P p.19-20] [C p.13-14]."""
-        amount = c.money(payment.cents)
-        if self.syntax.x:
-            await self.call(c.PAYMENT, self.syntax.args(payment.code, amount, ""))
-            return
-        fields = await self.call(c.PAYMENT, f"\t{payment.code}{amount}")
-        if fields and fields[0][:1] == "F":
+        """53 (``Layout.payment``); an old register answers 'F' when it refused [P p.19-20] [C p.13-14]."""
+        fields = await self.call(c.PAYMENT, self.layout.payment.format(code=payment.code,
+                                                                          amount=c.money(payment.cents)))
+        if self._refused(fields):
             raise FiscalError(Code.DEVICE, "the device refused the payment", {"payment": payment.type})
+
+    def _refused(self, fields: list[str]) -> bool:
+        mark = self.layout.refused_mark
+        return mark is not None and bool(fields) and fields[0].startswith(mark)
 
     async def close_receipt(self) -> int | None:
         """56. X: SlipNumber [X p.14]. Old 56 answers counts since the last Z [P p.20] [C p.15]: no number (the
@@ -363,15 +363,12 @@ class DatecsProtocol:
         return self._number(closed, 0, c.CLOSE_NON_FISCAL)
 
     async def cash(self, direction: Literal[1, -1], cents: int) -> int:
-        """70. X: Type 0 in / 1 out, Amount; CashSum, CashIn, CashOut [X p.19]. Old: signed Amount; P|F, CashSum,
-        ServIn, ServOut in bani [P p.23] [C p.19]."""
-        amount = c.money(cents)
-        if self.syntax.x:
-            f = await self.call(c.CASH, self.syntax.args("0" if direction > 0 else "1", amount), Code.RECEIPT_OPEN)
-        else:
-            f = await self.call(c.CASH, amount if direction > 0 else f"-{amount}", Code.RECEIPT_OPEN)
-            if f and f[0] == "F":
-                raise FiscalError(Code.DEVICE, "the device refused the cash operation")
+        """70 (``Layout.cash``). X answers CashSum, CashIn, CashOut [X p.19]; old P|F, CashSum, ServIn, ServOut in
+        bani [P p.23] [C p.19]."""
+        template = self.layout.cash[0 if direction > 0 else 1]
+        f = await self.call(c.CASH, template.format(amount=c.money(cents)), Code.RECEIPT_OPEN)
+        if self._refused(f):
+            raise FiscalError(Code.DEVICE, "the device refused the cash operation")
         return self._amount(f, self.layout.drawer_sum, c.CASH)
 
     async def report(self, z: bool) -> ZRecord:
@@ -397,7 +394,7 @@ class DatecsProtocol:
             end = (params.to_date or dt.date.today()).strftime(self.layout.report_dates)
         else:
             start, end = str(params.from_z or 1), str(params.to_z or max(last_z, 1))
-        data = self.syntax.args("1" if params.detailed else "0", start, end) if self.syntax.x else f"{start},{end}"
+        data = self.layout.fm_report.format(detail="1" if params.detailed else "0", start=start, end=end)
         await self.call(cmd, data, Code.RECEIPT_OPEN)
         return f"{start} - {end}"
 
