@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from register_conformance import (
-    SCENARIOS,
     BrandCase,
     ReceiptCommands,
     Rig,
@@ -24,6 +23,7 @@ from register_conformance import (
     refused,
     run,
     scenario_id,
+    scenarios_for,
 )
 
 from fiscald.drivers.tremol import protocol as c
@@ -76,7 +76,7 @@ TREMOL = BrandCase(
                              close=c.CLOSE_RECEIPT),
     has_refunds=False,
 )
-RUN = tuple(s for s in SCENARIOS if s is not cover_open)
+RUN = scenarios_for(TREMOL, leaving_out=(cover_open,))
 
 
 @pytest.mark.parametrize("model", TREMOL.models)

@@ -379,7 +379,8 @@ class TremolProtocol:
         ChangeAmount; OptionChangeType; VAT3..7 subtotals; CurrentReceiptNumber. Paid: 72h P's amounts by payment
         type, "valid after receipt closing also" [D p.73]. No receipt open: the last one, numbered by 71h [D p.72]
         with its amount from 72h B ``FM*Number*Date*Time*Amount`` [D p.74] and its sales as acknowledged to this
-        protocol (72h has no count for a closed receipt; a receipt of another session: 72h's SalesNumber)."""
+        protocol; 72h has no count for a closed receipt, so one this process did not print (a restart) has none
+        (``items`` None: the core matches it by number and amount)."""
         await self.refresh()
         f = await self._ask(RECEIPT_INFO)
         fiscal = f[0] == "1"
@@ -391,8 +392,7 @@ class TremolProtocol:
         number = await self.last_document()
         qr = (await self._ask(RECEIPT_INFO, b"B"))[0].split("*")
         amount = self._money(qr, 4, RECEIPT_INFO) if len(qr) > 4 else 0
-        items = self._sales.get(number, self._int(f, 1, RECEIPT_INFO))
-        return Transaction(non_fiscal, number, items, amount, paid, non_fiscal=non_fiscal)
+        return Transaction(non_fiscal, number, self._sales.get(number), amount, paid, non_fiscal=non_fiscal)
 
     async def _paid(self) -> int:
         f = await self._ask(RECEIPT_INFO, b"P")
