@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -47,12 +46,10 @@ def _run(emu: TremolProcess, transport: Transport) -> None:
         finally:
             await p.disconnect()
 
-    started = time.monotonic()
     asyncio.run(main())
     device = emu.simulate()["device"]
     assert device["receipt_number"] == 1 and not device["receipt_open"]
     assert device["last_payment_codes"] == ["1", "0"]
-    assert time.monotonic() - started < 10
 
 
 def test_a_receipt_over_tcp(tmp_path: Path) -> None:
