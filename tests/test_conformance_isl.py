@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from register_conformance import SCENARIOS, BrandCase, ReceiptCommands, Scenario, run, scenario_id
+from register_conformance import BrandCase, ReceiptCommands, Scenario, run, scenario_id, scenarios_for
 
 from fiscald.drivers.isl import framing, protocol
 from fiscald.drivers.isl.brands import BRANDS
@@ -45,6 +45,6 @@ def _applies(case: BrandCase, scenario: Scenario) -> bool:
 
 @pytest.mark.parametrize(("case", "scenario"),
                          [pytest.param(case, scenario, id=f"{scenario_id(scenario)}-{case.name}")
-                          for scenario in SCENARIOS for case in CASES if _applies(case, scenario)])
+                          for case in CASES for scenario in scenarios_for(case) if _applies(case, scenario)])
 def test_conformance(tmp_path: Path, case: BrandCase, scenario: Scenario) -> None:
     run(case, case.models[0], scenario, tmp_path)

@@ -15,6 +15,7 @@ from inproc import InProcessServer
 
 from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from fiscald.drivers.isl.brands import BRANDS as ISL_BRANDS
+from fiscald.drivers.tremol.models import MODELS as TREMOL_MODELS
 from server import Server
 
 # a real brand is listed whether or not simulated devices are enabled
@@ -25,7 +26,10 @@ DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_t
 ISL = [{"manufacturer": brand.maker, "models": list(brand.models), "connection_types": ["Serial", "Network"],
         "payment_codes": {name: {"codes": dict(brand.codes), "defaults": dict(brand.payment_codes)}
                           for name in brand.models}} for brand in ISL_BRANDS.values()]
-REAL = [DATECS, *ISL]
+TREMOL = {"manufacturer": "Tremol", "models": list(TREMOL_MODELS), "connection_types": ["Serial", "Network"],
+          "payment_codes": {name: {"codes": dict(spec.dialect.codes), "defaults": dict(spec.dialect.payments)}
+                            for name, spec in TREMOL_MODELS.items()}}
+REAL = [DATECS, *ISL, TREMOL]
 VIVA = {"manufacturer": "VivaWallet", "models": ["Q30", "Android", "iOS"], "connection_types": ["Network", "Cloud"]}
 
 SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
