@@ -72,6 +72,7 @@ class DatecsProtocol:
         self._transport: Transport | None = None
         self.session: Session | None = None
         self._last_status = bits.Status(b"")
+        self._last_condition = condition_of(self._last_status)
 
     def default_password(self, operator: int) -> str:
         return self.spec.default_password(operator)
@@ -131,7 +132,7 @@ class DatecsProtocol:
         return Identity(name, serial)
 
     def condition(self) -> Condition:
-        return condition_of(self._last_status)
+        return self._last_condition
 
     async def refresh(self) -> Condition:
         await self.call(c.STATUS, self.layout.status)
@@ -152,8 +153,10 @@ class DatecsProtocol:
         except (OSError, RuntimeError) as exc:  # never a 1000: whatever broke the link is a lost link
             raise ConnectionLost(f"{self.config.model}: {type(exc).__name__}: {exc}") from exc
         text = reply.data.decode(self.spec.codepage, errors="replace")
-        status = bits.Status(reply.status)
-        self._last_status = status
+        if reply.status != self._last_status.raw:  # nearly every reply repeats the status before it: reuse
+            self._last_status = bits.Status(reply.status)  # its reading (23 bits, 12 µs a frame otherwise)
+            self._last_condition = condition_of(self._last_status)
+        status = self._last_status
         error = self.syntax.error_code(text)
         if self.syntax.x:
             failure = status.command_failure() if error or not text else None
@@ -162,7 +165,7 @@ class DatecsProtocol:
         else:
             failure = status.command_failure() if reads else status.failure()
         refused = error != 0 or failure is not None
-        self._observer(condition_of(status), refused)
+        self._observer(self._last_condition, refused)
         if not refused:
             return self.syntax.fields(text)
         details: dict[str, Any] = {"device_command": f"{cmd:#04x}", "device_status": status.flags}
