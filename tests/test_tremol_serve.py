@@ -15,17 +15,21 @@ import pytest
 from tremol_env import TremolProcess
 from wsclient import ws_client
 
+from fiscald.drivers.registry import find
 from inpfiles import inp, run, wait_state
 from server import Server
 
+# one model per dialect, with a description its code page prints (Romanian: cp1250 with ș/ț; Bulgarian: cp1251)
+NAMES = {"M20-RO": "Brânză de țară", "M20": "Сирене", "M20 V2": "Cheese"}
 
-def _receipt_over_http(tmp_path: Path, pty: bool) -> None:
-    emu = TremolProcess(tmp_path / "emu", "M20-RO", pty=pty)
+
+def _receipt_over_http(tmp_path: Path, model: str, pty: bool) -> None:
+    emu = TremolProcess(tmp_path / "emu", model, pty=pty)
     srv = Server(tmp_path / "srv", demo=False).start()
     try:
         with httpx.Client(base_url=srv.url, timeout=30) as c:
             created = c.post("/manage/save_fiscal_device", json={
-                "name": "Casa Tremol", "manufacturer": "Tremol", "model": "M20-RO",
+                "name": "Casa Tremol", "manufacturer": "Tremol", "model": model,
                 "connection_details": emu.connection()})
             assert created.status_code == 200, created.text
             dev = created.json()["id"]
@@ -36,7 +40,7 @@ def _receipt_over_http(tmp_path: Path, pty: bool) -> None:
             assert view["connected_device_id"].startswith("ZK")
             r = c.post("/devices/operation", headers={"Idempotency-Key": "tremol-1"}, json={
                 "device_id": dev, "operation": "print_receipt", "params": {
-                    "lines": [{"type": "item", "description": "Brânză de țară", "quantity_thousandths": 1000,
+                    "lines": [{"type": "item", "description": NAMES[model], "quantity_thousandths": 1000,
                                "unit_price_cents": 1250, "vat": "B"}],
                     "payments": [{"type": "card", "amount_cents": 1250}]}})
             assert r.status_code == 200, r.text
@@ -44,12 +48,13 @@ def _receipt_over_http(tmp_path: Path, pty: bool) -> None:
             assert result["receipt_number"] == 1 and result["total_cents"] == 1250
             again = c.post("/devices/operation", headers={"Idempotency-Key": "tremol-1"}, json={
                 "device_id": dev, "operation": "print_receipt", "params": {
-                    "lines": [{"type": "item", "description": "Brânză de țară", "quantity_thousandths": 1000,
+                    "lines": [{"type": "item", "description": NAMES[model], "quantity_thousandths": 1000,
                                "unit_price_cents": 1250, "vat": "B"}],
                     "payments": [{"type": "card", "amount_cents": 1250}]}})
             assert again.json()["result"]["receipt_number"] == 1
             device = emu.simulate()["device"]
-            assert device["receipt_number"] == 1 and device["last_payment_codes"] == ["1"]
+            card = find("fiscal", "Tremol", model).payment_defaults[model]["card"]  # the dialect's card code
+            assert device["receipt_number"] == 1 and device["last_payment_codes"] == [card]
             # the file interface (INP) and the WebSocket API print on it as on any register
             folder = tmp_path / "inp"
             saved = c.post("/manage/save_fiscal_device", json={"id": dev, "scan_folder": str(folder),
@@ -70,16 +75,17 @@ def _receipt_over_http(tmp_path: Path, pty: bool) -> None:
 
 async def _over_websocket(url: str, device: str) -> list[dict[str, Any]]:
     request = {"device_id": device, "operation": "print_receipt", "idempotency_key": "tremol-ws", "params": {
-        "lines": [{"type": "item", "description": "Pâine", "quantity_thousandths": 1000, "unit_price_cents": 300,
+        "lines": [{"type": "item", "description": "Paine", "quantity_thousandths": 1000, "unit_price_cents": 300,
                    "vat": "A"}], "payments": [{"type": "cash", "amount_cents": 500}]}}
     async with ws_client(url) as client:
         return [await client.request("operation.execute", request, timeout=30) for _ in range(2)]
 
 
-def test_a_receipt_over_http_to_a_register_on_tcp(tmp_path: Path) -> None:
-    _receipt_over_http(tmp_path, pty=False)
+@pytest.mark.parametrize("model", sorted(NAMES))
+def test_receipts_to_a_register_on_tcp(tmp_path: Path, model: str) -> None:
+    _receipt_over_http(tmp_path, model, pty=False)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
-def test_a_receipt_over_http_to_a_register_on_a_pty(tmp_path: Path) -> None:
-    _receipt_over_http(tmp_path, pty=True)
+def test_receipts_to_a_register_on_a_pty(tmp_path: Path) -> None:
+    _receipt_over_http(tmp_path, "M20-RO", pty=True)
