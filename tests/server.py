@@ -72,6 +72,11 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0, port: int | None = None) -> Server:
+        return self.launch(port).wait_ready(timeout)
+
+    def launch(self, port: int | None = None) -> Server:
+        """Start the process without waiting for it to answer (servers that do not depend on each other can
+        start side by side: each start is mostly the interpreter importing fiscald)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         args = [sys.executable, "-m", "fiscald", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
@@ -81,6 +86,11 @@ class Server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(args + self.extra, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 20.0) -> Server:
+        """Return once the launched server answers on its port (or raise with its log)."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
