@@ -7,7 +7,10 @@ WAL mode with ``synchronous=FULL``) that, for ``POST /devices/operation``:
 
 1. reads the body and validates it with fiscald's own operation models (the same request, the same rules);
 2. takes a per-device lock (one operation at a time per device, as fiscald's queue does);
-3. makes two fsync'ed commits on one writer thread (fiscald's "started" and "finished" records);
+3. makes two fsync'ed commits (fiscald's "started" and "finished" records) through fiscald's own store writer
+   (fiscald.store.db.Database: one writer thread, group commit of whatever is queued, one event-loop wake-up per
+   committed batch), so that under concurrency both servers share fsyncs the same way and the throughput ratio
+   measures the work, not two commit strategies;
 4. answers a small JSON result.
 
 No journal, printout, idempotency, totals or events. bench/receipt_ratio.py runs it beside fiscald and prints
@@ -21,7 +24,6 @@ import asyncio
 import sqlite3
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -32,31 +34,21 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from fiscald.operations import parse_operation
+from fiscald.store.db import Database
 
 
 class Floor:
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floor-writer")
-        self.conn = self.writer.submit(self._open, data_dir / "floor.db").result()
+        self.db = Database(data_dir / "floor.db")
+        self.db.write_sync(lambda c: c.execute("CREATE TABLE IF NOT EXISTS ops (id TEXT PRIMARY KEY, device_id TEXT, "
+                                               "state TEXT, request BLOB, response BLOB, at REAL)"))
         self.locks: dict[str, asyncio.Lock] = {}
 
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS ops (id TEXT PRIMARY KEY, device_id TEXT, state TEXT, "
-                     "request BLOB, response BLOB, at REAL)")
-        return conn
-
-    def _commit(self, sql: str, args: tuple[object, ...]) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-        self.conn.execute(sql, args)
-        self.conn.execute("COMMIT")
-
     async def write(self, sql: str, *args: object) -> None:
-        await asyncio.get_running_loop().run_in_executor(self.writer, self._commit, sql, args)
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(sql, args)
+
+        await self.db.write(run)
 
     async def operation(self, request: Request) -> Response:
         body = await request.body()

@@ -24,6 +24,7 @@ ED_COVER_OPEN = (1, 5)  # [ED] p.5
 
 T = "\t"
 ANY6 = re.compile(r".{6}", re.S)
+RATES = "21.00,11.00,0.00,0.00" + ",100.00" * 4  # the emulated register's A..D (Simulated defaults); E..H not set
 
 DAISY = ("CompactM", [
     case("[E-ISL] :342 GetRawDeviceInfo '1'; [DY] p.23 + the real answer (model first, 4 space parts [E-DYD] "
@@ -94,6 +95,10 @@ DAISY = ("CompactM", [
     case("[E-ISL] :331 PrintDailyReport(false) '2' = X; [DY] p.20-21 Closure,Tax1..8,StTax1..8", 0x45, "2",
          "1,9.62,4.38" + ",0.00" * 14),
     case("[E-ISL] :327 PrintDailyReport() no data = Z", 0x45, "", "1,9.62,4.38" + ",0.00" * 14),
+    case("[DY] p.25 61h Tax1..Tax8 (a group not set reads 100.00: UNVERIFIED)", 0x61, "",
+         RATES),
+    case("[DY] p.19 40h 'T': Number,Tax1..Tax8 with VAT,StTax1..StTax8,Date DDMMYY", 0x40, "T",
+         re.compile(r"1,9\.62,4\.38" + r",0\.00" * 14 + r",\d{6}")),
     case("[DY] p.7 2.0 no paper: nothing prints", 0x30, "1,1,DY000001-0001-0000003", "", bits=(PAPER_OUT,),
          clear=(FISCAL_OPEN,), fault="paper_out"),
     case("[DY] p.6 1.6 wrong password", 0x30, "1,9999,DY000001-0001-0000003", "",
@@ -105,6 +110,8 @@ DAISY = ("CompactM", [
     case("[DY] p.15", 0x31, "Paine\tА1.50", ""),
     case("[E-DY] :69-72 AbortReceipt = 82h; [DY] p.32: voided and closed, Allreceipt,FiscReceipt", 0x82, "",
          "1,1", clear=(FISCAL_OPEN,)),
+    case("[DY] p.24 5Fh brief report from the fiscal memory by number", 0x5F, "0001,0001", ""),
+    case("[DY] p.22 4Fh brief report from the fiscal memory by date, DDMMYY", 0x4F, "011226,061226", ""),
 ])
 
 ELTRADE = ("A1", [
@@ -164,6 +171,11 @@ ELTRADE = ("A1", [
     case("[E-ISL] :331 '2' = X; [ED] p.15-16 Closure,FM_Total,TotA..H net of VAT, 12 bytes with a sign", 0x45, "2",
          "1,+00000000750,+00000000538,+00000000089" + ",+00000000000" * 6),
     case("[ED] p.15 '0' = Z", 0x45, "0", "1,+00000000750,+00000000538,+00000000089" + ",+00000000000" * 6),
+    case("[ED] p.20 61h TaxA..TaxH (a group not set reads 100.00: UNVERIFIED)", 0x61, "",
+         RATES),
+    case("[ED] p.23 6Eh Cash..Pay4 (8, not kept here: UNVERIFIED),Closure,Receipt (the next)", 0x6E, "",
+         re.compile(r"(\+0{11},){8}1,1")),
+    case("[ED] p.20 5Fh <Start>,<End> Z numbers", 0x5F, "0001,0001", ""),
     case("[ED] p.5 1.5 paper cover open: nothing prints", 0x90, "Operator,ED000001-0001-0000004", "",
          bits=(ED_COVER_OPEN, NOT_PERMITTED), clear=(FISCAL_OPEN,), fault="cover_open"),
     case("[ED] p.5 2.0 no paper", 0x26, "", "", bits=(PAPER_OUT,), fault="paper_out"),
@@ -225,6 +237,11 @@ INCOTEX = ("SuccessM7", [
     case("[IN] no 3Ch (cancel is 82h): empty data, bit 0.1", 0x3C, "", "", bits=(INVALID,)),
     case("[E-ISL] :327 PrintDailyReport() = Z; [IN] p.18 Closure,FM_Total1 (0),TotalA..H,FM_Total2,RevA..H", 0x45,
          "", "1,0.00,4.22,3.28" + ",0.00" * 6 + ",0.00" + ",0.00" * 8),
+    case("[IN] :1000-1004 61h TaxA..TaxH XX.XX (a group not set reads 100.00: UNVERIFIED)", 0x61, "",
+         RATES),
+    case("[IN] :771-780 40h Number,SpaceGr (0),TaxA..TaxH,Date DDMMYY", 0x40, "",
+         re.compile(r"1,0\.00,4\.22,3\.28" + r",0\.00" * 6 + r",\d{6}")),
+    case("[IN] :887-891 49h StartNum,EndNum", 0x49, "1,1", ""),
     case("[IN] p.5 2.0 end of paper: nothing prints", 0x30, "1,IN000001-0001-0000004,0", "", bits=(PAPER_OUT,),
          clear=(FISCAL_OPEN,), fault="paper_out"),
 ])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from register_conformance import SCENARIOS, BrandCase, ReceiptCommands, Scenario, run, scenario_id
+from register_conformance import BrandCase, ReceiptCommands, Scenario, run, scenario_id, scenarios_for
 
 from fiscald.drivers.datecs import commands as c
 from fiscald.drivers.datecs.driver import DatecsDriver
@@ -36,6 +36,6 @@ DATECS = BrandCase(
 
 
 @pytest.mark.parametrize("model", DATECS.models)
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=scenario_id)
+@pytest.mark.parametrize("scenario", scenarios_for(DATECS), ids=scenario_id)
 def test_conformance(tmp_path: Path, model: str, scenario: Scenario) -> None:
     run(DATECS, model, scenario, tmp_path)

@@ -209,7 +209,7 @@ def test_every_brand_is_one_table() -> None:
         assert set(brand.payments.values()) <= set(get_args(PaymentType)) and brand.payments["P"] == "cash"
         assert brand.tax_letters.encode("cp1251") == bytes(range(0xC0, 0xC8))
         assert set(brand.layouts) == {"open", "close", "cancel", "transaction", "transaction_t", "report", "diagnostic",
-                                      "tax_number", "cash", "last_document", "datetime"}
+                                      "tax_number", "cash", "last_document", "datetime", "last_fiscal"}
     assert BRANDS["daisy"].payments["C"] == "card" == BRANDS["incotex"].payments["C"]  # C/N: payment 2 vs 1
     assert BRANDS["eltrade"].payments["L"] == "card"
     assert 0x90 in BRANDS["eltrade"].commands and 0x30 not in BRANDS["eltrade"].commands

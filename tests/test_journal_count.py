@@ -4,6 +4,7 @@ numbers a day's receipts with it inside the appending transaction)."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -38,5 +39,27 @@ def test_count_since_matches_a_walk_of_the_journal(tmp_path_factory: pytest.Temp
                 got = db.read_sync(lambda conn, dev=device, dy=day: journal.count_since(
                     conn, dev, ("receipt", "void"), dy, "z_report"))
                 assert got == expected
+    finally:
+        db.close()
+
+
+def test_count_since_reads_the_index_only_never_every_entry_of_the_device(tmp_path: Path) -> None:
+    """Once per Datecs receipt: a plan that scans the device's journal grows with every entry it ever made."""
+    db = open_database(tmp_path)
+    try:
+        statements: list[str] = []
+
+        def plan(conn: sqlite3.Connection) -> list[str]:
+            conn.set_trace_callback(statements.append)  # the statement as run, its values in place
+            try:
+                journal.count_since(conn, "a", ("receipt", "void"), 1, "z_report")
+            finally:
+                conn.set_trace_callback(None)
+            (sql,) = statements
+            return [str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+
+        steps = db.read_sync(plan)
+        assert steps and all("COVERING INDEX journal_kind_seq" in step for step in steps if "journal" in step)
+        assert not [step for step in steps if step.startswith("SCAN")]
     finally:
         db.close()

@@ -14,12 +14,22 @@ import websockets
 from inproc import InProcessServer
 
 from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
+from fiscald.drivers.isl.brands import BRANDS as ISL_BRANDS
+from fiscald.drivers.tremol.models import MODELS as TREMOL_MODELS
 from server import Server
 
 # a real brand is listed whether or not simulated devices are enabled
 DATECS = {"manufacturer": "Datecs", "models": list(DATECS_MODELS), "connection_types": ["Serial", "Network"],
           "payment_codes": {name: {"codes": dict(spec.codes), "defaults": dict(spec.payments)}
                             for name, spec in DATECS_MODELS.items()}}
+# the ISL brands beyond Datecs, each a row of its table's models, codes and defaults (docs/devices.md)
+ISL = [{"manufacturer": brand.maker, "models": list(brand.models), "connection_types": ["Serial", "Network"],
+        "payment_codes": {name: {"codes": dict(brand.codes), "defaults": dict(brand.payment_codes)}
+                          for name in brand.models}} for brand in ISL_BRANDS.values()]
+TREMOL = {"manufacturer": "Tremol", "models": list(TREMOL_MODELS), "connection_types": ["Serial", "Network"],
+          "payment_codes": {name: {"codes": dict(spec.dialect.codes), "defaults": dict(spec.dialect.payments)}
+                            for name, spec in TREMOL_MODELS.items()}}
+REAL = [DATECS, *ISL, TREMOL]
 VIVA = {"manufacturer": "VivaWallet", "models": ["Q30", "Android", "iOS"], "connection_types": ["Network", "Cloud"]}
 
 SIMULATED: dict[str, Any] = {"manufacturer": "Simulated", "model": "Simulated",
@@ -37,7 +47,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
     srv: InProcessServer = make_app(demo=False)
     inp = tmp_path / "inp" / "casa1"
     with srv.client() as c:
-        assert c.get("/manage/get_supported_devices").json() == {"fiscal": [DATECS], "pos": [VIVA]}  # real: always
+        assert c.get("/manage/get_supported_devices").json() == {"fiscal": REAL, "pos": [VIVA]}  # real: always
         body = {"name": "Casa 1", **SIMULATED, "notes": "bar", "vat_rates": {"A": 1900, "B": 900, "C": 0},
                 "scan_folder": str(inp), "create_scan_folder": True}
         gated = c.post("/manage/save_fiscal_device", json=body)
@@ -47,7 +57,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
 
         assert c.post("/manage/save_settings", json={"enable_simulated_devices": True}).json()["success"] is True
         assert c.get("/manage/get_supported_devices").json() == {
-            "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, DATECS],
+            "fiscal": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, *REAL],
             "pos": [{"manufacturer": "Simulated", "models": ["Simulated"], "connection_types": ["Virtual"]}, VIVA]}
 
         created = c.post("/manage/save_fiscal_device", json=body)
@@ -89,7 +99,7 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
 
         # the gate also guards updates of existing Simulated devices, and hides the brand
         c.post("/manage/save_settings", json={"enable_simulated_devices": False})
-        assert c.get("/manage/get_supported_devices").json()["fiscal"] == [DATECS]
+        assert c.get("/manage/get_supported_devices").json()["fiscal"] == REAL
         assert c.post("/manage/save_fiscal_device", json={"id": dev, "name": "x"}).status_code == 400
         c.post("/manage/save_settings", json={"enable_simulated_devices": True})
 

@@ -90,6 +90,30 @@ def test_tcp_round_trip_then_the_device_closing_is_connection_lost() -> None:
     _with_echo_server(body)
 
 
+def test_tcp_bytes_that_arrive_unread_come_in_one_read_and_a_cancelled_read_loses_nothing() -> None:
+    async def body(port: int, clients: list[asyncio.StreamWriter]) -> None:
+        t = TcpTransport("127.0.0.1", port)
+        await t.open()
+        await t.write(b"one")
+        await t.write(b"two")
+        await asyncio.sleep(0.1)  # both echoes arrive while nobody reads
+        assert await t.read(1.0) == b"ONETWO"
+        reading = asyncio.create_task(t.read(5.0))
+        await asyncio.sleep(0.02)
+        reading.cancel()  # the caller's own bound, not the read's timeout: a cancellation, not a TimeoutError
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        await t.write(b"three")
+        assert await _read_exactly(t, 5) == b"THREE"
+        clients[0].close()
+        await asyncio.sleep(0.1)
+        with pytest.raises(ConnectionLost):
+            await t.write(b"after the device closed")
+        await t.close()
+
+    _with_echo_server(body)
+
+
 def test_tcp_nobody_listening_is_connection_lost() -> None:
     async def main() -> None:
         server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)

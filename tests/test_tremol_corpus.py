@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -92,9 +91,7 @@ def test_corpus(dialect: str, tmp_path: Path) -> None:
             emulator.close()
         return host.retries
 
-    started = time.monotonic()
     retries = asyncio.run(run())
-    assert time.monotonic() - started < 10
     if dialect == "bulgarian":
         assert retries >= 4  # two Z reports, each busy Z_BUSY_S with RETRY every RETRY_EVERY_S
 

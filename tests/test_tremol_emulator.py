@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from fiscald.cli import cli
 from fiscald.drivers.zfp import framing as z
 from fiscald.emulators.link import MemoryLink
 from fiscald.emulators.tremol import MODELS, TremolEmulator
+from fiscald.errors import Code, FiscalError
 
 OPEN = b"1;0000;1;1;2$"
 SALE = "Хляб".ljust(36).encode("cp1251") + b";\xc1;1.00"  # VAT class Б
@@ -165,5 +167,59 @@ def test_password_retry_storm_and_busy_pings(tmp_path: Path) -> None:
         link.hang_up()
         await task
         emulator.close()
+
+    asyncio.run(run())
+
+
+def test_day_by_vat_and_last_z_answer_the_description_layouts(tmp_path: Path) -> None:
+    """6Dh: eight sale amounts, their sum, eight storno amounts, their sum [D p.59]; 73h: LastZ date; number;
+    RAM resets; TotalReceiptCounter[6]; DD-MM-YYYY HH:MM; EJ number; last receipt type [D p.76]."""
+    async def run() -> None:
+        emulator = TremolEmulator(MODELS["M20"], tmp_path)
+        await emulator.start()
+        link = MemoryLink()
+        task = asyncio.create_task(emulator.serve(link.device_read, link.device_write))
+
+        async def ask(number: int, cmd: int, data: bytes = b"") -> z.Ack | z.Frame:
+            link.send(bytes((z.PING,)))
+            assert (await asyncio.wait_for(link.receive(), 5))[0] == z.Ping.READY
+            link.send(z.frame(number, cmd, data))
+            decoder = z.Decoder(replies=True)
+            while True:
+                for event in decoder.feed(await asyncio.wait_for(link.receive(), 5)):
+                    if isinstance(event, (z.Ack, z.Frame)):
+                        return event
+
+        for number, (cmd, data) in enumerate([(0x30, OPEN), (0x31, SALE), (0x35, b"0;0;1.00"), (0x38, b"")], 1):
+            assert _ste(await ask(number, cmd, data)) == "00"
+        day = await ask(5, 0x6D)
+        assert isinstance(day, z.Frame)
+        assert day.data.decode().split(";") == ["0.00", "1.00", *["0.00"] * 6, "1.00", *["0.00"] * 9]
+        assert _ste(await ask(6, 0x7C, b"Z")) == "00"
+        last = await ask(7, 0x73)
+        assert isinstance(last, z.Frame)
+        assert re.fullmatch(rb"\d\d-\d\d-\d{4};1;0;000001;\d\d-\d\d-\d{4} \d\d:\d\d;\d{1,2};[0-5]", last.data)
+        day = await ask(8, 0x6D)
+        assert isinstance(day, z.Frame) and day.data.decode().split(";")[8] == "0.00"
+        link.hang_up()
+        await task
+        emulator.close()
+
+    asyncio.run(run())
+
+
+def test_fault_at_is_checked_and_armed(tmp_path: Path) -> None:
+    async def run() -> None:
+        emulator = TremolEmulator(MODELS["M20"], tmp_path)
+        await emulator.start()
+        try:
+            with pytest.raises(FiscalError) as caught:
+                await emulator.control({"fault_at": {"command": 0x35, "fault": "fire"}})
+            assert caught.value.code == Code.CONFIG and "fault_at" in str(caught.value.detail)
+            armed = await emulator.control({"fault_at": {"command": 0x35, "nth": 2, "fault": "paper_out"}})
+            assert armed["fault_at"] == {"command": 0x35, "fault": "paper_out", "nth": 2}
+            assert (await emulator.control({"fault_at": None}))["fault_at"] is None
+        finally:
+            emulator.close()
 
     asyncio.run(run())

@@ -68,8 +68,10 @@ def test_the_exchange_against_the_emulator(tmp_path: Path) -> None:
         assert isinstance(slow, Done)
 
         await emulator.control({"fault": "paper_out"})
-        paper = await ask(0x31, SALE)
-        assert paper == Failed("no paper", ping=z.Ping.NO_PAPER)
+        paper = await ask(0x31, SALE)  # 42h: not busy, so the frame goes out and the register refuses it [D p.7-8]
+        assert isinstance(paper, Done) and paper.reply == z.Ack(paper.reply.number, 0x31, 0x32)
+        status = await ask(0x20)  # ... and still answers a read, with the paper bit [D p.10]
+        assert isinstance(status, Done) and isinstance(status.reply, z.Frame) and status.reply.data[1] & 1
         await emulator.control({"fault": "busy"})
         busy = await ask(0x31, SALE, max_busy=3)
         assert busy == Failed("device busy", ping=z.Ping.BUSY)
@@ -95,7 +97,13 @@ def test_replies_of_other_numbers_and_odd_ping_answers() -> None:
     odd = Exchange(1, 0x20)
     assert odd.feed(z.Byte(0x33)) == Failed("invalid ping answer 0x33", ping=0x33)
     assert Exchange(1, 0x20).timed_out() == Failed("no answer to the ping")
-    for answer in (z.Ping.WAITING_FOR_PASSWORD, z.Ping.WRONG_PASSWORD, z.Ping.OTHER_CONNECTION,
-                   z.Ping.OVERHEATED_BUSY, z.Ping.NO_DISPLAY):
+    for answer in (z.Ping.WAITING_FOR_PASSWORD, z.Ping.WRONG_PASSWORD, z.Ping.OTHER_CONNECTION):
         step = Exchange(1, 0x20).feed(z.Byte(answer))
         assert isinstance(step, Failed) and step.ping == answer and not step.ambiguous
+    # [D p.8]: bit 0 busy -> ping again; bits 1-3 (paper, overheat, display) are conditions, the frame goes out
+    for busy in (z.Ping.NO_PAPER_BUSY, z.Ping.OVERHEATED_BUSY, z.Ping.NO_DISPLAY_BUSY):
+        ex = Exchange(1, 0x20)
+        assert ex.feed(z.Byte(busy)) == Send(bytes((z.PING,)), after_busy=True) and not ex.sent
+    for condition in (z.Ping.NO_PAPER, z.Ping.OVERHEATED, z.Ping.NO_DISPLAY):
+        ex = Exchange(1, 0x20)
+        assert ex.feed(z.Byte(condition)) == Send(ex.frame) and ex.sent and ex.ping == condition

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from fiscald.drivers.base import Driver, DriverContext
 from fiscald.drivers.datecs.supported import SUPPORTED as DATECS
+from fiscald.drivers.isl.supported import SUPPORTED as ISL
 from fiscald.drivers.simulated.supported import SUPPORTED as SIMULATED
 from fiscald.drivers.supported import Supported
+from fiscald.drivers.tremol.supported import SUPPORTED as TREMOL
 from fiscald.drivers.viva.supported import SUPPORTED as VIVA
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import DeviceConfig, kind_of
 
 # each brand package declares its own rows (drivers/<brand>/supported.py); this is only their list, in the order
 # get_supported_devices shows them
-SUPPORTED: tuple[Supported, ...] = (*SIMULATED, *DATECS, *VIVA)
+SUPPORTED: tuple[Supported, ...] = (*SIMULATED, *DATECS, *ISL, *TREMOL, *VIVA)
 
 
 def name_key(name: str) -> str:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 import serial
 
@@ -50,55 +50,116 @@ class Transport(abc.ABC):
         """Release the link; safe to call twice."""
 
 
+class _Link(asyncio.Protocol):
+    """A TCP connection's receiving side for :class:`TcpTransport`: what arrived, and at most one reader waiting.
+
+    Replaces asyncio's StreamReader, whose read under ``asyncio.wait_for`` cost a task, a timer and three futures
+    per frame: here a frame's reply costs one future and one timer, and whatever arrived before the read is
+    answered at once."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[None] | None = None  # a read waiting for bytes (or the end)
+        self.drained: asyncio.Future[None] | None = None  # a write waiting while the socket's buffer is full
+        self.closed: BaseException | None = None  # why no more bytes will come
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is one without being a subclass
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._wake()
+
+    def eof_received(self) -> bool | None:
+        self.connection_lost(None)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed is None:
+            self.closed = exc or EOFError("closed by the device")
+        self._wake()
+        self.resume_writing()
+
+    def pause_writing(self) -> None:
+        if self.drained is None and self.transport is not None:
+            self.drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        drained, self.drained = self.drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
 class TcpTransport(Transport):
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._link: _Link | None = None
 
     @property
     def description(self) -> str:
         return f"tcp {self.host}:{self.port}"
 
     async def open(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT_S)
+            _, self._link = await asyncio.wait_for(
+                loop.create_connection(_Link, self.host, self.port), CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"{self.description}: {exc or type(exc).__name__}") from exc
 
-    def _stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None:
+    def _open_link(self) -> _Link:
+        link = self._link
+        if link is None or link.transport is None:
             raise ConnectionLost(f"{self.description}: not open")
-        return self._reader, self._writer
+        return link
 
     async def write(self, data: bytes) -> None:
-        _, writer = self._stream()
+        link = self._open_link()
+        if link.closed is not None or link.transport is None or link.transport.is_closing():
+            raise ConnectionLost(f"{self.description}: {link.closed or 'closed'}")
         try:
-            writer.write(data)
-            await writer.drain()
-        except (OSError, RuntimeError) as exc:  # RuntimeError: the stream was closed under us
-            raise ConnectionLost(f"{self.description}: {exc}") from exc
-
-    async def read(self, timeout_s: float) -> bytes:
-        reader, _ = self._stream()
-        try:
-            data = await asyncio.wait_for(reader.read(READ_CHUNK), timeout_s)
-        except TimeoutError:  # a subclass of OSError, but the link is fine: nothing came in time
-            raise
+            link.transport.write(data)
         except (OSError, RuntimeError) as exc:
             raise ConnectionLost(f"{self.description}: {exc}") from exc
-        if not data:
-            raise ConnectionLost(f"{self.description}: closed by the device")
-        return data
+        if link.drained is not None:  # the socket's buffer is full: wait until the device reads
+            try:
+                await asyncio.wait_for(asyncio.shield(link.drained), CONNECT_TIMEOUT_S)
+            except TimeoutError as exc:
+                raise ConnectionLost(f"{self.description}: the device reads nothing") from exc
+
+    async def read(self, timeout_s: float) -> bytes:
+        link = self._open_link()
+        if not link.buffer and link.closed is None:
+            loop = asyncio.get_running_loop()
+            waiter = link.waiter = loop.create_future()
+
+            def expire() -> None:
+                if not waiter.done():
+                    waiter.set_exception(TimeoutError(f"{self.description}: no answer within {timeout_s} s"))
+
+            timer = loop.call_later(timeout_s, expire)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                link.waiter = None
+        if link.buffer:
+            data = bytes(link.buffer)
+            link.buffer.clear()
+            return data
+        raise ConnectionLost(f"{self.description}: {link.closed}")
 
     async def close(self) -> None:
-        writer, self._writer, self._reader = self._writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        link, self._link = self._link, None
+        if link is not None and link.transport is not None:
+            link.transport.close()
 
 
 class SerialTransport(Transport):

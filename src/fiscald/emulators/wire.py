@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
@@ -27,6 +27,32 @@ class WireFaults(BaseModel):
     corrupt_replies: StrictInt | None = Field(default=None, ge=0, le=1000)
     nak_frames: StrictInt | None = Field(default=None, ge=0, le=1000)
     busy_ms: StrictInt | None = Field(default=None, ge=0, le=600_000)
+
+
+class FaultAt(BaseModel):
+    """``"fault_at"`` in POST /simulate: set ``fault`` when the ``nth`` next frame carrying ``command`` arrives,
+    before it executes (paper running out at a receipt's close or between two payments)."""
+
+    model_config = ConfigDict(extra="forbid")
+    command: StrictInt = Field(ge=0, le=0xFFFF)
+    fault: Literal["paper_out", "cover_open"]
+    nth: StrictInt = Field(default=1, ge=1, le=1000)
+
+    @classmethod
+    def parse(cls, body: Any) -> FaultAt | None:
+        """POST /simulate's ``"fault_at"`` (null clears it)."""
+        try:
+            return None if body is None else cls.model_validate(body)
+        except ValidationError as exc:
+            raise config_error_from(exc, "fault_at") from None
+
+    def arrived(self, cmd: int) -> tuple[FaultAt | None, str | None]:
+        """A frame carrying ``cmd`` arrived: (what stays armed, the fault to set now)."""
+        if cmd != self.command:
+            return self, None
+        if self.nth > 1:
+            return self.model_copy(update={"nth": self.nth - 1}), None
+        return None, self.fault
 
 
 @dataclass

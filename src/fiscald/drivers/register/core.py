@@ -439,7 +439,7 @@ class RegisterDriver(FiscalDriver):
                 closed = await self.protocol.close_receipt()
                 return await self._journal_receipt(pending, await self._closed_number(pending, closed), False)
             await self.protocol.cancel_receipt()
-            if tx.items > 0:  # a receipt without a sale leaves no document on the register: no void
+            if tx.had_sales:  # a receipt without a sale leaves no document on the register: no void
                 await self._void_record(pending, tx.amount_cents, "interrupted; cancelled on the device")
             else:
                 await self._save_pending(None)
@@ -447,11 +447,11 @@ class RegisterDriver(FiscalDriver):
         if pending.opened and await self._closed_is_ours(pending, tx):
             if pending.voided:
                 return await self._journal_receipt(pending, self._void_number(pending), True)
-            if tx.paid_cents >= tx.amount_cents == pending.total_cents and tx.items == pending.items:
+            if tx.paid_cents >= tx.amount_cents == pending.total_cents and tx.items in (None, pending.items):
                 number = tx.number if self.protocol.numbering == "transaction" else (
                     await self.protocol.last_document())
                 return await self._journal_receipt(pending, number, False)
-            if tx.items > 0:
+            if tx.had_sales:
                 await self._void_record(pending, tx.amount_cents, "interrupted; cancelled on the device")
                 return None
         await self._save_pending(None)  # never opened, or cancelled without a sale: nothing printed
@@ -478,7 +478,7 @@ class RegisterDriver(FiscalDriver):
         number and total if it had a sale (one without leaves no document). True if it had one."""
         before = await self.protocol.last_document() if self.protocol.numbering == "document" else None
         await self.protocol.cancel_receipt()
-        if tx.items == 0:
+        if not tx.had_sales:
             return False
         number = tx.number if before is None else before + 1
         await self._record("void", number, tx.amount_cents, text, {"reason": reason, "payments": {}}, settles=True)

@@ -35,10 +35,16 @@ class Transaction:
     """The current fiscal receipt, or the last one when none is open."""
     open: bool
     number: int | None  # the receipt's number, when the protocol gives one (numbering "transaction")
-    items: int  # sales registered on it
+    items: int | None  # sales registered on it; None: the register does not say (Tremol, once it closed)
     amount_cents: int  # its total so far
     paid_cents: int  # paid so far
     non_fiscal: bool = False  # what is open is a non-fiscal document, not a fiscal receipt
+
+    @property
+    def had_sales(self) -> bool:
+        """It registered a sale, so it is a document on the register (one without leaves none): by its count, or
+        by its amount where the register gives no count."""
+        return self.items > 0 if self.items is not None else self.amount_cents != 0
 
 
 @dataclass(frozen=True)

@@ -204,14 +204,15 @@ class VivaDriver(PosDriver):
 
     def _session_id(self, operation: str) -> str:
         """The session of this operation's Idempotency-Key: the same one for a retry while it is unsettled or
-        approved (polled or replayed, never a second charge). A session that ended without a charge (declined,
-        cancelled, timed out) leaves the key free (docs/http.md), so a retry is a new attempt: the next session
-        of the key, not the old decline replayed."""
+        approved (polled or replayed, never a second charge), or failed without its caller having been told (a
+        crash, an abort by pos_void: the retry learns that outcome). A failure a caller was answered (declined,
+        cancelled) leaves the key free (docs/http.md), so a retry is a new attempt: the next session of the key,
+        not the old decline replayed."""
         key = self.operation_key
         if key is None:
             return str(uuid.uuid4())
         sid, attempt = session_id_for(self.config.id, operation, key), 1
-        while (self.ledger.get(sid) or {}).get("state") == "failed":
+        while (self.ledger.get(sid) or {}).get("answered"):
             attempt += 1
             sid = session_id_for(self.config.id, operation, f"{key}\n{attempt}")
         return sid
@@ -222,6 +223,8 @@ class VivaDriver(PosDriver):
         sid = request.session_id
         rec = self.ledger.get(sid)
         if rec is not None and rec["state"] in ("approved", "failed"):
+            if rec["state"] == "failed" and not rec.get("answered"):
+                await self._save(sid, {**rec, "answered": True})
             return self._outcome(rec)  # this session already ended: its outcome, never a second request
         if rec is not None and rec["state"] == "sent":
             try:
@@ -232,14 +235,14 @@ class VivaDriver(PosDriver):
             except (Unreachable, AuthFailed, Refused) as exc:
                 raise self._unreachable(exc, sid) from None
             if session is not None:
-                return self._outcome(await self._settle(sid, rec, session))
+                return self._outcome(await self._settle(sid, rec, session, answered=True))
         else:
             rec = {"kind": request.kind, "amount": request.amount, "currency_code": request.currency_code,
                    "reference": request.reference, "parent": request.parent_session_id, "state": "sent",
                    "created": _now(), **(extra or {})}
             await self._save(sid, rec)  # durable before the request leaves
             await self._send(request, rec)
-        return self._outcome(await self._settle(sid, rec, await self._poll(request)))
+        return self._outcome(await self._settle(sid, rec, await self._poll(request), answered=True))
 
     async def _send(self, request: Request, rec: dict[str, Any]) -> None:
         sid = request.session_id
@@ -311,8 +314,10 @@ class VivaDriver(PosDriver):
             return FiscalError(Code.POS, f"the terminal answered HTTP {exc.status}", {**details, "answer": exc.body})
         return FiscalError(Code.CONFIG, f"connection_details.details.client_secret: {exc}", details)
 
-    async def _settle(self, sid: str, rec: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
-        """Record the session's final answer and journal it, in one store transaction."""
+    async def _settle(self, sid: str, rec: dict[str, Any], session: dict[str, Any],
+                      answered: bool = False) -> dict[str, Any]:
+        """Record the session's final answer and journal it, in one store transaction. ``answered``: the outcome
+        goes to the caller that asked for this session now (a failure then frees its key for a new attempt)."""
         when = str(session.get("transactionDateTime") or _now())
         kind = rec.get("as", rec["kind"])
         if session.get("success") is True:
@@ -346,7 +351,7 @@ class VivaDriver(PosDriver):
         error = {"code": int(code), "session_id": sid, "event_id": session.get("eventId"),
                  "message": session.get("message"),
                  "abort_operation": session.get("abortOperation"), "abort_success": session.get("abortSuccess")}
-        done = {**rec, "state": "failed", "error": error}
+        done = {**rec, "state": "failed", "error": error, "answered": answered}
 
         def failed(number: int) -> dict[str, Any]:
             return {"kind": "pos_failed", "number": number, "fiscal_day": 0, "datetime": when,

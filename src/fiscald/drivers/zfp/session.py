@@ -3,9 +3,14 @@ decides what to send next and when the exchange is over.
 
 The rules ([D] Tremol's protocol description, pages as printed; [E] ErpNet.FP BgZfpFiscalPrinter.Frame.cs):
 
-- ping (09h) before the command and again while the answer is "busy" (41h) [E 79-155, D p.8]; the other
-  answers end the exchange before anything was sent: no paper (42h/43h), overheated (44h/45h), no external
-  display (48h/49h), waiting for the LAN password (50h), busy with another connection (60h), wrong password (70h);
+- ping (09h) before the command and again while the answer says "busy" [E 79-155, D p.8]. The answer is 40h plus
+  four bits [D p.8]: bit 0 busy, bit 1 out of paper, bit 2 overheated, bit 3 no external display. Busy (41h, 43h,
+  45h, 49h): ping again. Not busy: the frame goes out whatever the other bits say — the register decides, and
+  refuses a printing command with STE1 31 "out of paper" [D p.7] while it still answers status and receipt reads
+  (which reconciliation needs); the answer is kept in ``Exchange.ping`` for the caller's condition. ErpNet.FP
+  stops at 42h-49h [E 134-142], so it cannot read a register without paper. The LAN answers end the exchange
+  before anything was sent: waiting for the password (50h), busy with another connection (60h), wrong password
+  (70h);
 - then the frame; RETRY (0Eh) means "busy with it, keep waiting" [D p.8]; NACK (15h) means the frame arrived
   damaged and was not executed: send it again, at most ``max_writes`` times in all [E 33-34, 179];
 - the reply is an ACK (two status bytes) or a data frame, carrying the request's message number (a reply
@@ -22,14 +27,12 @@ from dataclasses import dataclass
 
 from fiscald.drivers.zfp import framing as z
 
-# ping answers that end an exchange before the frame is sent, with what they mean [D p.8]
+# ping answers that end an exchange before the frame is sent, with what they mean [D p.8] (LAN or WiFi only)
 PING_REFUSALS: dict[int, str] = {
-    z.Ping.NO_PAPER: "no paper", z.Ping.NO_PAPER_BUSY: "no paper",
-    z.Ping.OVERHEATED: "printer overheated", z.Ping.OVERHEATED_BUSY: "printer overheated",
-    z.Ping.NO_DISPLAY: "external display missing", z.Ping.NO_DISPLAY_BUSY: "external display missing",
     z.Ping.WAITING_FOR_PASSWORD: "waiting for the LAN password", z.Ping.OTHER_CONNECTION:
         "busy with another connection", z.Ping.WRONG_PASSWORD: "wrong LAN password",
 }
+BUSY_BIT = 0x01  # [D p.8] bit 0; bits 1-3: no paper, overheated, no external display
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Exchange:
         self.writes = 0
         self.busy = 0
         self.sent = False  # the frame went out at least once
+        self.ping: int | None = None  # the last answer to the ping (its condition bits)
 
     def start(self) -> Send:
         return Send(bytes((z.PING,)))
@@ -100,16 +104,17 @@ class Exchange:
         if not isinstance(event, z.Byte):
             return Wait()  # a late reply to an earlier command: not ours
         value = event.value
-        if value == z.Ping.READY:
-            self.sent = True
-            self.writes = 1
-            return Send(self.frame)
-        if value == z.Ping.BUSY:
+        reason = PING_REFUSALS.get(value)
+        if reason is not None:
+            return Failed(reason, ping=value)
+        if value & 0xF0 != z.Ping.READY:
+            return Failed(f"invalid ping answer {value:#04x}", ping=value)
+        self.ping = value
+        if value & BUSY_BIT:
             self.busy += 1
             if self.busy > self.max_busy:
                 return Failed("device busy", ping=value)
             return Send(bytes((z.PING,)), after_busy=True)
-        reason = PING_REFUSALS.get(value)
-        if reason is not None:
-            return Failed(reason, ping=value)
-        return Failed(f"invalid ping answer {value:#04x}", ping=value)
+        self.sent = True
+        self.writes = 1
+        return Send(self.frame)

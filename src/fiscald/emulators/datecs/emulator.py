@@ -19,19 +19,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from typing import Any
 
 from fiscald.drivers.isl import framing
 from fiscald.emulators import rules
 from fiscald.emulators.datecs import dialects as d
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
-from fiscald.emulators.wire import LineStats, WireState, money, register_in
+from fiscald.emulators.wire import FaultAt, LineStats, WireState, money, register_in
 from fiscald.errors import Code, FiscalError
 from fiscald.models.simulate import parse_simulate
-from fiscald.operations.registry import config_error_from
 
 SYN_EVERY_S = 0.060
 Reply = list[str] | bytes
@@ -64,16 +61,6 @@ STATUS = d.Status(standing=d.STANDING_BITS, general=d.GENERAL, fm_general=d.FM_G
                           "fiscal_memory_full": d.FM_FULL_BIT},
                   byte3="switches", fiscal_open=d.FISCAL_OPEN_BIT, non_fiscal_open=d.NON_FISCAL_OPEN_BIT)
 NSALE = re.compile(r"[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9]{7}")  # [X] p.9, [C] p.10
-
-
-class FaultAt(BaseModel):
-    """``"fault_at"`` in POST /simulate: set ``fault`` when the ``nth`` next frame carrying ``command`` arrives,
-    before it executes (paper running out at a receipt's close or between two payments)."""
-
-    model_config = ConfigDict(extra="forbid")
-    command: StrictInt = Field(ge=0, le=0xFFFF)
-    fault: Literal["paper_out", "cover_open"]
-    nth: StrictInt = Field(default=1, ge=1, le=1000)
 
 
 class Syntax(Exception):
@@ -158,11 +145,7 @@ class DatecsEmulator:
         body = dict(body)
         wire_body = body.pop("wire", None)
         if "fault_at" in body:
-            try:
-                at = body.pop("fault_at")
-                self.fault_at = None if at is None else FaultAt.model_validate(at)
-            except ValidationError as exc:
-                raise config_error_from(exc, "fault_at") from None
+            self.fault_at = FaultAt.parse(body.pop("fault_at"))
         if wire_body is not None:
             self.wire.arm(wire_body)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
@@ -252,14 +235,11 @@ class DatecsEmulator:
         await self._send(write, reply)
 
     async def _fault_at(self, cmd: int) -> None:
-        at = self.fault_at
-        if at is None or at.command != cmd:
+        if self.fault_at is None:
             return
-        if at.nth > 1:
-            self.fault_at = at.model_copy(update={"nth": at.nth - 1})
-            return
-        self.fault_at = None
-        await self.register.simulate(parse_simulate({"device_id": self.device_id, "fault": at.fault}))
+        self.fault_at, fault = self.fault_at.arrived(cmd)
+        if fault is not None:  # e.g. the paper runs out as this command arrives, before it executes
+            await self.register.simulate(parse_simulate({"device_id": self.device_id, "fault": fault}))
 
     # -- replies ------------------------------------------------------------------------------------
     def status(self, *extra: d.Bit, error: int = 0) -> bytes:

@@ -23,6 +23,7 @@ Function = Literal[
     "open", "sale", "department_sale", "subtotal", "payment", "text", "close", "cancel", "void_receipt",
     "set_datetime", "get_datetime", "report", "cash", "status", "transaction", "diagnostic", "tax_number",
     "last_document", "drawer", "duplicate", "open_non_fiscal", "non_fiscal_text", "close_non_fiscal", "constants",
+    "vat_rates", "last_fiscal", "fm_by_date", "fm_by_number",
 ]
 
 

@@ -23,12 +23,15 @@ DAISY = Brand(
     serial_prefix="DY",  # [E-DYD] :57 auto-detection: "DY" + 6 digits; [SPEC] real answer DY408097
     fm_prefix="36",  # [SPEC] real answer FM 36543869 (8 digits; the prefix UNVERIFIED beyond that one unit)
     commands={
+        # [DY] p.22 49h, 4Fh; p.24 5Eh, 5Fh: fiscal memory reports by number / date
+        0x49: "fm_by_number", 0x4F: "fm_by_date", 0x5E: "fm_by_date", 0x5F: "fm_by_number",
         0x26: "open_non_fiscal", 0x27: "close_non_fiscal", 0x2A: "non_fiscal_text",  # [DY] p.11-12
         0x30: "open", 0x31: "sale", 0x33: "subtotal", 0x35: "payment", 0x36: "text", 0x38: "close",  # [DY] p.14-17
         0x3D: "set_datetime", 0x3E: "get_datetime",  # [DY] p.18-19
         0x45: "report", 0x46: "cash", 0x4A: "status", 0x4C: "transaction",  # [DY] p.20-22
         0x5A: "diagnostic", 0x63: "tax_number", 0x6A: "drawer", 0x6D: "duplicate",  # [DY] p.23, 25, 27, 29
         0x71: "last_document", 0x80: "constants",  # [DY] p.30, 32
+        0x40: "last_fiscal", 0x61: "vat_rates",  # [DY] p.19 FINAL FISCAL RECORD, p.25 CURRENT TAX RATES
         0x82: "void_receipt",  # [DY] p.32: voids every sale, pays 0.00 in cash, closes; [E-DY] :18, :71
         0x8A: "department_sale",  # [DY] p.34 {[Sign]Dept}{@Price}[*QTY][,Percent][$Netto]; [E-DY] :19, :38
         # no 3Ch: [DY] p.8-10 command lists have none (cancel is 82h)
@@ -65,6 +68,8 @@ DAISY = Brand(
         # has the model first: "CompactM ONL01-4.01BG 29-10-2018 11:34,...,DY408097,36543869" (4 space parts,
         # which [E-DYD] :62-63 requires), Country 6 for Bulgaria
         "diagnostic": ("{model} ONL01-1.00BG 01-12-2026 12:00", "{checksum}", "0000", "6", "{serial}", "{fm}"),
+        # [DY] p.19 40h [Type] -> Number,Tax1..Tax8,StTax1..StTax8,Date (the totals with VAT when Type is T)
+        "last_fiscal": ("nrep", *(f"tot_{x}" for x in "ABCDEFGH"), *("zero",) * 8, "date"),
         "tax_number": ("{eik}",),  # [DY] p.25 IdentNo ([E-DY] :83 trims '-')
     },
     refusals=Refusals(

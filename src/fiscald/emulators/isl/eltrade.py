@@ -20,6 +20,8 @@ ELTRADE = Brand(
     serial_prefix="ED",  # [E-EDD] :50 auto-detection; [SPEC] real answer ED327823
     fm_prefix="44",  # [ED] p.24 FMIN /44XXXXXX/; [SPEC] real answer 44327823
     commands={
+        # [ED] p.17 49h, 4Fh; p.19-20 5Eh, 5Fh: fiscal memory reports by number / date
+        0x49: "fm_by_number", 0x4F: "fm_by_date", 0x5E: "fm_by_date", 0x5F: "fm_by_number",
         0x26: "open_non_fiscal", 0x27: "close_non_fiscal", 0x2A: "non_fiscal_text",  # [ED] p.8-9
         0x31: "sale", 0x33: "subtotal", 0x35: "payment", 0x36: "text", 0x38: "close",  # [ED] p.10-13
         0x3C: "cancel",  # [ED] p.14: only before 53 (35h)
@@ -27,6 +29,7 @@ ELTRADE = Brand(
         0x45: "report", 0x46: "cash", 0x4A: "status", 0x4C: "transaction",  # [ED] p.15-17
         0x5A: "diagnostic", 0x63: "tax_number", 0x6A: "drawer", 0x6D: "duplicate", 0x71: "last_document",
         # [ED] p.19-23
+        0x61: "vat_rates", 0x6E: "last_fiscal",  # [ED] p.20 61h; p.23 6Eh ...,Closure,Receipt (no 40h)
         0x90: "open",  # [ED] p.23: <OperName>,<UNP>[,Type...], no password; [E-ED] :13, :56
         # no 30h: [ED] describes none (its 90h replaced it); UNVERIFIED whether older firmware still answers it
     },
@@ -63,6 +66,8 @@ ELTRADE = Brand(
         # first, serial 6th, FM 7th ([SPEC] "A3,ONLINE_BG,...,ED327823,44327823"; [E-EDD] :43-56): the 2nd and
         # 3rd fields' contents are UNVERIFIED
         "diagnostic": ("{model}", "ONLINE_BG", "1.00BG 01Dec26 1200", "{checksum}", "0000", "{serial}", "{fm}"),
+        # [ED] p.23 6Eh Cash,Credit,Debit,Cheque,Pay1..Pay4,Closure,Receipt (the day's payments: UNVERIFIED here)
+        "last_fiscal": (*("zero",) * 8, "nrep", "next"),
         "tax_number": ("{eik}", "ЕИК"),  # [ED] p.20 Text,Name
     },
     refusals=Refusals(

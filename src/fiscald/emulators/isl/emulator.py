@@ -8,6 +8,7 @@ an exit code) with the brand's status bits and, where byte 3 carries one, its er
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
@@ -54,7 +55,8 @@ class IslEmulator(DatecsEmulator):
             "tax_number": self._tax_number, "last_document": self._last_document, "drawer": self._drawer,
             "duplicate": self._duplicate, "open_non_fiscal": self._open_non_fiscal,
             "non_fiscal_text": self._non_fiscal_text, "close_non_fiscal": self._close_non_fiscal,
-            "constants": self._constants,
+            "constants": self._constants, "vat_rates": self._vat_rates, "last_fiscal": self._last_fiscal,
+            "fm_by_date": self._fm_by_date, "fm_by_number": self._fm_by_number,  # StartDate,EndDate DDMMYY / Num,Num
         }
         self._handlers = {code: functions[function] for code, function in brand.commands.items()}
 
@@ -342,3 +344,21 @@ class IslEmulator(DatecsEmulator):
         values = {"columns": str(self.columns), "comment": str(self.brand.comment_width),
                   "names": str(self.brand.item_width)}
         return [values.get(field, field) for field in self.brand.constants]
+
+    async def _vat_rates(self, text: str) -> Reply:
+        """61h: TaxA..TaxH as XX.XX ([DY] p.25, [ED] p.20, [IN] :1000-1004); a disabled group 100.00 (UNVERIFIED: no
+        manual says how a disabled group reads)."""
+        rates = self.rules.vat_rates
+        return [money(rates[letter]) if letter in rates else "100.00" for letter in LATIN]
+
+    async def _last_fiscal(self, text: str) -> Reply:
+        """The last Z in the fiscal memory, in the brand's ``last_fiscal`` layout: Daisy 40h [T] ([DY] p.19),
+        Incotex 40h ([IN] :771-780), Eltrade 6Eh's Closure ([ED] p.23)."""
+        book = self.rules.book
+        state = self.register.state
+        when = dt.datetime.fromisoformat(book.last_z_at) if book.last_z_at else self.rules.now()
+        values = {"nrep": str(state.z_number), "date": when.strftime("%d%m%y"), "zero": self._amount(0, 12),
+                  "next": str(self.rules.receipts_since_z + 1)}
+        for letter in LATIN:
+            values[f"tot_{letter}"] = self._amount(book.last_z_vat.get(letter, 0), 12)
+        return self._layout("last_fiscal", values)

@@ -19,12 +19,15 @@ INCOTEX = Brand(
     serial_prefix="IN",  # [E-IND] :58 auto-detection; :49 real answer IN015013
     fm_prefix="54",  # [E-IND] :49 real answer FM 54015013
     commands={
+        # [IN] :887 49h, :916 4Fh, 5Eh, :978 5Fh: fiscal memory reports by number / date
+        0x49: "fm_by_number", 0x4F: "fm_by_date", 0x5E: "fm_by_date", 0x5F: "fm_by_number",
         0x26: "open_non_fiscal", 0x27: "close_non_fiscal", 0x2A: "non_fiscal_text",  # [IN] p.9
         0x30: "open", 0x31: "sale", 0x33: "subtotal", 0x35: "payment", 0x36: "text", 0x38: "close",  # [IN] p.11-15
         0x3D: "set_datetime", 0x3E: "get_datetime",  # [IN] p.16-17
         0x45: "report", 0x46: "cash", 0x4A: "status", 0x4C: "transaction",  # [IN] p.18-19
         0x5A: "diagnostic", 0x63: "tax_number", 0x6A: "drawer", 0x6D: "duplicate",  # [IN] p.20-24
         0x71: "last_document", 0x80: "constants",  # [IN] p.25-26
+        0x40: "last_fiscal", 0x61: "vat_rates",  # [IN] :771-780 (last fiscal record), :1000-1004 (tax rates)
         0x82: "void_receipt",  # [IN] p.26: voids every sale, pays 0.00 in cash, closes; reply UNP; [E-IN] :16, :21
         0x8A: "department_sale",  # [IN] p.27 [Sign]Dept[*QTY][,Perc|;Abs][@Price]
         # no 3Ch: [IN] p.7-8 command lists have none (cancel is 82h)
@@ -63,6 +66,8 @@ INCOTEX = Brand(
         # [IN] p.20 FwRev Sp FwDate Sp FwTime,ChSum,Sw,Country,SNum,FM,SIM IMSI; the real answer [E-IND] :49
         # "2.11 Jan 22 2019 14:00,DB44EEAD,0000,06,IN015013,54015013,284013911622147"
         "diagnostic": ("1.00 Dec 01 2026 12:00", "{checksum}", "0000", "06", "{serial}", "{fm}", "284010000000000"),
+        # [IN] :771-780 40h Number,SpaceGr,TaxA..TaxH,Date (SpaceGr "always 0 for Bulgaria")
+        "last_fiscal": ("nrep", "zero", *(f"tot_{x}" for x in "ABCDEFGH"), "date"),
         "tax_number": ("{serial}", "{eik}"),  # [IN] p.21 FD No, Code; [E-IN] :32-35 takes the 2nd
     },
     refusals=Refusals(

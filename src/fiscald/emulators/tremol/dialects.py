@@ -61,11 +61,12 @@ V2 = Dialect(
     old_commands=True, status_names=(BG_ST5, BG_ST6))
 
 # [RO] OptionVATClass A..F (F "Alte taxe"); cbs: A 19 %, B 9 % ... E 0 % (C 5 %, D 5 %: UNVERIFIED);
-# OptionPaymentType 0..9 (0 cash, 1 card: UNVERIFIED names beyond cash); [L] cp1250, 9 operators
+# OptionPaymentType 0..9 named in ro.linic's enum (code corpus id 52869944924): 0 NUMERAR, 1 CARD, 3 TICHETE,
+# 4 BONURI, 5 VOUCHER, 6 CREDIT, 7 MODERNE, 8 ALTE (2 and 9 unnamed); [L] cp1250, 9 operators
 ROMANIAN = Dialect(
     name="romanian", country="RO", codepage="cp1250", encoding_name="WINDOWS-1250", vat_letters="ABCDEF",
     vat_rates=(1900, 900, 500, 500, 0, 0), department_class=0,
-    payments=("cash", "card", "credit", "meal_voucher", "value_voucher", "voucher", "modern_payment", "other",
+    payments=("cash", "card", "other", "meal_voucher", "value_voucher", "voucher", "credit", "modern_payment",
               "other", "other"),
     operators=9, old_commands=False,
     # cp1250 has no comma-below Ș/ș/Ț/ț: the cedilla forms it has stand in (as Romanian registers print them)

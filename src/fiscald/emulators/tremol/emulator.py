@@ -39,12 +39,13 @@ from fiscald.emulators import rules
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
 from fiscald.emulators.tremol.dialects import Model
-from fiscald.emulators.wire import LineStats, WireState, money, register_in
+from fiscald.emulators.wire import FaultAt, LineStats, WireState, money, register_in
 from fiscald.errors import Code, FiscalError
 from fiscald.models.simulate import parse_simulate
 
 RETRY_EVERY_S = 0.1  # [ours]: the description says RETRY is sent while busy, not how often
 Z_BUSY_S = 0.3  # [ours]: a Z report keeps the register busy at least this long (a RETRY storm)
+PREVIOUS_HOST_S = 0.2  # [ours]: how long a new connection waits for the previous one to end before it is a second
 FACTORY_PASSWORD = "0000"  # [E] Operator.Password default; the description asks for 6 symbols [D p.39]
 LATIN = "ABCDEFGH"  # our VAT letters, class 0 first
 USN = re.compile(r"[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[0-9]{7}")  # [D p.39]
@@ -127,6 +128,7 @@ class TremolEmulator:
         self.serial = f"ZK{digits % 1_000_000:06d}"  # [T]: ZK and six digits
         self.fm_number = f"{digits // 1_000_000 % 100_000_000:08d}"  # [D p.25] FMNumber[8]
         self.wire = WireState()
+        self.fault_at: FaultAt | None = None
         self.stats = LineStats()
         self.frames = 0
         self.executing: int | None = None
@@ -139,7 +141,8 @@ class TremolEmulator:
             0x35: self._payment, 0x36: self._pay_close, 0x37: self._free_text, 0x38: self._close, 0x39: self._cancel,
             0x3A: self._duplicate, 0x3B: self._cash, 0x3E: self._discount, 0x48: self._set_datetime,
             0x60: self._numbers, 0x61: self._registration, 0x62: self._vat_rates, 0x64: self._payment_names,
-            0x68: self._get_datetime, 0x6E: self._registers, 0x71: self._receipt_counter, 0x72: self._receipt_info,
+            0x68: self._get_datetime, 0x6D: self._day_by_vat, 0x6E: self._registers, 0x71: self._receipt_counter,
+            0x72: self._receipt_info, 0x73: self._last_z_info,
             0x78: self._fm_by_z, 0x79: self._fm_by_z, 0x7A: self._fm_by_date, 0x7B: self._fm_by_date,
             0x7C: self._daily_report,
         }
@@ -170,6 +173,8 @@ class TremolEmulator:
             raise FiscalError(Code.CONFIG, "body: expected a JSON object")
         body = dict(body)
         wire_body = body.pop("wire", None)
+        if "fault_at" in body:
+            self.fault_at = FaultAt.parse(body.pop("fault_at"))
         power_loss = body.pop("power_loss", None)
         if power_loss is not None and not isinstance(power_loss, bool):
             raise FiscalError(Code.CONFIG, "power_loss: expected true or false")
@@ -181,6 +186,7 @@ class TremolEmulator:
             self.save()
         state = self.register.state
         return {"simulation": simulation, "wire": asdict(self.wire), "stats": asdict(self.stats),
+                "fault_at": None if self.fault_at is None else self.fault_at.model_dump(),
                 "device": {"model": self.model.name, "dialect": self.dialect.name,
                            "receipt_open": self.rules.open is not None, "non_fiscal_open": self.rules.non_fiscal_open,
                            "receipt_number": state.receipt_number, "document_number": state.document_number,
@@ -199,7 +205,13 @@ class TremolEmulator:
         return z.ping_answer(busy=busy, no_paper=fault == "paper_out")
 
     async def serve(self, read: Read, write: Write) -> None:
-        """One host connection until it goes away (``read`` returns b""). A second one meanwhile is told 60h."""
+        """One host connection until it goes away (``read`` returns b""). A second one meanwhile is told 60h; a
+        host that reconnects right after hanging up finds its old connection ended (as a register sees the close
+        arrive before the new connection), not a second host: the previous one has ``PREVIOUS_HOST_S`` to end."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + PREVIOUS_HOST_S
+        while self.connected and loop.time() < ends:
+            await asyncio.sleep(0.01)
         if self.connected:
             while chunk := await read():
                 if z.PING in chunk:
@@ -266,6 +278,10 @@ class TremolEmulator:
             return
         if wire.drop_replies and wire.from_command is not None and frame.cmd == wire.from_command:
             wire.from_command = None  # armed: this frame and the next ones lose their replies
+        if self.fault_at is not None:
+            self.fault_at, fault = self.fault_at.arrived(frame.cmd)
+            if fault is not None:  # e.g. the paper runs out as this command arrives, before it executes
+                await self.register.simulate(parse_simulate({"device_id": self.device_id, "fault": fault}))
         self.executing = frame.cmd
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -737,6 +753,22 @@ class TremolEmulator:
         amounts = [cash if i == 0 else self.state.day_payments.get(str(i), 0)
                    for i in range(len(self.dialect.payments))]
         return ";".join(["0", *(money(a) for a in amounts)]).encode()
+
+    async def _day_by_vat(self, data: bytes) -> Reply:
+        """6Dh: the day's sales by VAT class 0..7, their sum, the storno by class and its sum [D p.59] (storno
+        receipts are not emulated: zeros)."""
+        gross = self.register.state.day.get("vat_gross") or {}
+        sales = [int(gross.get(LATIN[i], 0)) for i in range(8)]
+        return ";".join([*(money(x) for x in sales), money(sum(sales)), *(["0.00"] * 9)]).encode()
+
+    async def _last_z_info(self, data: bytes) -> Reply:
+        """73h ``LastZDailyReportDate;LastZDailyReportNum;LastRAMResetNum;TotalReceiptCounter;DateTimeLastFiscRec;
+        EJNum;LastReceiptType`` [D p.76] (before the first Z the date is the fiscalisation's: UNVERIFIED)."""
+        state = self.register.state
+        z_at = dt.datetime.fromisoformat(state.last_z_datetime) if state.last_z_datetime else self.rules.now()
+        last = dt.datetime.fromisoformat(self.state.last_at) if self.state.last_at else z_at
+        return (f"{z_at:%d-%m-%Y};{state.z_number};0;{state.receipt_number:06d};{last:%d-%m-%Y %H:%M};1;0"
+                .encode())
 
     async def _receipt_counter(self, data: bytes) -> Reply:
         return f"{self.register.state.receipt_number:06d}".encode()  # 71h [D p.72]
