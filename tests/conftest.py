@@ -23,6 +23,10 @@ from server import Server
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="fiscald-tests-"))
 os.environ["FISCALD_DATA_DIR"] = str(_SESSION_DIR / "default-data-dir")
 os.environ["XDG_DATA_HOME"] = os.environ["LOCALAPPDATA"] = str(_SESSION_DIR / "user-data")
+# The CLI's rich consoles are made at import and keep a COLUMNS/LINES found then for good, so a test's own COLUMNS
+# (CliRunner env) would not apply: pytest-xdist's workers start with COLUMNS=80. Tests state the width they need.
+for _inherited in ("COLUMNS", "LINES"):
+    os.environ.pop(_inherited, None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -39,13 +43,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture()
 def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start servers of a test's own (fresh data dir unless given); all are stopped afterwards."""
+    """Start servers of a test's own (fresh data dir unless given); all are stopped afterwards. With
+    ``ready=False`` the server is only launched: call its ``wait_ready()`` (two servers then start side by side)."""
     started: list[Server] = []
 
-    def make(data_dir: Path | None = None, **kwargs: Any) -> Server:
+    def make(data_dir: Path | None = None, ready: bool = True, **kwargs: Any) -> Server:
         srv = Server(data_dir or tmp_path / f"srv{len(started)}", **kwargs)
         started.append(srv)
-        return srv.start()
+        return srv.start() if ready else srv.launch()
 
     yield make
     for srv in started:

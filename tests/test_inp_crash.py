@@ -84,8 +84,9 @@ def test_two_instances_race_for_one_folder(make_server: Any, tmp_path: Path) -> 
     folder.mkdir()
     dev_a = add_simulated_register(tmp_path / "a", "A", scan_folder=str(folder))
     dev_b = add_simulated_register(tmp_path / "b", "B", scan_folder=str(folder))
-    srv_a: Server = make_server(tmp_path / "a", demo=False)
+    srv_a: Server = make_server(tmp_path / "a", demo=False, ready=False)
     srv_b: Server = make_server(tmp_path / "b", demo=False)
+    srv_a.wait_ready()
     wait_state(srv_a.url, dev_a, "watching")
     wait_state(srv_b.url, dev_b, "watching")
     names = [f"race{n:02d}.inp" for n in range(60)]
