@@ -5,7 +5,6 @@ the emulated register's own memory read back: one receipt each, the total fiscal
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -17,10 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from emulated import announced
-from wsclient import ws_client
+from other_interfaces import print_through_inp_and_websocket
 
 from fiscald.drivers.isl.brands import BRANDS
-from inpfiles import inp, run, wait_state
 from server import Server
 
 RECEIPT = {"lines": [
@@ -44,12 +42,6 @@ def _emulator(brand: str, model: str, data_dir: Path, pty: bool) -> tuple[subpro
         return proc, control, {"type": "Serial", "details": {"port": address, "baud_rate": 115200}}
     return proc, control, {"type": "Network", "details": {"ip_address": "127.0.0.1",
                                                           "port": int(address.rpartition(":")[2])}}
-
-
-async def _over_websocket(url: str, device: str) -> list[dict[str, Any]]:
-    async with ws_client(url) as client:
-        request = {"device_id": device, "operation": "print_receipt", "params": RECEIPT, "idempotency_key": "ws-1"}
-        return [await client.request("operation.execute", request, timeout=30) for _ in range(2)]
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -98,19 +90,8 @@ def test_a_receipt_through_fiscald(maker: str, pty: bool, tmp_path: Path) -> Non
             state = httpx.post(control + "/simulate", json={}, timeout=10).json()["device"]
             assert state["receipt_number"] == 1 and not state["receipt_open"]  # one receipt on the register
             assert sorted(state["last_payment_codes"]) == sorted({brand.payment_codes["card"], "P"})
-            # the file interface (INP) prints on it as on any register
-            folder = tmp_path / "inp"
-            saved = http.post("/manage/save_fiscal_device", json={"id": device, "scan_folder": str(folder),
-                                                                  "create_scan_folder": True})
-            assert saved.status_code == 200, saved.text
-            wait_state(srv.url, device, "watching")
-            answer_file = run(folder, "bon.inp", inp("S,1,______,_,__;Ciocolata;4.50;2.000;1;1;1;0;0;buc",
-                                                     "T,1,______,_,__;0;9.00;;;;"))
-            assert answer_file["status"] == "OK" and answer_file["total"] == "9.00", answer_file
-        # and the WebSocket API, with a retry of the same key answered from the first print
-        replies = asyncio.run(_over_websocket(srv.url, device))
-        assert [r["status"] for r in replies] == [200, 200] and replies[1]["replayed"] is True
-        assert replies[0]["payload"]["result"]["total_cents"] == 400
+            result = print_through_inp_and_websocket(http, device, tmp_path / "inp", RECEIPT)
+            assert result["total_cents"] == 400
         state = httpx.post(control + "/simulate", json={}, timeout=10).json()["device"]
         assert state["receipt_number"] == 3 and not state["receipt_open"]
     finally:

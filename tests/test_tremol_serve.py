@@ -4,19 +4,16 @@ WebSocket API — over TCP, and over a pseudo-terminal opened as a serial port."
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from other_interfaces import print_through_inp_and_websocket
 from tremol_env import TremolProcess
-from wsclient import ws_client
 
 from fiscald.drivers.registry import find
-from inpfiles import inp, run, wait_state
 from server import Server
 
 # one model per dialect, with a description its code page prints (Romanian: cp1250 with ș/ț; Bulgarian: cp1251)
@@ -55,30 +52,14 @@ def _receipt_over_http(tmp_path: Path, model: str, pty: bool) -> None:
             device = emu.simulate()["device"]
             card = find("fiscal", "Tremol", model).payment_defaults[model]["card"]  # the dialect's card code
             assert device["receipt_number"] == 1 and device["last_payment_codes"] == [card]
-            # the file interface (INP) and the WebSocket API print on it as on any register
-            folder = tmp_path / "inp"
-            saved = c.post("/manage/save_fiscal_device", json={"id": dev, "scan_folder": str(folder),
-                                                               "create_scan_folder": True})
-            assert saved.status_code == 200, saved.text
-            wait_state(srv.url, dev, "watching")
-            answer = run(folder, "bon.inp", inp("S,1,______,_,__;Ciocolata;4.50;2.000;1;1;1;0;0;buc",
-                                                "T,1,______,_,__;0;9.00;;;;"))
-            assert answer["status"] == "OK" and answer["total"] == "9.00", answer
-        replies = asyncio.run(_over_websocket(srv.url, dev))
-        assert [r["status"] for r in replies] == [200, 200] and replies[1]["replayed"] is True
-        assert replies[0]["payload"]["result"]["receipt_number"] == 3
+            result = print_through_inp_and_websocket(c, dev, tmp_path / "inp", {
+                "lines": [{"type": "item", "description": "Paine", "quantity_thousandths": 1000,
+                           "unit_price_cents": 300, "vat": "A"}], "payments": [{"type": "cash", "amount_cents": 500}]})
+            assert result["receipt_number"] == 3
         assert emu.simulate()["device"]["receipt_number"] == 3
     finally:
         srv.stop()
         emu.stop()
-
-
-async def _over_websocket(url: str, device: str) -> list[dict[str, Any]]:
-    request = {"device_id": device, "operation": "print_receipt", "idempotency_key": "tremol-ws", "params": {
-        "lines": [{"type": "item", "description": "Paine", "quantity_thousandths": 1000, "unit_price_cents": 300,
-                   "vat": "A"}], "payments": [{"type": "cash", "amount_cents": 500}]}}
-    async with ws_client(url) as client:
-        return [await client.request("operation.execute", request, timeout=30) for _ in range(2)]
 
 
 @pytest.mark.parametrize("model", sorted(NAMES))
