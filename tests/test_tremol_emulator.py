@@ -9,15 +9,13 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from emulated import announced
+from tremol_env import TremolProcess
 from typer.testing import CliRunner
 
 from fiscald.cli import cli
@@ -28,33 +26,6 @@ from fiscald.errors import Code, FiscalError
 
 OPEN = b"1;0000;1;1;2$"
 SALE = "Хляб".ljust(36).encode("cp1251") + b";\xc1;1.00"  # VAT class Б
-
-
-class Process:
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        args = [sys.executable, "-m", "fiscald", "emulate", "tremol", "--model", "M20", "--data-dir", str(data_dir),
-                "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0", *extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        assert self.proc.stdout is not None
-        self.control, self.address = announced(self.proc.stdout.readline)
-
-    @property
-    def port(self) -> int:
-        return int(self.address.rpartition(":")[2])
-
-    def simulate(self, **body: Any) -> dict[str, Any]:
-        r = httpx.post(self.control + "/simulate", json=body, timeout=10)
-        assert r.status_code == 200, r.text
-        answer: dict[str, Any] = r.json()
-        return answer
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 def _read_reply(recv: Any) -> z.Ack | z.Frame:
@@ -86,7 +57,7 @@ def test_models_and_options_are_checked() -> None:
 
 
 def test_over_tcp_one_host_at_a_time_and_a_restart_mid_receipt(tmp_path: Path) -> None:
-    emu = Process(tmp_path)
+    emu = TremolProcess(tmp_path)
     try:
         with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as conn:
             conn.sendall(bytes((z.ON,)))
@@ -107,7 +78,7 @@ def test_over_tcp_one_host_at_a_time_and_a_restart_mid_receipt(tmp_path: Path) -
             info = _ask(conn, 4, 0x72)  # reconcile: the sale was booked once
             assert isinstance(info, z.Frame) and info.data.startswith(b"1;002;")
         emu.stop(signal.SIGKILL)  # the power goes with the receipt open
-        emu = Process(tmp_path)
+        emu = TremolProcess(tmp_path)
         with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as conn:
             assert _ste(_ask(conn, 1, 0x31, SALE)) == "=0"  # [D p.7]: 3Dh, once
             assert _ste(_ask(conn, 2, 0x31, SALE)) == "00"
@@ -120,7 +91,7 @@ def test_over_tcp_one_host_at_a_time_and_a_restart_mid_receipt(tmp_path: Path) -
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_over_a_pty(tmp_path: Path) -> None:
-    emu = Process(tmp_path, "--pty")
+    emu = TremolProcess(tmp_path, pty=True)
     try:
         fd = os.open(emu.address, os.O_RDWR | os.O_NOCTTY | getattr(os, "O_BINARY", 0))
         try:
