@@ -70,3 +70,40 @@ def test_receipts_to_a_register_on_tcp(tmp_path: Path, model: str) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_receipts_to_a_register_on_a_pty(tmp_path: Path) -> None:
     _receipt_over_http(tmp_path, "M20-RO", pty=True)
+
+
+def test_a_register_asking_a_lan_password(tmp_path: Path) -> None:
+    """The password goes to the register after connecting (and nowhere else: masked in every view, never
+    logged); a save that sends the mask back keeps it; a brand whose registers ask none refuses one."""
+    secret = "Lan-7391"
+    emu = TremolProcess(tmp_path / "emu", "M20", password=secret)
+    srv = Server(tmp_path / "srv", demo=False).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            saved = c.post("/manage/save_fiscal_device", json={
+                "name": "Casa LAN", "manufacturer": "Tremol", "model": "M20", "connection_details": emu.connection()})
+            assert saved.status_code == 200, saved.text
+            dev = saved.json()["id"]
+            assert "Lan-7391" not in saved.text
+            resaved = c.post("/manage/save_fiscal_device", json={
+                "id": dev, "name": "Casa LAN 2", "connection_details": {
+                    "type": "Network", "details": {"ip_address": "127.0.0.1", "port": emu.port, "password": "***"}}})
+            assert resaved.status_code == 200, resaved.text
+            deadline = time.monotonic() + 10
+            while (view := c.get("/devices/fiscal").json()["fiscal_devices"][0])["status"] != "Connected":
+                assert time.monotonic() < deadline, f"{view}\n{srv.log()}"
+                time.sleep(0.05)
+            assert view["config"]["connection_details"]["details"]["password"] == "***"
+            r = c.post("/devices/operation", json={"device_id": dev, "operation": "print_receipt", "params": {
+                "lines": [{"type": "item", "description": "Chai", "quantity_thousandths": 1000,
+                           "unit_price_cents": 250, "vat": "A"}], "payments": [{"type": "cash", "amount_cents": 250}]}})
+            assert r.status_code == 200, r.text
+            refused = c.post("/manage/save_fiscal_device", json={
+                "name": "Datecs", "manufacturer": "Datecs", "model": "DP-25", "connection_details": {
+                    "type": "Network", "details": {"ip_address": "127.0.0.1", "port": 4999, "password": "x1"}}})
+            assert refused.status_code == 400 and "details.password" in refused.json()["error"], refused.text
+        assert emu.simulate()["device"]["receipt_number"] == 1
+        assert secret not in srv.log()
+    finally:
+        srv.stop()
+        emu.stop()

@@ -14,11 +14,14 @@ from emulated import announced
 
 
 class TremolProcess:
-    def __init__(self, data_dir: Path, model: str = "M20", pty: bool = False) -> None:
+    def __init__(self, data_dir: Path, model: str = "M20", pty: bool = False, password: str | None = None) -> None:
+        """``password``: the LAN password the register asks for after a TCP connection."""
         self.model = model
         self.pty = pty
+        self.password = password
         args = [sys.executable, "-m", "fiscald", "emulate", "tremol", "--model", model, "--data-dir", str(data_dir),
-                "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0", *(["--pty"] if pty else [])]
+                "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0", *(["--pty"] if pty else []),
+                *(["--password", password] if password is not None else [])]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"})
         assert self.proc.stdout is not None
@@ -32,7 +35,10 @@ class TremolProcess:
         """The device's ``connection_details`` as /manage takes them."""
         if self.pty:
             return {"type": "Serial", "details": {"port": self.address, "baud_rate": 115200}}
-        return {"type": "Network", "details": {"ip_address": "127.0.0.1", "port": self.port}}
+        details: dict[str, Any] = {"ip_address": "127.0.0.1", "port": self.port}
+        if self.password is not None:
+            details["password"] = self.password
+        return {"type": "Network", "details": details}
 
     def simulate(self, **body: Any) -> dict[str, Any]:
         r = httpx.post(self.control + "/simulate", json=body, timeout=10)

@@ -79,12 +79,15 @@ def check_device(config: DeviceConfig, others: Sequence[DeviceConfig], settings:
 
     ``others`` are the other configured (not deleted) devices of both kinds."""
     kind = kind_of(config)
-    connection(config.connection_details)
+    details = connection(config.connection_details)
     entry = supported_entry(kind, config.manufacturer, config.model, settings)
     if config.connection_details.type not in entry.connection_types:
         raise FiscalError(Code.CONFIG, f"connection_details.type: {config.manufacturer} {config.model} connects "
                                        f"through {', '.join(entry.connection_types)}, not "
                                        f"{config.connection_details.type}")
+    if isinstance(details, NetworkDetails) and details.password is not None and not entry.network_password:
+        raise FiscalError(Code.CONFIG, f"{DETAILS_FIELD}.password: a {config.manufacturer} {config.model} asks no "
+                                       "password on the network; leave it out")
     if isinstance(config, FiscalDeviceConfig):
         _check_fiscal(config, entry, others)
     check_unshared(config, others)

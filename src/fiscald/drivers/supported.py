@@ -27,6 +27,8 @@ class Supported:
     payment_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # the manufacturer's own checks of a register's settings when they are saved (e.g. operator range)
     check_config: Callable[[FiscalDeviceConfig], None] | None = None
+    # its devices may ask a password right after a network connection (connection_details.details.password)
+    network_password: bool = False
 
     @property
     def kind(self) -> DeviceKind:

@@ -65,6 +65,10 @@ BaudRate = Annotated[StrictInt, AfterValidator(_baud_rate),
                      WithJsonSchema({"type": "integer", "enum": list(STANDARD_BAUD_RATES)})]
 
 
+# printable ASCII, no spaces
+SecretText = Annotated[StrictStr, Field(min_length=1, max_length=512, pattern=r"^[\x21-\x7e]+$")]
+
+
 class Details(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,6 +82,9 @@ class NetworkDetails(Details):
     ip_address: Annotated[StrictStr, AfterValidator(_ip_address),
                           WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})]
     port: Annotated[StrictInt, Field(ge=1, le=65535)]
+    # the password a register on the LAN asks for right after connecting (Tremol: docs/devices.md); a secret, masked
+    # in every view; only models that ask for one take it (core/validation.py)
+    password: SecretText | None = None
 
 
 class UsbDetails(Details):
@@ -98,7 +105,6 @@ def _base_url(value: str) -> str:
 
 
 BaseUrl = Annotated[StrictStr, AfterValidator(_base_url)]
-SecretText = Annotated[StrictStr, Field(min_length=1, max_length=512, pattern=r"^[\x21-\x7e]+$")]
 
 
 UUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
@@ -135,7 +141,7 @@ DETAILS: dict[str, type[Details]] = {
 }
 # connection_details.details fields that are secrets: every view shows them as MASK, and a save that sends MASK
 # back keeps the stored value (like central_url's password)
-SECRET_FIELDS = ("client_secret",)
+SECRET_FIELDS = ("client_secret", "password")
 MASK = "***"
 
 

@@ -13,6 +13,7 @@ from fiscald.drivers.transport import Transport, open_transport
 from fiscald.drivers.tremol.protocol import TremolProtocol
 from fiscald.errors import Code, FiscalError
 from fiscald.models.config import FiscalDeviceConfig
+from fiscald.models.connection import NetworkDetails, connection
 
 
 class TremolDriver(RegisterDriver):
@@ -31,4 +32,12 @@ class TremolDriver(RegisterDriver):
 
         super().__init__(config, ctx, TremolProtocol(
             config.model, transport or line, payment_codes=config.payment_codes, operator=config.operator,
-            password=config.operator_password, observer=self.observe))
+            password=config.operator_password, lan_password=_lan_password(config), observer=self.observe))
+
+
+def _lan_password(config: FiscalDeviceConfig) -> str | None:
+    """The password the register asks for after a network connection (connection_details.details.password)."""
+    if config.connection_details.type != "Network":
+        return None
+    details = connection(config.connection_details)
+    return details.password if isinstance(details, NetworkDetails) else None

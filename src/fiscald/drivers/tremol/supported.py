@@ -11,5 +11,5 @@ SUPPORTED = (
     Supported("Tremol", tuple(MODELS), ("Serial", "Network"), TremolDriver,
               payment_codes={name: spec.dialect.codes for name, spec in MODELS.items()},
               payment_defaults={name: spec.dialect.payments for name, spec in MODELS.items()},
-              check_config=check_config),
+              check_config=check_config, network_password=True),
 )
