@@ -37,6 +37,7 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -395,6 +396,21 @@ def _write(writer: asyncio.StreamWriter, status: int, body: Any) -> None:
                  .encode() + payload)
 
 
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    handle: Callable[[str, str, dict[str, str], bytes], Awaitable[tuple[int, Any]]]) -> None:
+    """One request on a connection (both ports): read it, answer what ``handle`` says (status 0: the answer is
+    lost, the connection closes without one), close. A broken or malformed request just closes it."""
+    try:
+        status, answer = await handle(*await _read_request(reader))
+        if status:
+            _write(writer, status, answer)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
 class ApiServer:
     """The API port; ``offline`` closes it (connections are refused) and back online reopens it."""
 
@@ -419,19 +435,13 @@ class ApiServer:
             self.server.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            method, target, headers, body = await _read_request(reader)
+        async def handle(method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
             try:
-                status, answer = self.emulator.handle(method, target, headers, body)
+                return self.emulator.handle(method, target, headers, body)
             except Answer as exc:
-                status, answer = exc.status, exc.body
-            if status:  # 0: the answer is lost (the connection closes without one)
-                _write(writer, status, answer)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
-            pass
-        finally:
-            writer.close()
+                return exc.status, exc.body
+
+        await _exchange(reader, writer, handle)
 
 
 def loopback_host(header: str | None) -> bool:
@@ -451,30 +461,24 @@ def loopback_host(header: str | None) -> bool:
 async def serve_control(emulator: VivaEmulator, api: ApiServer, host: str, port: int) -> asyncio.Server:
     """``POST /simulate`` and ``GET /charges`` on a loopback port; a foreign Host is refused (403)."""
 
+    async def handle(method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
+        if not loopback_host(headers.get("host")):
+            return 403, {"status": 1015, "error": "Host: not a loopback name"}
+        if method == "POST" and target == "/simulate":
+            try:
+                answer = emulator.control(json.loads(raw or b"{}"))
+                await api.online(not emulator.faults.offline)
+            except ValueError:
+                return 400, {"status": 400, "error": "body: not JSON"}
+            except Answer as exc:
+                return exc.status, exc.body
+            return 200, answer
+        if method == "GET" and target == "/charges":
+            return 200, {"charges": emulator.state.charges, "requests": emulator.requests}
+        return 404, {"status": 404, "error": "POST /simulate or GET /charges"}
+
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            method, target, headers, raw = await _read_request(reader)
-            status, answer = 200, None
-            if not loopback_host(headers.get("host")):
-                status, answer = 403, {"status": 1015, "error": "Host: not a loopback name"}
-            elif method == "POST" and target == "/simulate":
-                try:
-                    answer = emulator.control(json.loads(raw or b"{}"))
-                    await api.online(not emulator.faults.offline)
-                except ValueError:
-                    status, answer = 400, {"status": 400, "error": "body: not JSON"}
-                except Answer as exc:
-                    status, answer = exc.status, exc.body
-            elif method == "GET" and target == "/charges":
-                answer = {"charges": emulator.state.charges, "requests": emulator.requests}
-            else:
-                status, answer = 404, {"status": 404, "error": "POST /simulate or GET /charges"}
-            _write(writer, status, answer)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
-            pass
-        finally:
-            writer.close()
+        await _exchange(reader, writer, handle)
 
     return await asyncio.start_server(connection, host, port)
 
