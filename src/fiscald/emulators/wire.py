@@ -73,6 +73,18 @@ class WireState:
             setattr(self, name, value)
 
 
+def line_controls(body: dict[str, Any], wire: WireState, fault_at: FaultAt | None) -> FaultAt | None:
+    """Take the line's part out of POST /simulate's ``body`` (a copy the caller owns): ``"wire"`` arms ``wire``;
+    ``"fault_at"`` gives the fault armed from now (null clears it; absent keeps ``fault_at``). What is left in
+    ``body`` is the register's (/manage/simulate's body without device_id)."""
+    wire_body = body.pop("wire", None)
+    if "fault_at" in body:
+        fault_at = FaultAt.parse(body.pop("fault_at"))
+    if wire_body is not None:
+        wire.arm(wire_body)
+    return fault_at
+
+
 @dataclass
 class LineStats:
     """What crossed the line and where the emulator's time went (for the benchmark)."""

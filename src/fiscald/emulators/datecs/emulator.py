@@ -26,7 +26,7 @@ from fiscald.emulators import rules
 from fiscald.emulators.datecs import dialects as d
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
-from fiscald.emulators.wire import FaultAt, LineStats, WireState, money, register_in
+from fiscald.emulators.wire import FaultAt, LineStats, WireState, line_controls, money, register_in
 from fiscald.errors import Code, FiscalError
 from fiscald.models.simulate import parse_simulate
 
@@ -143,11 +143,7 @@ class DatecsEmulator:
         if not isinstance(body, dict):
             raise FiscalError(Code.CONFIG, "body: expected a JSON object")
         body = dict(body)
-        wire_body = body.pop("wire", None)
-        if "fault_at" in body:
-            self.fault_at = FaultAt.parse(body.pop("fault_at"))
-        if wire_body is not None:
-            self.wire.arm(wire_body)
+        self.fault_at = line_controls(body, self.wire, self.fault_at)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
         state = self.register.state
         last = self.rules.book.last

@@ -39,7 +39,7 @@ from fiscald.emulators import rules
 from fiscald.emulators.link import Read, Write
 from fiscald.emulators.rules import Refusal, Rule
 from fiscald.emulators.tremol.dialects import Model
-from fiscald.emulators.wire import FaultAt, LineStats, WireState, money, register_in
+from fiscald.emulators.wire import FaultAt, LineStats, WireState, line_controls, money, register_in
 from fiscald.errors import Code, FiscalError
 from fiscald.models.simulate import parse_simulate
 
@@ -172,14 +172,10 @@ class TremolEmulator:
         if not isinstance(body, dict):
             raise FiscalError(Code.CONFIG, "body: expected a JSON object")
         body = dict(body)
-        wire_body = body.pop("wire", None)
-        if "fault_at" in body:
-            self.fault_at = FaultAt.parse(body.pop("fault_at"))
         power_loss = body.pop("power_loss", None)
         if power_loss is not None and not isinstance(power_loss, bool):
             raise FiscalError(Code.CONFIG, "power_loss: expected true or false")
-        if wire_body is not None:
-            self.wire.arm(wire_body)
+        self.fault_at = line_controls(body, self.wire, self.fault_at)
         simulation = await self.register.simulate(parse_simulate({**body, "device_id": self.device_id}))
         if power_loss and self.rules.open is not None:
             self.state.power_down = True
