@@ -28,7 +28,8 @@ ISL = [{"manufacturer": brand.maker, "models": list(brand.models), "connection_t
                           for name in brand.models}} for brand in ISL_BRANDS.values()]
 TREMOL = {"manufacturer": "Tremol", "models": list(TREMOL_MODELS), "connection_types": ["Serial", "Network"],
           "payment_codes": {name: {"codes": dict(spec.dialect.codes), "defaults": dict(spec.dialect.payments)}
-                            for name, spec in TREMOL_MODELS.items()}}
+                            for name, spec in TREMOL_MODELS.items()},
+          "network_password": True}  # its Network registers may ask a LAN password (connection_details.details)
 REAL = [DATECS, *ISL, TREMOL]
 VIVA = {"manufacturer": "VivaWallet", "models": ["Q30", "Android", "iOS"], "connection_types": ["Network", "Cloud"]}
 
@@ -334,6 +335,40 @@ def test_fiscool_spellings_are_stored_and_answered_as_ours(make_app: Any, manufa
         assert again.status_code == 200, again.text
         [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
         assert (view["config"]["manufacturer"], view["config"]["model"]) == canonical
+
+
+def test_lan_password_mask_never_becomes_the_password(make_app: Any) -> None:
+    """``***`` means "the stored one": where none is stored it sets none (it is not taken as the password itself),
+    a null password is shown as null, and connection_details sent without it clears it."""
+    srv: InProcessServer = make_app(demo=False)
+
+    def details(port: int, **extra: Any) -> dict[str, Any]:
+        return {"type": "Network", "details": {"ip_address": "127.0.0.1", "port": port, **extra}}
+
+    def shown(device: str) -> dict[str, Any]:
+        views = c.get("/devices/fiscal").json()["fiscal_devices"]
+        found: dict[str, Any] = next(v["config"]["connection_details"]["details"] for v in views
+                                     if v["config"]["id"] == device)
+        return found
+
+    with srv.client() as c:
+        ids = []
+        for port, extra in ((4901, {"password": "***"}), (4902, {"password": None}), (4903, {"password": "Lan-1"})):
+            saved = c.post("/manage/save_fiscal_device", json={
+                "name": f"T{port}", "manufacturer": "Tremol", "model": "M20", "enabled": False,
+                "connection_details": details(port, **extra)})
+            assert saved.status_code == 200, saved.text
+            ids.append(saved.json()["id"])
+        assert "password" not in shown(ids[0])
+        assert shown(ids[1])["password"] is None
+        assert shown(ids[2])["password"] == "***"
+        for device, port in ((ids[0], 4901), (ids[1], 4902)):  # an edit sending the mask back sets none either
+            assert c.post("/manage/save_fiscal_device", json={
+                "id": device, "connection_details": details(port, password="***")}).status_code == 200
+            assert shown(device).get("password") is None
+        assert c.post("/manage/save_fiscal_device", json={
+            "id": ids[2], "connection_details": details(4903)}).status_code == 200
+        assert "password" not in shown(ids[2])
 
 
 def test_pos_terminal_spellings(make_app: Any) -> None:

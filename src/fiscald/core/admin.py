@@ -78,6 +78,8 @@ def supported_devices(settings: Settings) -> dict[str, list[dict[str, Any]]]:
                 {model: {"codes": dict(entry.payment_codes[model]),
                          "defaults": dict(entry.payment_defaults.get(model, {}))}
                  for model in entry.models if model in entry.payment_codes})
+        if entry.network_password:  # a form offers connection_details.details.password on a Network connection
+            group["network_password"] = True
     return out
 
 

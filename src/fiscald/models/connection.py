@@ -148,19 +148,21 @@ MASK = "***"
 def masked(config: dict[str, Any]) -> dict[str, Any]:
     """A device configuration as dumped, its secrets replaced by MASK."""
     details = config.get("connection_details", {}).get("details", {})
-    if not any(name in details for name in SECRET_FIELDS):
+    if not any(details.get(name) is not None for name in SECRET_FIELDS):
         return config
-    hidden = {k: (MASK if k in SECRET_FIELDS else v) for k, v in details.items()}
+    hidden = {k: (MASK if k in SECRET_FIELDS and v is not None else v) for k, v in details.items()}
     return {**config, "connection_details": {**config["connection_details"], "details": hidden}}
 
 
 def unmasked(fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-    """The fields of a save with each secret sent back as MASK replaced by the stored one."""
+    """The fields of a save with each secret sent back as MASK replaced by the stored one; a MASK where nothing is
+    stored (a new device, or a secret never set) is left out rather than taken as the secret itself."""
     new = fields.get("connection_details")
-    if not isinstance(new, dict) or not isinstance(new.get("details"), dict) or current is None:
+    if not isinstance(new, dict) or not isinstance(new.get("details"), dict):
         return fields
-    stored = current.get("connection_details", {}).get("details", {})
-    details = {k: (stored.get(k, v) if k in SECRET_FIELDS and v == MASK else v) for k, v in new["details"].items()}
+    stored = ((current or {}).get("connection_details") or {}).get("details") or {}
+    details = {k: (stored[k] if k in SECRET_FIELDS and v == MASK else v) for k, v in new["details"].items()
+               if not (k in SECRET_FIELDS and v == MASK and stored.get(k) is None)}
     return {**fields, "connection_details": {**new, "details": details}}
 
 
