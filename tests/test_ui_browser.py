@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from browser import ARTIFACTS, CHROMIUM_ARGS, MISSING, chromium_path
+from tremol_env import TremolProcess
 
 from fiscald.errors import ERRORS
 from fiscald.store import devices as device_repo
@@ -632,6 +633,90 @@ def test_datecs_register_form_operator_password_lines_and_payment_codes(
     finally:
         for config in created:
             api.post("/manage/delete_fiscal_device", json={"id": config["id"]})
+
+
+def stored_lan_password(srv: Server, device: str) -> str | None:
+    """The LAN password as the server stored it (the API only ever shows ***)."""
+    conn = sqlite3.connect(srv.data_dir / "fiscald.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        config = next(c for c in device_repo.list_devices(conn) if c.id == device)
+    finally:
+        conn.close()
+    password: str | None = config.connection_details.details.get("password")
+    return password
+
+
+def test_lan_password_of_a_tremol_register_is_set_kept_and_removed(
+        page: Page, srv: Server, api: httpx.Client, tmp_path: Path) -> None:
+    """Offered only where the brand's registers ask one (get_supported_devices: network_password); never back in
+    the page; an edit that leaves it empty keeps it (the emulator, which asks for it, still takes receipts)."""
+    secret = "Lan-7391"
+    emu = TremolProcess(tmp_path / "emu", "M20", password=secret)
+    device = None
+    try:
+        open_ui(page, srv, "#/devices/new/fiscal")
+        form = page.locator("form.device-form")
+        form.get_by_label("Manufacturer").select_option("Datecs")
+        form.get_by_label("Connection").select_option("Network")
+        expect(form.get_by_label("IP address")).to_be_visible()
+        expect(form.get_by_label("LAN password")).to_have_count(0)  # a Datecs register asks none
+        form.get_by_label("Manufacturer").select_option("Tremol")
+        form.get_by_label("Model").select_option("M20")
+        form.get_by_label("Connection").select_option("Network")
+        password = form.get_by_label("LAN password")
+        expect(password).to_have_attribute("type", "password")
+        expect(password).to_have_attribute("autocomplete", "off")
+        expect(page.locator(f"#{password.get_attribute('id')}-hint")).to_have_text(
+            "Only if the register asks for one on the network. No spaces or diacritics.")
+        form.get_by_label("Name", exact=True).fill("Tremol LAN")
+        form.get_by_label("IP address").fill("127.0.0.1")
+        form.get_by_label("TCP port").fill(str(emu.port))
+        password.fill(secret)
+        assert axe_findings(page) == []
+        form.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"#/devices$"))
+        # connected: the register got the password it asks for (a missing or wrong one is refused)
+        expect(page.get_by_role("row").filter(has_text="Tremol LAN").locator("[data-status-for]")).to_have_text(
+            "Connected")
+        listed = api.get("/devices/fiscal").json()["fiscal_devices"]
+        [view] = [d for d in listed if d["config"]["name"] == "Tremol LAN"]
+        device = view["config"]["id"]
+        assert view["config"]["connection_details"]["details"]["password"] == "***"
+        assert secret not in str(listed)
+        assert stored_lan_password(srv, device) == secret
+
+        page.get_by_role("row").filter(has_text="Tremol LAN").get_by_role("link", name="Edit Tremol LAN").click()
+        password = form.get_by_label("LAN password")
+        expect(password).to_have_value("")
+        expect(page.locator(f"#{password.get_attribute('id')}-hint")).to_have_text(
+            "A password is stored. Leave empty to keep it.")
+        values = page.locator("input, textarea").evaluate_all("els => els.map(e => e.value)")
+        assert secret not in page.content() + "".join(values)
+        shot(page, "tremol-lan-password")
+        form.get_by_label("Name", exact=True).fill("Tremol LAN 2")
+        form.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"#/devices$"))
+        expect(page.get_by_role("row").filter(has_text="Tremol LAN 2")).to_be_visible()
+        assert stored_lan_password(srv, device) == secret
+        sold = api.post("/devices/operation", json=op(device, "print_receipt", {
+            "lines": [item("Ceai", price=250)], "payments": [{"type": "cash", "amount_cents": 250}]}))
+        assert sold.status_code == 200, sold.text
+        assert emu.simulate()["device"]["receipt_number"] == 1
+
+        page.get_by_role("row").filter(has_text="Tremol LAN 2").get_by_role("link", name="Edit Tremol LAN 2").click()
+        form.get_by_label("Remove the stored password").check()
+        expect(form.get_by_label("LAN password")).to_be_disabled()
+        form.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"#/devices$"))
+        [config] = [d["config"] for d in api.get("/devices/fiscal").json()["fiscal_devices"]
+                    if d["config"]["id"] == device]
+        assert "password" not in config["connection_details"]["details"] and config["name"] == "Tremol LAN 2"
+        assert stored_lan_password(srv, device) is None
+    finally:
+        if device is not None:
+            api.post("/manage/delete_fiscal_device", json={"id": device})
+        emu.stop()
 
 
 AMOUNTS = [0, 1, 7, 99, 100, 1005, 123456, -123456, -5, 100_000_000_000, 2**53 - 1]

@@ -8,6 +8,9 @@ import { fieldMessage } from "../messages.js";
 const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400];
 const VAT_LETTERS = "ABCDEFGH".split("");
 const PAYMENT_TYPES = ["cash", "card", "credit", "meal_voucher", "value_voucher", "voucher", "modern_payment", "other"];
+// How the API shows a stored secret; sent back, it keeps the stored one (docs/manage.md).
+const MASK = "***";
+const LAN_PASSWORD = "connection_details.details.password";
 
 function connectionText(details) {
   const d = details.details || {};
@@ -105,6 +108,9 @@ async function renderForm(main, kind, existing, ctx, known) {
   const connType = h("select", {});
   const connBox = h("div", { class: "conn-fields" });
   const connValues = (config.connection_details && config.connection_details.details) || {};
+  // The register's LAN password is never in the page: an edit only knows whether one is stored.
+  const lanPasswordStored = connValues.password === MASK;
+  let removeLanPassword = null;
 
   const fillModels = () => {
     const entry = supported.find((s) => s.manufacturer === manufacturer.value) || { models: [], connection_types: [] };
@@ -118,6 +124,8 @@ async function renderForm(main, kind, existing, ctx, known) {
   };
   const fillConnection = () => {
     clear(connBox);
+    delete controls[LAN_PASSWORD];
+    removeLanPassword = null;
     const type = connType.value;
     if (type === "Serial") {
       connBox.append(
@@ -127,6 +135,7 @@ async function renderForm(main, kind, existing, ctx, known) {
       connBox.append(
         add("connection_details.details.ip_address", t("ip_address"), h("input", { type: "text", value: connValues.ip_address || "" })),
         add("connection_details.details.port", t("tcp_port"), h("input", { type: "number", min: 1, max: 65535, value: connValues.port || "" })));
+      fillLanPassword();
     } else if (type === "Usb") {
       connBox.append(
         add("connection_details.details.device_selector", t("usb_selector"), h("input", { type: "text", value: connValues.device_selector || "" }), t("usb_hint")),
@@ -134,6 +143,20 @@ async function renderForm(main, kind, existing, ctx, known) {
     } else {
       connBox.append(h("p", { class: "muted" }, t("conn_virtual_hint")));
     }
+  };
+  // Only for a brand whose registers may ask one (get_supported_devices: network_password).
+  const fillLanPassword = () => {
+    const entry = supported.find((s) => s.manufacturer === manufacturer.value) || {};
+    if (!entry.network_password) return;
+    const input = h("input", { type: "password", autocomplete: "off", value: "" });
+    connBox.append(add(LAN_PASSWORD, t("lan_password"), input, lanPasswordStored ? t("lan_password_kept") : t("lan_password_hint")));
+    if (!lanPasswordStored) return;
+    removeLanPassword = checkbox(t("lan_password_remove"), false);
+    removeLanPassword.input.addEventListener("change", () => {
+      input.disabled = removeLanPassword.input.checked;
+      if (input.disabled) input.value = "";
+    });
+    connBox.append(removeLanPassword.el);
   };
   manufacturer.addEventListener("change", fillModels);
   model.addEventListener("change", () => fillRegister());
@@ -241,6 +264,10 @@ async function renderForm(main, kind, existing, ctx, known) {
       details.ip_address = value("connection_details.details.ip_address");
       const port = value("connection_details.details.port");
       details.port = /^\d+$/.test(port) ? Number(port) : port;
+      // typed: the new one, as typed; left empty: the stored one (sent back masked) unless removed, else none
+      const password = controls[LAN_PASSWORD] ? controls[LAN_PASSWORD].value : "";
+      if (password) details.password = password;
+      else if (controls[LAN_PASSWORD] && lanPasswordStored && !removeLanPassword.input.checked) details.password = MASK;
     } else if (type === "Usb") {
       details.device_selector = value("connection_details.details.device_selector");
       const baud = value("connection_details.details.baud_rate");
