@@ -88,3 +88,46 @@ def test_sigkill_under_load_loses_nothing_and_never_double_prints(make_server: A
             assert broken is None and checked > 0
     finally:
         db.close()
+
+
+def _answer_state(data: Path, key: str) -> tuple[str, int | None]:
+    """The operation log's state and HTTP status for the operation keyed ``key``, read from the store itself."""
+    db = open_database(data)
+    try:
+        row = db.read_sync(lambda conn: conn.execute("SELECT state, http_status FROM operations WHERE idem_key = ?",
+                                                     (key,)).fetchone())
+        return str(row["state"]), row["http_status"]
+    finally:
+        db.close()
+
+
+def test_a_receipt_killed_before_its_answer_was_recorded_is_answered_from_the_journal(make_server: Any,
+                                                                                         tmp_path: Path) -> None:
+    """The record of a printed receipt's answer is not waited for: it shares the next commit, since the receipt's
+    journal entry (committed before the answer) holds the same result (docs/architecture.md). Killed inside that
+    window, the restarted server answers the operation from the journal: stored as 200, replayed exactly."""
+    data = tmp_path / "window"
+    device = add_simulated_register(data, "R")
+    caught = 0
+    for attempt in range(5):
+        srv: Server = make_server(data, demo=False)
+        key = f"window-{attempt}"
+        body = op(device, "print_receipt", {"lines": [item(key)]})
+        with httpx.Client(base_url=srv.url, timeout=10) as c:
+            first = c.post("/devices/operation", json=body, headers={"Idempotency-Key": key})
+        srv.kill()
+        assert first.status_code == 200, first.text
+        state, _status = _answer_state(data, key)
+        caught += state == "running"  # killed before the answer's record was committed (else: after it)
+        srv = make_server(data, demo=False)
+        with httpx.Client(base_url=srv.url, timeout=10) as c:
+            again = c.post("/devices/operation", json=body, headers={"Idempotency-Key": key})
+            entries = c.post("/devices/operation", json=op(device, "read_journal", {"limit": 1000})).json()
+        srv.stop()
+        assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        assert _answer_state(data, key) == ("done", 200)
+        printed = [e for e in entries["result"]["entries"]
+                   if e["kind"] == "receipt" and e["data"]["request"]["lines"][0]["description"] == key]
+        assert len(printed) == 1
+    assert caught, "no kill fell between the answer and its record: the window was not exercised"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,3 +67,74 @@ def test_closed_database_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(FiscalError) as exc:
         db.write_sync(lambda c: None)
     assert exc.value.code == Code.PERSISTENCE
+
+
+def _visible(path: Path) -> list[int]:
+    """The rows another connection sees: only committed ones."""
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT x FROM t ORDER BY x")]
+    finally:
+        conn.close()
+
+
+def test_a_write_nobody_waits_for_is_committed_with_the_next_urgent_one(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+
+    async def main() -> None:
+        db = Database(path, linger_s=30)
+        try:
+            await db.write(lambda c: c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+            later = db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (1)"), urgent=False)
+            await asyncio.sleep(0.3)
+            assert not later.done() and _visible(path) == []  # held open, not committed on its own
+            await db.write(lambda c: c.execute("INSERT INTO t (x) VALUES (2)"))
+            assert later.done() and _visible(path) == [1, 2]  # one commit for both, in queue order
+        finally:
+            db.close()
+
+    asyncio.run(main())
+
+
+def test_a_write_nobody_waits_for_commits_alone_after_its_linger_and_at_close(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+
+    async def main() -> None:
+        db = Database(path, linger_s=0.05)
+        try:
+            await db.write(lambda c: c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+            await asyncio.wait_for(db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (1)"),
+                                                   urgent=False), 30)
+            assert _visible(path) == [1]
+        finally:
+            db.close()
+        db = Database(path, linger_s=30)
+        db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (2)"), urgent=False)
+        db.close()  # a graceful stop commits what still lingers
+        assert _visible(path) == [1, 2]
+
+    asyncio.run(main())
+
+
+def test_the_wal_is_copied_back_by_the_checkpoint_thread_not_by_a_commit(tmp_path: Path) -> None:
+    """SQLite's own checkpoint runs inside the commit that crosses its threshold (that caller waits for the copy
+    and an fsync of the database file); here the writer's threshold is far away and a thread of its own copies
+    the WAL into the database file."""
+    path = tmp_path / "w.db"
+
+    async def main() -> None:
+        db = Database(path, checkpoint_interval_s=0.05)
+        try:
+            await db.write(lambda c: c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, pad TEXT)"))
+            await asyncio.sleep(0.3)
+            before = path.stat().st_size
+            for i in range(100):  # ~100 pages of rows, far below the writer's own threshold
+                await db.write(lambda c, i=i: c.execute("INSERT INTO t VALUES (?, ?)", (i, "x" * 3000)))
+            deadline = time.monotonic() + 30
+            while path.stat().st_size < before + 100 * 3000 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert path.stat().st_size >= before + 100 * 3000  # the rows reached the database file itself
+        finally:
+            db.close()
+
+    asyncio.run(main())

@@ -252,6 +252,25 @@ def test_submit_events_and_get_states(make_server: Any) -> None:
     asyncio.run(go())
 
 
+def test_a_receipt_is_done_as_soon_as_it_completed(make_server: Any) -> None:
+    """The record of a printed receipt's answer shares the next commit (its result is in the journal already):
+    asked right after operation_completed, before that commit, the operation is done with its result."""
+    srv: Server = make_server()
+    dev = srv.fiscal_ids()[0]
+
+    async def go() -> None:
+        async with ws_client(srv.url) as c:
+            for i in range(3):
+                op_id = (await c.request("operation.submit", receipt(dev, 300 + i)))["payload"]["operation_id"]
+                while (done := await c.event())["action"] != "event.operation_completed":
+                    pass
+                assert done["payload"]["operation_id"] == op_id
+                got = await c.request("operation.get", {"operation_id": op_id})
+                assert got["payload"]["state"] == "done" and got["payload"]["result"] == done["payload"]["result"]
+
+    asyncio.run(go())
+
+
 def test_interleaved_requests_correlate(make_server: Any) -> None:
     srv: Server = make_server()
     dev = srv.fiscal_ids()[0]

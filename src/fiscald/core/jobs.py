@@ -64,6 +64,7 @@ class Job:
     future: asyncio.Future[Outcome]
     started: bool = False
     dropped: bool = False
+    recorded: asyncio.Future[None] | None = None  # its answer's record, when the answer did not wait for it
 
 
 @dataclass(eq=False)

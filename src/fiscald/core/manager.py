@@ -2,11 +2,16 @@
 events. Every interface executes operations through :meth:`DeviceManager.execute`.
 
 Order of durable writes for an operation that changes a device:
-1. ``operations`` row *running* (with the idempotency key) — before the device is touched;
+1. ``operations`` row *running* (with the idempotency key) — durable before the device is touched, or queued
+   to commit with the driver's own first write when the driver records the operation itself before anything a
+   restart would not undo (``Driver.records_first``: simulated devices, a register's fiscal receipt);
 2. the driver's own fiscal record (journal + state) — inside the driver;
-3. ``operations`` row *done* with the exact response — before the caller is answered.
-A crash between 1 and 3 leaves a *running* row, which start-up turns into 1010 OutcomeUnknown once the
-device's own start settled what it could (its details then name what the register really holds).
+3. ``operations`` row *done* with the exact response — durable before the caller is answered; except for a
+   printed fiscal receipt, whose result is in its journal entry already (``Driver.receipts_in_journal``): its
+   row shares the next commit, and the key stays held until it is written.
+A crash between 1 and 3 leaves a *running* row. Start-up answers it from the journal when the journal holds
+its printed receipt, else turns it into 1010 OutcomeUnknown once the device's own start settled what it could
+(its details then name what the register really holds).
 
 A failure that left nothing on the device (``FiscalError.left_nothing``: not connected, paper out before the
 receipt, busy, ...) is finished in the log but releases its Idempotency-Key, so a retry executes; a success or
@@ -41,6 +46,7 @@ from fiscald.models.config import DeviceConfig, kind_of
 from fiscald.models.simulate import SimulateRequest
 from fiscald.models.status import DeviceStatus, StatusInfo
 from fiscald.operations import OPERATIONS, Operation
+from fiscald.operations.models import PrintReceiptParams
 from fiscald.store import Database, journal
 from fiscald.store import devices as device_repo
 from fiscald.store import operations as op_repo
@@ -105,6 +111,10 @@ class DeviceManager:
         name the register's real last receipt."""
         for rec in self._interrupted.pop(device_id, []):
             if await card_payments.recover(self, rec) or await resume.recover(self.db, rec):
+                continue
+            if rec.operation == "print_receipt" and await self._answer_from_journal(rec.device_id, rec.id):
+                log.warning("operation %s (print_receipt) on %s was interrupted after its receipt was printed: "
+                            "answered from the journal", rec.id, rec.device_id)
                 continue
             details = await self.db.read(partial(interrupted_details, rec=rec))
             err = FiscalError(Code.OUTCOME_UNKNOWN, f"{rec.operation} was interrupted", details)
@@ -371,6 +381,7 @@ class DeviceManager:
                      on_queued: Callable[[str], Awaitable[None]] | None, deadline_s: float | None,
                      inflight: _Inflight) -> None:
         final = inflight.final
+        job: Job | None = None
         try:
             stored = await self.db.read(lambda c: op_repo.by_key(c, op.device_id, idem_key))
             outcome = None if stored is None else await self._stored_answer(handle, stored, inflight.request_hash)
@@ -386,6 +397,9 @@ class DeviceManager:
                     self._drop(job)
                 outcome = await asyncio.shield(job.future)  # the key is held until the device answered
             final.set_result(outcome)
+            if job is not None and job.recorded is not None:  # ... and until its answer is on disk
+                with contextlib.suppress(Exception):  # a failure is logged; the answer is in the journal
+                    await asyncio.shield(job.recorded)
         except asyncio.CancelledError:
             final.cancel()
             raise
@@ -422,12 +436,12 @@ class DeviceManager:
         pending = bool((response.get("details") or {}).get("receipt_pending"))
         if not pending and response.get("status") not in (Code.DEVICE_DISCONNECTED, Code.OUTCOME_UNKNOWN):
             return replay
+        if handle.driver.journal_authoritative:  # nothing to settle: what it answered is what it did
+            return replay  # (an injected failure after printing is replayed, docs/simulator.md)
         if pending:
             await self._poll(handle)
-        entry = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id))
-        if entry is not None and isinstance(entry.data.get("result"), dict):
-            body = success(entry.data["result"])
-            await self.db.write(lambda c: op_repo.finish(c, stored.id, 200, body))
+        body = await self._answer_from_journal(stored.device_id, stored.id)
+        if body is not None:
             return Outcome(200, body, True, stored.id, stored=True)
         if not pending:
             return replay
@@ -436,6 +450,16 @@ class DeviceManager:
             return replay
         await self.db.write(lambda c: op_repo.finish(c, stored.id, replay.http_status, response, release_key=True))
         return None
+
+    async def _answer_from_journal(self, device_id: str, op_id: str) -> dict[str, Any] | None:
+        """The answer of a print_receipt whose receipt the journal shows printed (``data.operation_id``), stored
+        as the operation's answer from now on; None when the journal has no such receipt."""
+        entry = await self.db.read(lambda c: journal.printed_for(c, device_id, op_id))
+        if entry is None or not isinstance(entry.data.get("result"), dict):
+            return None
+        body = success(entry.data["result"])
+        await self.db.write(lambda c: op_repo.finish(c, op_id, 200, body))
+        return body
 
     async def _join(self, inflight: _Inflight, request_hash: str, bound_s: float | None) -> Outcome:
         """An identical request while the first with its key runs: the first's answer, never a second run."""
@@ -593,13 +617,15 @@ class DeviceManager:
     async def _run(self, handle: DeviceHandle, job: Job) -> Outcome:
         op = job.op
         started_write: asyncio.Future[None] | None = None
+        in_store = handle.driver.records_first(op) and not card_payments.needs_pos(handle, op)
         if job.record:
             started_write = self.db.write_future(lambda c: op_repo.insert_running(
                 c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, op.request_hash(),
-                op.canonical()))
-            if not (handle.driver.journal_authoritative and not card_payments.needs_pos(handle, op)):
+                op.canonical()), urgent=not in_store)
+            if not in_store:
                 await started_write  # durable before a real device is touched
-            # else: the device's effects are writes to this store, which the FIFO writer commits after it
+            # else: the driver's own first write (the FIFO writer commits it with or after this one) is durable
+            # before the device does anything a restart would not undo (Driver.records_first)
         self.events.publish(events.operation_started(op.device_id, job.operation_id, op.name))
         started = time.perf_counter()
         running = CURRENT_OPERATION.set(job.operation_id)  # journaled by drivers with what the device did
@@ -628,20 +654,52 @@ class DeviceManager:
         else:
             released = False
         CURRENT_OPERATION.reset(running)
-        if started_write is not None:
-            await started_write  # raises if the started record failed: the outcome would not be durable
         self.metrics.record(op.name, int(outcome.body["status"]), time.perf_counter() - started)
+        recorded: asyncio.Future[None] | None = None
+        urgent = True
         if job.record:
             if not keep:
-                await self.db.write(lambda c: op_repo.forget(c, job.operation_id))
+                recorded = self.db.write_future(lambda c: op_repo.forget(c, job.operation_id))
             else:
+                # A printed receipt's answer is already durable in its journal entry (with the started record
+                # before it): the record of the answer shares the next commit instead of waiting for one of its
+                # own, and a crash before that commit is answered from the journal (docs/architecture.md).
+                urgent = not (outcome.http_status == 200 and _committed(started_write)
+                              and _answer_in_journal(handle, op))
                 # a failure that left nothing on the device is logged but frees its key: the retry executes
-                await self.db.write(lambda c: op_repo.finish(c, job.operation_id, outcome.http_status, outcome.body,
-                                                             release_key=released))
+                recorded = self.db.write_future(lambda c: op_repo.finish(c, job.operation_id, outcome.http_status,
+                                                                         outcome.body, release_key=released),
+                                                urgent=urgent)
                 if job.idem_key is not None and not released:
                     outcome = replace(outcome, stored=True)
+        if started_write is not None:
+            await started_write  # raises if the started record failed: the outcome would not be durable
+        if recorded is not None:
+            if urgent:
+                await recorded
+            else:
+                job.recorded = recorded
+                recorded.add_done_callback(partial(_log_unrecorded, job.operation_id))
         self.events.publish(events.operation_completed(op.device_id, job.operation_id, op.name, outcome.body))
         return outcome
+
+
+def _committed(write: asyncio.Future[None] | None) -> bool:
+    return write is not None and write.done() and not write.cancelled() and write.exception() is None
+
+
+def _answer_in_journal(handle: DeviceHandle, op: Operation) -> bool:
+    """The operation's successful answer can be rebuilt from the journal (``_receipt_settled``): a fiscal
+    receipt, not voided, printed without a card payment by a driver that journals its result with it."""
+    params = op.params
+    return (handle.driver.receipts_in_journal and isinstance(params, PrintReceiptParams)
+            and not params.flags.non_fiscal and params.close_action != "void"
+            and not card_payments.needs_pos(handle, op))
+
+
+def _log_unrecorded(operation_id: str, recorded: asyncio.Future[None]) -> None:
+    if not recorded.cancelled() and recorded.exception() is not None:  # its answer is still in the journal
+        log.error("operation %s: its answer was not recorded: %s", operation_id, recorded.exception())
 
 
 def _failure(exc: Exception, device_id: str, what: str) -> FiscalError:

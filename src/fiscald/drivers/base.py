@@ -85,6 +85,11 @@ class Driver(abc.ABC):
     #: committed there, so an operation needs no durable "started" record before it runs, and an interrupted one
     #: left nothing that the journal does not show
     journal_authoritative: ClassVar[bool] = False
+    #: a printed fiscal receipt (print_receipt answered 200, not voided, not non-fiscal) is journaled as a
+    #: ``receipt`` entry holding the exact result and the operation's id (``data.result``,
+    #: ``data.operation_id``), committed before the driver returns: its stored answer can be rebuilt from the
+    #: journal, so the manager answers without waiting for that record (docs/architecture.md)
+    receipts_in_journal: ClassVar[bool] = False
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         self.config = config
@@ -134,6 +139,14 @@ class Driver(abc.ABC):
             raise FiscalError(Code.NOT_SUPPORTED, f"operation: {op.name} is not supported by "
                                                   f"{self.config.manufacturer} {self.config.model}")
         return await self.perform(op.name, lambda: handler(op.params))
+
+    def records_first(self, op: Operation) -> bool:
+        """The driver durably records ``op`` itself (a write to the store, which the FIFO writer commits after
+        the manager's *started* record) before the device can do anything that a restart would not undo; the
+        manager then queues its started record without waiting for it, and that write commits both. Simulated
+        devices: always (everything they do is such a write). A register's fiscal receipt: its pending record,
+        durable before the receipt can close, while a receipt left open without one is cancelled at start-up."""
+        return self.journal_authoritative
 
     async def perform(self, name: str, run: Callable[[], Awaitable[Result]]) -> Result:
         """Around every handler call (the simulators inject their faults here)."""

@@ -2,17 +2,26 @@
 
 All writes go through one writer thread. Writes that arrive while a transaction is being committed
 are batched into the next transaction, so many devices share one fsync (group commit) while each
-caller still waits until its own write is durable. Reads use a small pool of reader connections in
-threads. Nothing here blocks the event loop.
+caller still waits until its own write is durable. A write queued with ``urgent=False`` (one nobody waits
+for now) does not start a transaction of its own: it is committed with the next urgent write, or after
+``LINGER_S``, so the record of one operation's answer and the next operation's first write share an fsync.
+Writes are always committed in the order they were queued.
+
+The WAL is checkpointed by a thread of its own (``PASSIVE``: it never blocks the writer), not by the commit
+that happens to cross SQLite's threshold, which would make that one caller wait for the copy and the
+database file's fsync. Reads use a small pool of reader connections in threads. Nothing here blocks the event
+loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +33,13 @@ from fiscald.store.schema import MIGRATIONS
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], T]
 
+log = logging.getLogger("fiscald.store")
+
 _BATCH_MAX = 256
+LINGER_S = 0.05  # the longest a write queued with urgent=False waits for an urgent one to share its commit
+CHECKPOINT_INTERVAL_S = 1.0  # the checkpoint thread copies the WAL back this often while there are commits
+CHECKPOINT_EVERY = 2048  # ... or after this many commits, whichever comes first
+CHECKPOINT_FALLBACK_PAGES = 20_000  # WAL pages (80 MiB) past which a commit checkpoints itself after all
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -85,6 +100,7 @@ def _settle_on_loop(items: list[tuple[asyncio.Future[Any], Any, BaseException | 
 
 
 Result = tuple[Waiter, Any, BaseException | None]
+Queued = tuple[WriteFn[Any], Waiter, bool]  # a write, who waits for it, and whether it is urgent
 
 
 def _all_or_nothing(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> list[Result] | None:
@@ -114,14 +130,24 @@ def _alone(conn: sqlite3.Connection, fn: WriteFn[Any], waiter: Waiter) -> Result
 class Database:
     """One SQLite file. ``write``/``read`` are async; ``write_sync``/``read_sync`` serve the CLI and start-up."""
 
-    def __init__(self, path: Path, readers: int = 4) -> None:
+    def __init__(self, path: Path, readers: int = 4, linger_s: float = LINGER_S,
+                 checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
         self.path = path
+        self.linger_s = linger_s
+        self.checkpoint_interval_s = checkpoint_interval_s
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer_conn = _connect(path)
         migrate(self._writer_conn)
-        self._queue: queue.SimpleQueue[tuple[WriteFn[Any], Waiter] | None] = queue.SimpleQueue()
+        # the commit that crosses SQLite's own threshold checkpoints only if the checkpoint thread fell behind
+        self._writer_conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_FALLBACK_PAGES}")
+        self._queue: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
+        self._checkpoint_due = threading.Event()
+        self._commits = 0  # transactions committed by the writer (read by the checkpoint thread)
         self._writer = threading.Thread(target=self._write_loop, name="fiscald-db-writer", daemon=True)
         self._writer.start()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="fiscald-db-checkpoint",
+                                              daemon=True)
+        self._checkpointer.start()
         self._local = threading.local()
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="fiscald-db-reader")
         self._reader_conns: list[sqlite3.Connection] = []
@@ -134,21 +160,60 @@ class Database:
         while True:
             first = self._queue.get()
             if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < _BATCH_MAX:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._run_batch(conn, batch)
+                break
+            batch, stop = self._gather([first])
+            self._run_batch(conn, [(fn, waiter) for fn, waiter, _urgent in batch])
+            self._commits += 1
+            if self._commits % CHECKPOINT_EVERY == 0:
+                self._checkpoint_due.set()
             if stop:
-                return
+                break
+        self._checkpoint_due.set()  # and _closed is set: the checkpoint thread ends
+
+    def _gather(self, batch: list[Queued]) -> tuple[list[Queued], bool]:
+        """``batch`` plus whatever is queued now; while it holds only writes that are not urgent, wait up to
+        ``linger_s`` for an urgent one. Returns the batch and whether the database is closing."""
+        urgent = batch[0][2]
+        linger_until = None if urgent else time.monotonic() + self.linger_s
+        while len(batch) < _BATCH_MAX:
+            try:
+                if linger_until is None:
+                    item = self._queue.get_nowait()
+                else:
+                    item = self._queue.get(timeout=max(0.0, linger_until - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+            if item[2]:
+                linger_until = None
+        return batch, False
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database file now and then, off the writer's path; a PASSIVE checkpoint
+        takes no lock the writer needs, and the writer restarts the WAL from its start once all of it is
+        copied, so the WAL stays small."""
+        conn: sqlite3.Connection | None = None
+        copied = 0  # commits up to the last checkpoint
+        try:
+            while True:
+                self._checkpoint_due.wait(self.checkpoint_interval_s)
+                self._checkpoint_due.clear()
+                if self._closed:
+                    return
+                if self._commits == copied:
+                    continue
+                copied = self._commits
+                try:
+                    if conn is None:
+                        conn = _connect(self.path)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # busy or failing disk: the next one tries again, the fallback stands
+                    log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            if conn is not None:
+                conn.close()
 
     @staticmethod
     def _run_batch(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> None:
@@ -166,17 +231,19 @@ class Database:
             results = [(waiter, None, error) for _fn, waiter in batch]
         _settle(results)
 
-    def _put(self, fn: WriteFn[Any], waiter: Waiter) -> None:
+    def _put(self, fn: WriteFn[Any], waiter: Waiter, urgent: bool = True) -> None:
         if self._closed:
             raise FiscalError(Code.PERSISTENCE, "the database is closed")
-        self._queue.put((fn, waiter))
+        self._queue.put((fn, waiter, urgent))
 
-    def write_future(self, fn: WriteFn[T]) -> asyncio.Future[T]:
+    def write_future(self, fn: WriteFn[T], urgent: bool = True) -> asyncio.Future[T]:
         """Queue ``fn(conn)``; the future resolves once its transaction is committed (durable).
 
-        Writes are committed in the order they were queued."""
+        Writes are committed in the order they were queued. ``urgent=False``: nobody waits for this write now
+        (what it records can be rebuilt, or a later urgent write commits it before anything depends on it), so
+        it is committed with the next urgent write, at the latest ``linger_s`` later."""
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._put(fn, fut)
+        self._put(fn, fut, urgent)
         return fut
 
     async def write(self, fn: WriteFn[T]) -> T:
@@ -212,6 +279,7 @@ class Database:
         self._closed = True
         self._queue.put(None)
         self._writer.join()
+        self._checkpointer.join()
         self._readers.shutdown(wait=True)
         with self._reader_lock:
             for conn in self._reader_conns:

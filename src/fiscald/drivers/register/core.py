@@ -66,6 +66,7 @@ def quantity(thousandths: int) -> str:
 class RegisterDriver(FiscalDriver):
     config: FiscalDeviceConfig
     poll_interval_s: ClassVar[float | None] = 5.0
+    receipts_in_journal: ClassVar[bool] = True  # _journal_receipt: data.result and data.operation_id
     #: the brand's short name: the driver's state is stored under ``<brand>:<device id>`` (keep it: a pending
     #: receipt stored under it by an earlier run is settled at start) and it logs as ``fiscald.<brand>``
     brand: ClassVar[str]
@@ -121,6 +122,12 @@ class RegisterDriver(FiscalDriver):
     async def stop(self) -> None:
         await self._disconnect()
         self.set_status(StatusInfo(DeviceStatus.DISCONNECTED))
+
+    def records_first(self, op: Operation) -> bool:
+        """A fiscal receipt's pending record is durable before the receipt can close (awaited before payment),
+        and a receipt found open at start-up without one is cancelled: nothing before it needs a record."""
+        params = op.params
+        return isinstance(params, m.PrintReceiptParams) and not params.flags.non_fiscal
 
     async def perform(self, name: str, run: Callable[[], Awaitable[Result]]) -> Result:
         """Not connected before the operation: 1004, before anything is computed or sent (a lost link during it

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, cast
 
 from fiscald.drivers import journal_reads
-from fiscald.drivers.base import DriverContext, FiscalDriver, Handlers, fiscal_handlers
+from fiscald.drivers.base import CURRENT_OPERATION, DriverContext, FiscalDriver, Handlers, fiscal_handlers
 from fiscald.drivers.simulated import printout
 from fiscald.drivers.simulated.base import SimulatedDevice
 from fiscald.drivers.simulated.faults import FaultSpec
@@ -88,6 +88,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
     config: FiscalDeviceConfig
     faults = FAULTS
     fail_codes = FAIL_CODES
+    receipts_in_journal = True  # _print_receipt: data.result and data.operation_id
 
     def __init__(self, config: FiscalDeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
@@ -204,11 +205,12 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
             "document_number": new.document_number,
         }
         request = params.model_dump(mode="json", by_alias=True)
+        operation_id = CURRENT_OPERATION.get()
 
         def data(entry_id: int) -> dict[str, Any]:
             result["journal_id"] = entry_id
             return {"request": request, "result": dict(result), "payments": totals.payments_by_type,
-                    "open_drawer": params.flags.open_drawer, "operator": operator}
+                    "open_drawer": params.flags.open_drawer, "operator": operator, "operation_id": operation_id}
 
         await self.commit(new, {"kind": kind, "number": number, "fiscal_day": new.fiscal_day, "datetime": when,
                                 "total_cents": totals.total_cents, "text": text, "data": data})

@@ -41,9 +41,11 @@ class OperationTracker:
         if pending is not None and _on_device(manager, pending[0], op_id):
             return _view(op_id, pending, "running")
         record = await manager.db.read(lambda c: op_repo.get(c, op_id))
-        if record is not None:
-            return _record_view(record)
         recent = self._recent.get(op_id)
+        # a record still "running" whose outcome is known: its answer's record is not committed yet (a printed
+        # receipt's shares the next commit, its result being in the journal already)
+        if record is not None and not (record.state == "running" and recent is not None):
+            return _record_view(record)
         if recent is not None:
             return recent
         pending = self._pending.get(op_id)
