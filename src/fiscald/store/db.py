@@ -3,9 +3,9 @@
 All writes go through one writer thread. Writes that arrive while a transaction is being committed
 are batched into the next transaction, so many devices share one fsync (group commit) while each
 caller still waits until its own write is durable. A write queued with ``urgent=False`` (one nobody waits
-for now) does not start a transaction of its own: it is committed with the next urgent write, or after
-``LINGER_S``, so the record of one operation's answer and the next operation's first write share an fsync.
-Writes are always committed in the order they were queued.
+for now) is held on its event loop and handed to the writer with the next urgent write from that loop, or
+``LINGER_S`` later: the record of one operation's answer and the next operation's first write share an fsync,
+and the writer thread is woken once for them. Writes are always committed in the order they were queued.
 
 The WAL is checkpointed by a thread of its own (``PASSIVE``: it never blocks the writer), not by the commit
 that happens to cross SQLite's threshold, which would make that one caller wait for the copy and the
@@ -21,7 +21,6 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -100,7 +99,7 @@ def _settle_on_loop(items: list[tuple[asyncio.Future[Any], Any, BaseException | 
 
 
 Result = tuple[Waiter, Any, BaseException | None]
-Queued = tuple[WriteFn[Any], Waiter, bool]  # a write, who waits for it, and whether it is urgent
+Queued = tuple[WriteFn[Any], Waiter]  # a write and who waits for it
 
 
 def _all_or_nothing(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> list[Result] | None:
@@ -140,7 +139,10 @@ class Database:
         migrate(self._writer_conn)
         # the commit that crosses SQLite's own threshold checkpoints only if the checkpoint thread fell behind
         self._writer_conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_FALLBACK_PAGES}")
-        self._queue: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[Queued] | None] = queue.SimpleQueue()
+        # urgent=False writes not handed to the writer yet, and the timer that hands them over (event loop only)
+        self._held: list[Queued] = []
+        self._held_timer: asyncio.TimerHandle | None = None
         self._checkpoint_due = threading.Event()
         self._commits = 0  # transactions committed by the writer (read by the checkpoint thread)
         self._writer = threading.Thread(target=self._write_loop, name="fiscald-db-writer", daemon=True)
@@ -161,34 +163,23 @@ class Database:
             first = self._queue.get()
             if first is None:
                 break
-            batch, stop = self._gather([first])
-            self._run_batch(conn, [(fn, waiter) for fn, waiter, _urgent in batch])
+            batch, stop = list(first), False
+            while len(batch) < _BATCH_MAX:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
+            self._run_batch(conn, batch)
             self._commits += 1
             if self._commits % CHECKPOINT_EVERY == 0:
                 self._checkpoint_due.set()
             if stop:
                 break
         self._checkpoint_due.set()  # and _closed is set: the checkpoint thread ends
-
-    def _gather(self, batch: list[Queued]) -> tuple[list[Queued], bool]:
-        """``batch`` plus whatever is queued now; while it holds only writes that are not urgent, wait up to
-        ``linger_s`` for an urgent one. Returns the batch and whether the database is closing."""
-        urgent = batch[0][2]
-        linger_until = None if urgent else time.monotonic() + self.linger_s
-        while len(batch) < _BATCH_MAX:
-            try:
-                if linger_until is None:
-                    item = self._queue.get_nowait()
-                else:
-                    item = self._queue.get(timeout=max(0.0, linger_until - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is None:
-                return batch, True
-            batch.append(item)
-            if item[2]:
-                linger_until = None
-        return batch, False
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL back into the database file now and then, off the writer's path; a PASSIVE checkpoint
@@ -231,19 +222,40 @@ class Database:
             results = [(waiter, None, error) for _fn, waiter in batch]
         _settle(results)
 
-    def _put(self, fn: WriteFn[Any], waiter: Waiter, urgent: bool = True) -> None:
+    def _put(self, writes: list[Queued]) -> None:
         if self._closed:
             raise FiscalError(Code.PERSISTENCE, "the database is closed")
-        self._queue.put((fn, waiter, urgent))
+        self._queue.put(writes)
+
+    def _take_held(self) -> list[Queued]:
+        held, self._held = self._held, []
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
+        return held
+
+    def _flush_held(self) -> None:
+        self._held_timer = None
+        if self._held and not self._closed:
+            self._put(self._take_held())
 
     def write_future(self, fn: WriteFn[T], urgent: bool = True) -> asyncio.Future[T]:
         """Queue ``fn(conn)``; the future resolves once its transaction is committed (durable).
 
         Writes are committed in the order they were queued. ``urgent=False``: nobody waits for this write now
         (what it records can be rebuilt, or a later urgent write commits it before anything depends on it), so
-        it is committed with the next urgent write, at the latest ``linger_s`` later."""
-        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._put(fn, fut, urgent)
+        it is held and committed with the next urgent write of this event loop, at the latest ``linger_s``
+        later."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        if urgent:
+            self._put([*self._take_held(), (fn, fut)])
+        else:
+            if self._closed:
+                raise FiscalError(Code.PERSISTENCE, "the database is closed")
+            self._held.append((fn, fut))
+            if self._held_timer is None:
+                self._held_timer = loop.call_later(self.linger_s, self._flush_held)
         return fut
 
     async def write(self, fn: WriteFn[T]) -> T:
@@ -252,7 +264,7 @@ class Database:
 
     def write_sync(self, fn: WriteFn[T]) -> T:
         fut: Future[T] = Future()
-        self._put(fn, fut)
+        self._put([(fn, fut)])
         return fut.result()
 
     # -- reads ----------------------------------------------------------------------------------
@@ -276,6 +288,9 @@ class Database:
     def close(self) -> None:
         if self._closed:
             return
+        held = self._take_held()  # a graceful stop commits what is still held
+        if held:
+            self._queue.put(held)
         self._closed = True
         self._queue.put(None)
         self._writer.join()
