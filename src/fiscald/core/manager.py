@@ -619,8 +619,10 @@ class DeviceManager:
         started_write: asyncio.Future[None] | None = None
         in_store = handle.driver.records_first(op) and not card_payments.needs_pos(handle, op)
         if job.record:
+            # the request's hash is compared only under an Idempotency-Key: none is computed without one
+            request_hash = op.request_hash() if job.idem_key is not None else ""
             started_write = self.db.write_future(lambda c: op_repo.insert_running(
-                c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, op.request_hash(),
+                c, job.operation_id, op.device_id, op.name, job.source, job.idem_key, request_hash,
                 op.canonical()), urgent=not in_store)
             if not in_store:
                 await started_write  # durable before a real device is touched
