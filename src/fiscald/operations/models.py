@@ -14,11 +14,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
     StrictStr,
-    model_serializer,
     model_validator,
 )
 
@@ -130,6 +128,10 @@ class ReceiptFlags(Strict):
     non_fiscal: StrictBool = False
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
 class PrintReceiptParams(Strict):
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=1000)]
     payments: Annotated[list[PaymentLine], Field(min_length=1, max_length=20)] | None = None
@@ -137,16 +139,9 @@ class PrintReceiptParams(Strict):
     receipt_discount: Discount | None = None
     flags: ReceiptFlags = ReceiptFlags()
     close_action: Literal["close", "void"] = "close"
-    operator: Annotated[StrictInt, Field(ge=1, le=99)] | None = None  # None: the device's configured operator
-
-    @model_serializer(mode="wrap")
-    def _without_default_operator(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """``operator`` is left out when not given, so a request without it is the same request (and has the
-        same idempotency hash) as before the field existed."""
-        data: dict[str, Any] = handler(self)
-        if data.get("operator", 0) is None:
-            del data["operator"]
-        return data
+    # None: the device's configured operator. Left out of the dump when not given, so a request without it is the
+    # same request (and has the same idempotency hash) as before the field existed.
+    operator: Annotated[Annotated[StrictInt, Field(ge=1, le=99)] | None, Field(exclude_if=_is_none)] = None
 
     @model_validator(mode="after")
     def _shape(self) -> PrintReceiptParams:

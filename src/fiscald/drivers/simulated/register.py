@@ -62,7 +62,10 @@ class RegisterState:
                        open_receipt=None if self.open_receipt is None else dict(self.open_receipt))
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _STATE_FIELDS}
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(RegisterState))  # looked up once, not per receipt
 
 
 _PRINTING = frozenset({"print_receipt", "print_non_fiscal", "cash_in", "cash_out", "x_report", "z_report",
