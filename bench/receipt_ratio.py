@@ -1,6 +1,6 @@
 """fiscald's receipt path against the floor (bench/floor.py), in one run, as ratios. Results: docs/benchmarks.md.
 
-    .venv/bin/python bench/receipt_ratio.py [--receipts 1000] [--seconds 8] [--rounds 2]
+    .venv/bin/python bench/receipt_ratio.py [--receipts 1000] [--seconds 8] [--rounds 2] [--floor-commits group|alone]
 
 Both servers run at once on free loopback ports, each with its own data dir; fiscald has 8 Simulated
 registers (zero latency). One raw keep-alive HTTP/1.1 client (so the client costs little and the same for both)
@@ -98,10 +98,10 @@ async def throughput(port: int, devices: list[str], seconds: float, per_device: 
     return done / (time.perf_counter() - t0)
 
 
-def start_floor(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_floor(data_dir: Path, commits: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(HERE / "floor.py"), "--port", str(port), "--data-dir",
-                             str(data_dir)])
+                             str(data_dir), "--commits", commits])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -136,12 +136,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--per-device", type=int, default=2)
+    parser.add_argument("--floor-commits", choices=["group", "alone"], default="group",
+                        help="the floor commits as fiscald does (group) or each alone (bench/floor.py)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         devices = [add_simulated_register(root / "fiscald", f"Bench {i}") for i in range(8)]
         fiscald = Server(root / "fiscald", demo=False).start()
-        floor, floor_port = start_floor(root / "floor")
+        floor, floor_port = start_floor(root / "floor", args.floor_commits)
         try:
             assert fiscald.proc is not None
             print(f"{'round':>5} {'server':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'receipts/s':>11}")

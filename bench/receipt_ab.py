@@ -1,0 +1,102 @@
+"""A/B of the receipt path between source trees: server CPU per sequential 10-item Simulated receipt, pinned.
+
+    git worktree add /tmp/before <rev>
+    .venv/bin/python bench/receipt_ab.py --receipts 2000 --rounds 3 /tmp/before/src src
+
+Each tree's server runs in turn (``PYTHONPATH`` = that tree's ``src``, its own data dir, one Simulated register),
+the trees alternating round by round so that drift in the machine's load falls on all of them. On Linux the
+server's threads are pinned to the last CPU and this client to the first, which takes most of the scheduler's
+noise out: identical trees then agree within about 3 %, where bench/receipt_ratio.py's unpinned runs move by
+10-20 %. Per round it prints p50/p99 (ms, one keep-alive connection) and the server's CPU per receipt (/proc:
+user + system), split into the event-loop thread and the others (the store's writer, above all); then the
+median of each tree's rounds. Use it before and after a change to the receipt path; results go to
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
+from http_bench import pct  # noqa: E402
+from receipt_ratio import sequential  # noqa: E402
+
+from server import Server, add_simulated_register  # noqa: E402
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of ``pid`` so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def pin(pid: int) -> None:
+    """The server's threads on the last CPU, this process on the first (Linux with two CPUs or more)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2:
+        return
+    os.sched_setaffinity(0, {cpus[0]})
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), {cpus[-1]})
+
+
+def measure(src: Path, receipts: int) -> tuple[float, float, float, float]:
+    """p50 and p99 ms; the server's CPU ms per receipt on its event-loop thread and on its other threads."""
+    os.environ["PYTHONPATH"] = str(src)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        device = add_simulated_register(data, "A/B")
+        srv = Server(data, demo=False).start()
+        try:
+            assert srv.proc is not None
+            pid = srv.proc.pid
+            pin(pid)
+            asyncio.run(sequential(srv.port, device, 300))  # warm-up
+            before = thread_cpu(pid)
+            times = asyncio.run(sequential(srv.port, device, receipts))
+            after = thread_cpu(pid)
+        finally:
+            srv.stop()
+    loop = (after.get(pid, 0.0) - before.get(pid, 0.0)) * 1000 / receipts
+    others = sum(cpu - before.get(tid, 0.0) for tid, cpu in after.items() if tid != pid) * 1000 / receipts
+    return pct(times, 50), pct(times, 99), loop, others
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--receipts", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("trees", nargs="+", type=Path, help="the src directories to compare, e.g. /tmp/before/src src")
+    args = parser.parse_args()
+    rows: dict[Path, list[tuple[float, float, float, float]]] = {tree: [] for tree in args.trees}
+    print(f"{'tree':<30} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7} {'loop':>6} {'others':>7}")
+    for _ in range(args.rounds):
+        for tree in args.trees:
+            p50, p99, loop, others = measure(tree.resolve(), args.receipts)
+            rows[tree].append((p50, p99, loop, others))
+            print(f"{tree!s:<30} {p50:7.3f} {p99:7.3f} {loop + others:7.3f} {loop:6.3f} {others:7.3f}  "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    for tree, measured in rows.items():
+        p50 = statistics.median(r[0] for r in measured)
+        p99 = statistics.median(r[1] for r in measured)
+        cpu = statistics.median(r[2] + r[3] for r in measured)
+        print(f"median {tree!s:<23} p50 {p50:.3f} ms  p99 {p99:.3f} ms  CPU {cpu:.3f} ms/receipt")
+
+
+if __name__ == "__main__":
+    main()
