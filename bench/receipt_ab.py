@@ -1,14 +1,16 @@
-"""A/B of the receipt path between source trees: server CPU per sequential 10-item Simulated receipt, pinned.
+"""A/B of the receipt path between source trees: server CPU per sequential 10-item receipt, pinned.
 
     git worktree add /tmp/before <rev>
     .venv/bin/python bench/receipt_ab.py --receipts 2000 --rounds 3 /tmp/before/src src
+    .venv/bin/python bench/receipt_ab.py --register datecs --receipts 300 --rounds 3 /tmp/before/src src
 
-Each tree's server runs in turn (``PYTHONPATH`` = that tree's ``src``, its own data dir, one Simulated register),
-the trees alternating round by round so that drift in the machine's load falls on all of them. On Linux the
-server's threads are pinned to the last CPU and this client to the first, which takes most of the scheduler's
-noise out: identical trees then agree within about 3 %, where bench/receipt_ratio.py's unpinned runs move by
-10-20 %. Per round it prints p50/p99 (ms, one keep-alive connection) and the server's CPU per receipt (/proc:
-user + system), split into the event-loop thread and the others (the store's writer, above all); then the
+Each tree's server runs in turn (``PYTHONPATH`` = that tree's ``src``, its own data dir, one Simulated register, or
+with ``--register datecs`` one Datecs FP-700X on ``fiscald emulate datecs`` over TCP, the emulator from the same
+tree), the trees alternating round by round so that drift in the machine's load falls on all of them. On Linux the
+server's threads are pinned to the last CPU and this client (and the emulator) to the first, which takes most of the
+scheduler's noise out: identical trees then agree within about 3 %, where bench/receipt_ratio.py's unpinned runs
+move by 10-20 %. Per round it prints p50/p99 (ms, one keep-alive connection) and the server's CPU per receipt
+(/proc: user + system), split into the event-loop thread and the others (the store's writer, above all); then the
 median of each tree's rounds. Use it before and after a change to the receipt path; results go to
 docs/benchmarks.md.
 """
@@ -17,19 +19,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
-from http_bench import pct  # noqa: E402
-from receipt_ratio import sequential  # noqa: E402
+from datecs_bench import receipt as datecs_receipt  # noqa: E402
+from datecs_env import datecs_rig  # noqa: E402
+from http_bench import pct, receipt  # noqa: E402
+from receipt_ratio import RawClient  # noqa: E402
 
 from server import Server, add_simulated_register  # noqa: E402
+
+
+async def sequential(port: int, body: bytes, count: int) -> list[float]:
+    """Round trips in ms of ``count`` requests with ``body``, one after another on one keep-alive connection."""
+    client = await RawClient.open(port)
+    request = RawClient.request(body)
+    times: list[float] = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            await client.send(request)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        client.close()
+    return times
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
@@ -45,33 +66,44 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return found
 
 
-def pin(pid: int) -> None:
-    """The server's threads on the last CPU, this process on the first (Linux with two CPUs or more)."""
+def pin(pid: int, beside: int | None) -> None:
+    """The server's threads on the last CPU, this process (and ``beside``'s threads) on the first (Linux with two
+    CPUs or more)."""
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(cpus) < 2:
         return
     os.sched_setaffinity(0, {cpus[0]})
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        os.sched_setaffinity(int(task.name), {cpus[-1]})
+    for which, cpu in ((pid, cpus[-1]), (beside, cpus[0])):
+        if which is not None:
+            for task in Path(f"/proc/{which}/task").iterdir():
+                os.sched_setaffinity(int(task.name), {cpu})
 
 
-def measure(src: Path, receipts: int) -> tuple[float, float, float, float]:
+def measure(src: Path, register: str, receipts: int) -> tuple[float, float, float, float]:
     """p50 and p99 ms; the server's CPU ms per receipt on its event-loop thread and on its other threads."""
     os.environ["PYTHONPATH"] = str(src)
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        device = add_simulated_register(data, "A/B")
-        srv = Server(data, demo=False).start()
+        emulator = None
+        if register == "datecs":
+            emulator, device, srv = datecs_rig(Path(tmp))
+            body = json.dumps(datecs_receipt(device)).encode()
+        else:
+            data = Path(tmp) / "data"
+            device = add_simulated_register(data, "A/B")
+            srv = Server(data, demo=False).start()
+            body = json.dumps(receipt(device, 0)).encode()
         try:
             assert srv.proc is not None
             pid = srv.proc.pid
-            pin(pid)
-            asyncio.run(sequential(srv.port, device, 300))  # warm-up
+            pin(pid, emulator.proc.pid if emulator is not None and emulator.proc is not None else None)
+            asyncio.run(sequential(srv.port, body, min(receipts, 300)))  # warm-up
             before = thread_cpu(pid)
-            times = asyncio.run(sequential(srv.port, device, receipts))
+            times = asyncio.run(sequential(srv.port, body, receipts))
             after = thread_cpu(pid)
         finally:
             srv.stop()
+            if emulator is not None:
+                emulator.stop()
     loop = (after.get(pid, 0.0) - before.get(pid, 0.0)) * 1000 / receipts
     others = sum(cpu - before.get(tid, 0.0) for tid, cpu in after.items() if tid != pid) * 1000 / receipts
     return pct(times, 50), pct(times, 99), loop, others
@@ -81,13 +113,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--receipts", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--register", choices=["simulated", "datecs"], default="simulated")
     parser.add_argument("trees", nargs="+", type=Path, help="the src directories to compare, e.g. /tmp/before/src src")
     args = parser.parse_args()
     rows: dict[Path, list[tuple[float, float, float, float]]] = {tree: [] for tree in args.trees}
     print(f"{'tree':<30} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7} {'loop':>6} {'others':>7}")
     for _ in range(args.rounds):
         for tree in args.trees:
-            p50, p99, loop, others = measure(tree.resolve(), args.receipts)
+            p50, p99, loop, others = measure(tree.resolve(), args.register, args.receipts)
             rows[tree].append((p50, p99, loop, others))
             print(f"{tree!s:<30} {p50:7.3f} {p99:7.3f} {loop + others:7.3f} {loop:6.3f} {others:7.3f}  "
                   f"(load {os.getloadavg()[0]:.1f})", flush=True)
