@@ -24,7 +24,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,24 +32,9 @@ sys.path.insert(0, str(HERE))
 from datecs_bench import receipt as datecs_receipt  # noqa: E402
 from datecs_env import datecs_rig  # noqa: E402
 from http_bench import pct, receipt  # noqa: E402
-from receipt_ratio import RawClient  # noqa: E402
+from receipt_ratio import round_trips  # noqa: E402
 
 from server import Server, add_simulated_register  # noqa: E402
-
-
-async def sequential(port: int, body: bytes, count: int) -> list[float]:
-    """Round trips in ms of ``count`` requests with ``body``, one after another on one keep-alive connection."""
-    client = await RawClient.open(port)
-    request = RawClient.request(body)
-    times: list[float] = []
-    try:
-        for _ in range(count):
-            started = time.perf_counter()
-            await client.send(request)
-            times.append((time.perf_counter() - started) * 1000)
-    finally:
-        client.close()
-    return times
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
@@ -96,9 +80,9 @@ def measure(src: Path, register: str, receipts: int) -> tuple[float, float, floa
             assert srv.proc is not None
             pid = srv.proc.pid
             pin(pid, emulator.proc.pid if emulator is not None and emulator.proc is not None else None)
-            asyncio.run(sequential(srv.port, body, min(receipts, 300)))  # warm-up
+            asyncio.run(round_trips(srv.port, body, min(receipts, 300)))  # warm-up
             before = thread_cpu(pid)
-            times = asyncio.run(sequential(srv.port, body, receipts))
+            times = asyncio.run(round_trips(srv.port, body, receipts))
             after = thread_cpu(pid)
         finally:
             srv.stop()

@@ -65,8 +65,13 @@ class RawClient:
 
 
 async def sequential(port: int, device_id: str, count: int) -> list[float]:
+    return await round_trips(port, json.dumps(receipt(device_id, 0)).encode(), count)
+
+
+async def round_trips(port: int, body: bytes, count: int) -> list[float]:
+    """Round trips in ms of ``count`` requests with ``body``, one after another on one keep-alive connection."""
     client = await RawClient.open(port)
-    request = RawClient.request(json.dumps(receipt(device_id, 0)).encode())
+    request = RawClient.request(body)
     times: list[float] = []
     try:
         for _ in range(count):
