@@ -19,7 +19,9 @@ import httpx
 import pytest
 from browser import ARTIFACTS, CHROMIUM_ARGS, MISSING, chromium_path
 from tremol_env import TremolProcess
+from viva_harness import EmulatedTerminal
 
+from fiscald.emulators.viva import CLIENT_ID, CLIENT_SECRET, TERMINAL_ID
 from fiscald.errors import ERRORS
 from fiscald.store import devices as device_repo
 from server import Server, free_port, item, op
@@ -635,16 +637,16 @@ def test_datecs_register_form_operator_password_lines_and_payment_codes(
             api.post("/manage/delete_fiscal_device", json={"id": config["id"]})
 
 
-def stored_lan_password(srv: Server, device: str) -> str | None:
-    """The LAN password as the server stored it (the API only ever shows ***)."""
+def stored_secret(srv: Server, device: str, name: str = "password") -> str | None:
+    """A connection secret as the server stored it (the API only ever shows ***)."""
     conn = sqlite3.connect(srv.data_dir / "fiscald.db")
     conn.row_factory = sqlite3.Row
     try:
         config = next(c for c in device_repo.list_devices(conn) if c.id == device)
     finally:
         conn.close()
-    password: str | None = config.connection_details.details.get("password")
-    return password
+    secret: str | None = config.connection_details.details.get(name)
+    return secret
 
 
 def test_lan_password_of_a_tremol_register_is_set_kept_and_removed(
@@ -684,7 +686,7 @@ def test_lan_password_of_a_tremol_register_is_set_kept_and_removed(
         device = view["config"]["id"]
         assert view["config"]["connection_details"]["details"]["password"] == "***"
         assert secret not in str(listed)
-        assert stored_lan_password(srv, device) == secret
+        assert stored_secret(srv, device) == secret
 
         page.get_by_role("row").filter(has_text="Tremol LAN").get_by_role("link", name="Edit Tremol LAN").click()
         password = form.get_by_label("LAN password")
@@ -698,7 +700,7 @@ def test_lan_password_of_a_tremol_register_is_set_kept_and_removed(
         form.get_by_role("button", name="Save").click()
         expect(page).to_have_url(re.compile(r"#/devices$"))
         expect(page.get_by_role("row").filter(has_text="Tremol LAN 2")).to_be_visible()
-        assert stored_lan_password(srv, device) == secret
+        assert stored_secret(srv, device) == secret
         sold = api.post("/devices/operation", json=op(device, "print_receipt", {
             "lines": [item("Ceai", price=250)], "payments": [{"type": "cash", "amount_cents": 250}]}))
         assert sold.status_code == 200, sold.text
@@ -712,11 +714,105 @@ def test_lan_password_of_a_tremol_register_is_set_kept_and_removed(
         [config] = [d["config"] for d in api.get("/devices/fiscal").json()["fiscal_devices"]
                     if d["config"]["id"] == device]
         assert "password" not in config["connection_details"]["details"] and config["name"] == "Tremol LAN 2"
-        assert stored_lan_password(srv, device) is None
+        assert stored_secret(srv, device) is None
     finally:
         if device is not None:
             api.post("/manage/delete_fiscal_device", json={"id": device})
         emu.stop()
+
+
+def test_cloud_viva_terminal_through_the_form_keeps_its_secret(
+        page: Page, srv: Server, api: httpx.Client, tmp_path: Path) -> None:
+    """A Viva terminal over the Cloud Terminal API (the emulator standing in for Viva's hosts): entered through
+    the form with the API's field errors beside the fields (an Advanced one unfolded), connected with the typed
+    credentials, its client secret never back in the page, and kept by an edit of another field."""
+    term = EmulatedTerminal(tmp_path / "viva", card_delay_ms=0).start()
+    device = None
+    try:
+        open_ui(page, srv, "#/devices/new/pos")
+        form = page.locator("form.device-form")
+        form.get_by_label("Manufacturer").select_option("VivaWallet")
+        form.get_by_label("Connection").select_option("Cloud")
+        expect(form.get_by_label("IP address")).to_have_count(0)
+        secret = form.get_by_label("Client secret")
+        expect(secret).to_have_attribute("type", "password")
+        expect(secret).to_have_attribute("autocomplete", "off")
+        expect(form.get_by_label("Viva environment")).to_have_value("demo")
+        expect(form.get_by_label("Merchant ID")).to_be_hidden()  # the ISV variant only when chosen
+        form.get_by_label("ISV partner credentials, acting for a merchant").check()
+        expect(form.get_by_label("Merchant ID")).to_be_visible()
+        expect(form.get_by_label("ISV fee (%)")).to_be_visible()
+        form.get_by_label("ISV partner credentials, acting for a merchant").uncheck()
+        expect(form.get_by_label("Merchant ID")).to_be_hidden()
+        advanced = form.locator("details.advanced")
+        expect(advanced).not_to_have_attribute("open", "")
+        form.get_by_label("Name", exact=True).fill("Viva cloud")
+        form.get_by_label("Client ID").fill(CLIENT_ID)
+        form.get_by_label("Terminal ID").fill("160 00010")
+        advanced.locator("summary").click()
+        form.get_by_label("Cash register ID").fill("casa-1")
+        form.get_by_label("Accounts server URL").fill(term.url)
+        api_url = form.get_by_label("API server URL")
+        api_url.fill("ftp://127.0.0.1")
+        advanced.locator("summary").click()  # folded again: the error below unfolds it
+        form.get_by_role("button", name="Save").click()
+        terminal = form.get_by_label("Terminal ID")
+        expect(terminal).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{terminal.get_attribute('id')}-error")).to_have_text(
+            "Letters, digits and '-' only, as the Viva app shows it.")
+        expect(secret).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{secret.get_attribute('id')}-error")).to_have_text("Required.")
+        expect(advanced).to_have_attribute("open", "")
+        expect(api_url).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{api_url.get_attribute('id')}-error")).to_have_text(
+            "'ftp://127.0.0.1' is not an address like https://host or http://host:port.")
+        terminal.fill(TERMINAL_ID)
+        secret.fill(CLIENT_SECRET)
+        api_url.fill(term.url)
+        assert axe_findings(page) == []
+        shot(page, "viva-cloud-form")
+        form.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"#/devices$"))
+        row = page.get_by_role("row").filter(has_text="Viva cloud")
+        expect(row).to_contain_text(f"Cloud {TERMINAL_ID} (demo)")
+        # connected: the emulator issued a token for the typed credentials (a wrong secret shows an Error)
+        expect(row.locator("[data-status-for]")).to_have_text("Connected")
+        [view] = [d for d in api.get("/devices/pos").json()["pos_terminals"] if d["config"]["name"] == "Viva cloud"]
+        device = view["config"]["id"]
+        assert view["config"]["connection_details"] == {"type": "Cloud", "details": {
+            "environment": "demo", "terminal_id": TERMINAL_ID, "client_id": CLIENT_ID, "cash_register_id": "casa-1",
+            "accounts_url": term.url, "api_url": term.url, "client_secret": "***"}}
+        assert stored_secret(srv, device, "client_secret") == CLIENT_SECRET
+
+        row.get_by_role("link", name="Edit Viva cloud").click()
+        secret = form.get_by_label("Client secret")
+        expect(secret).to_have_value("")
+        expect(page.locator(f"#{secret.get_attribute('id')}-hint")).to_have_text(
+            "A secret is stored. Leave empty to keep it.")
+        expect(form.locator("details.advanced")).to_have_attribute("open", "")  # it holds stored values
+        expect(form.get_by_label("Client ID")).to_have_value(CLIENT_ID)
+        values = page.locator("input, textarea").evaluate_all("els => els.map(e => e.value)")
+        assert CLIENT_SECRET not in page.content() + "".join(values)
+        form.get_by_label("Cash register ID").fill("casa-2")
+        form.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"#/devices$"))
+        expect(page.get_by_role("row").filter(has_text="Viva cloud").locator("[data-status-for]")).to_have_text(
+            "Connected")
+        [config] = [d["config"] for d in api.get("/devices/pos").json()["pos_terminals"] if d["config"]["id"] == device]
+        assert config["connection_details"]["details"]["cash_register_id"] == "casa-2"
+        assert config["connection_details"]["details"]["client_secret"] == "***"
+        assert stored_secret(srv, device, "client_secret") == CLIENT_SECRET
+        # the kept secret still gets a token: a sale goes through the cloud, from the edited cash register
+        sold = api.post("/devices/operation", json=op(device, "pos_sale", {"amount_cents": 1500}),
+                        headers={"Idempotency-Key": "ui-cloud-sale-1"})
+        assert sold.status_code == 200, sold.text
+        sales = [r for r in term.emulator.requests if r["path"].endswith("transactions:sale")]
+        assert [s["body"]["cashRegisterId"] for s in sales] == ["casa-2"]
+        assert [c["amount"] for c in term.charges()] == [1500]
+    finally:
+        if device is not None:
+            api.post("/manage/delete_pos_terminal", json={"id": device})
+        term.stop()
 
 
 AMOUNTS = [0, 1, 7, 99, 100, 1005, 123456, -123456, -5, 100_000_000_000, 2**53 - 1]

@@ -15,6 +15,7 @@ from fiscald.errors import Code
 from fiscald.interfaces.inp.service import InpState
 from fiscald.interfaces.web import SECURITY_HEADERS, STATIC
 from fiscald.journal_export import KINDS, PAYMENT_TYPES
+from fiscald.models.config import ConnectionType
 from fiscald.models.simulate import FaultName
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def test_both_languages_have_every_text_the_scripts_use() -> None:
         used |= set(re.findall(r"\bt\(\"([a-z0-9_]+)\"", path.read_text(encoding="utf-8")))
     families = {
         "kind_": KINDS, "pay_": PAYMENT_TYPES, "fault_": get_args(FaultName),
-        "conn_": ("serial", "network", "usb", "virtual"),
+        "conn_": tuple(c.lower() for c in get_args(ConnectionType)),  # t(`conn_${type}`): every type offered
         "nav_": ("glance", "devices", "journal", "playground", "settings"),
         "inp_": get_args(InpState),
         "next_": tuple(str(int(code)) for code in Code),  # what to do next, for every error code there is

@@ -25,6 +25,7 @@ const RULES = [
   [/^List should have at most (\d+) items?/, "v_max_items", ["n"]],
   [/^'(.*)' is not a host name or IP address/, "v_host", ["value"]],
   [/^'(.*)' is not a web origin/, "v_origin", ["value"]],
+  [/^'(.*)' is not an http\(s\):\/\/host\[:port\] URL$/, "v_base_url", ["value"]],
   [/^'(.*)' is not a payment code of a [^(]+\(codes: (.*)\)$/, "v_payment_code", ["value", "codes"]],
   [/^not a payment type \(types: (.*)\)$/, "v_payment_type", ["types"]],
   [/^a .* register has no payment codes to remap/, "v_no_payment_codes", []],
@@ -42,9 +43,11 @@ export function fieldMessage(field, message) {
     const match = pattern.exec(message);
     if (!match) continue;
     // A field's own wording where the general one would mislead (a pattern means nothing to a person; VAT
-    // rates are typed in percent but checked in basis points): "v_pattern_store_id", "v_le_vat_rates".
-    const specific = `${key}_${String(field).split(".")[0]}`;
-    if (has(specific)) return t(specific);
+    // rates are typed in percent but checked in basis points): "v_pattern_store_id", "v_le_vat_rates", and for a
+    // field under connection_details by its own name, "v_pattern_terminal_id".
+    const path = String(field).split(".");
+    const specific = [`${key}_${path[path.length - 1]}`, `${key}_${path[0]}`].find((k) => has(k));
+    if (specific) return t(specific);
     const vars = {};
     names.forEach((name, i) => { vars[name] = match[i + 1] ?? ""; });
     return t(key, vars);

@@ -10,13 +10,16 @@ const VAT_LETTERS = "ABCDEFGH".split("");
 const PAYMENT_TYPES = ["cash", "card", "credit", "meal_voucher", "value_voucher", "voucher", "modern_payment", "other"];
 // How the API shows a stored secret; sent back, it keeps the stored one (docs/manage.md).
 const MASK = "***";
-const LAN_PASSWORD = "connection_details.details.password";
+const DETAILS = "connection_details.details";
+// Cloud (a Viva terminal through the Cloud Terminal API): the optional fields under "Advanced" (docs/devices.md)
+const CLOUD_ADVANCED = ["cash_register_id", "accounts_url", "api_url"];
 
 function connectionText(details) {
   const d = details.details || {};
   if (details.type === "Serial") return `Serial ${d.port} @ ${d.baud_rate}`;
   if (details.type === "Network") return `${d.ip_address}:${d.port}`;
   if (details.type === "Usb") return `USB ${d.device_selector}`;
+  if (details.type === "Cloud") return `Cloud ${d.terminal_id} (${d.environment || "demo"})`;
   return t("conn_virtual");
 }
 
@@ -108,9 +111,10 @@ async function renderForm(main, kind, existing, ctx, known) {
   const connType = h("select", {});
   const connBox = h("div", { class: "conn-fields" });
   const connValues = (config.connection_details && config.connection_details.details) || {};
-  // The register's LAN password is never in the page: an edit only knows whether one is stored.
-  const lanPasswordStored = connValues.password === MASK;
-  let removeLanPassword = null;
+  // Secrets (a LAN password, a cloud client secret) are never in the page: an edit only knows whether one is
+  // stored. name -> { input, stored, remove }, for the connection type shown.
+  let secrets = {};
+  let isv = null;
 
   const fillModels = () => {
     const entry = supported.find((s) => s.manufacturer === manufacturer.value) || { models: [], connection_types: [] };
@@ -124,8 +128,9 @@ async function renderForm(main, kind, existing, ctx, known) {
   };
   const fillConnection = () => {
     clear(connBox);
-    delete controls[LAN_PASSWORD];
-    removeLanPassword = null;
+    for (const key of Object.keys(controls)) if (key.startsWith(`${DETAILS}.`)) delete controls[key];
+    secrets = {};
+    isv = null;
     const type = connType.value;
     if (type === "Serial") {
       connBox.append(
@@ -136,6 +141,8 @@ async function renderForm(main, kind, existing, ctx, known) {
         add("connection_details.details.ip_address", t("ip_address"), h("input", { type: "text", value: connValues.ip_address || "" })),
         add("connection_details.details.port", t("tcp_port"), h("input", { type: "number", min: 1, max: 65535, value: connValues.port || "" })));
       fillLanPassword();
+    } else if (type === "Cloud") {
+      fillCloud();
     } else if (type === "Usb") {
       connBox.append(
         add("connection_details.details.device_selector", t("usb_selector"), h("input", { type: "text", value: connValues.device_selector || "" }), t("usb_hint")),
@@ -144,19 +151,68 @@ async function renderForm(main, kind, existing, ctx, known) {
       connBox.append(h("p", { class: "muted" }, t("conn_virtual_hint")));
     }
   };
+  // A secret's input, always empty; its hint says whether one is stored. With removeLabel (an optional secret) an
+  // edit also offers to clear the stored one.
+  const secretField = (name, label, hint, keptHint, removeLabel) => {
+    const stored = connValues[name] === MASK;
+    const input = h("input", { type: "password", autocomplete: "off", value: "" });
+    const secret = { input, stored, remove: null };
+    secrets[name] = secret;
+    const parts = [add(`${DETAILS}.${name}`, label, input, stored ? keptHint : hint)];
+    if (stored && removeLabel) {
+      secret.remove = checkbox(removeLabel, false);
+      secret.remove.input.addEventListener("change", () => {
+        input.disabled = secret.remove.input.checked;
+        if (input.disabled) input.value = "";
+      });
+      parts.push(secret.remove.el);
+    }
+    return parts;
+  };
+  // What a save sends for a secret: typed, the new one as typed; left empty, the stored one (sent back masked,
+  // docs/manage.md) unless removed; else nothing.
+  const secretValue = (name) => {
+    const secret = secrets[name];
+    if (!secret) return undefined;
+    if (secret.input.value) return secret.input.value;
+    if (secret.stored && !(secret.remove && secret.remove.input.checked)) return MASK;
+    return undefined;
+  };
   // Only for a brand whose registers may ask one (get_supported_devices: network_password).
   const fillLanPassword = () => {
     const entry = supported.find((s) => s.manufacturer === manufacturer.value) || {};
     if (!entry.network_password) return;
-    const input = h("input", { type: "password", autocomplete: "off", value: "" });
-    connBox.append(add(LAN_PASSWORD, t("lan_password"), input, lanPasswordStored ? t("lan_password_kept") : t("lan_password_hint")));
-    if (!lanPasswordStored) return;
-    removeLanPassword = checkbox(t("lan_password_remove"), false);
-    removeLanPassword.input.addEventListener("change", () => {
-      input.disabled = removeLanPassword.input.checked;
-      if (input.disabled) input.value = "";
-    });
-    connBox.append(removeLanPassword.el);
+    connBox.append(...secretField("password", t("lan_password"), t("lan_password_hint"), t("lan_password_kept"),
+      t("lan_password_remove")));
+  };
+  // A terminal through its bank's cloud (Viva's Cloud Terminal API). With merchant_id it is the ISV variant (a
+  // partner's credentials acting for that merchant), so the ISV fields show only when that is chosen.
+  const fillCloud = () => {
+    const text = (name, attrs = {}) => h("input", { type: "text", autocomplete: "off", value: connValues[name] ?? "", ...attrs });
+    isv = checkbox(t("cloud_isv"), connValues.merchant_id !== undefined && connValues.merchant_id !== null);
+    const fee = connValues.isv_fee_bp ? percent(connValues.isv_fee_bp).replace(" %", "") : "";
+    const isvBox = h("div", { class: "isv-fields" },
+      add(`${DETAILS}.merchant_id`, t("cloud_merchant_id"), text("merchant_id"), t("cloud_merchant_id_hint")),
+      add(`${DETAILS}.isv_fee_bp`, t("cloud_isv_fee"), h("input", { type: "text", inputmode: "decimal", size: 6, value: fee }),
+        t("cloud_isv_fee_hint")));
+    const showIsv = () => { isvBox.hidden = !isv.input.checked; };
+    isv.input.addEventListener("change", showIsv);
+    showIsv();
+    const advancedSet = CLOUD_ADVANCED.some((name) => connValues[name] !== undefined && connValues[name] !== null
+      && !(name === "cash_register_id" && connValues[name] === "fiscald"));
+    const advanced = h("details", { class: "advanced", open: advancedSet }, h("summary", {}, t("cloud_advanced")),
+      add(`${DETAILS}.cash_register_id`, t("cloud_cash_register_id"), text("cash_register_id", { placeholder: "fiscald" }),
+        t("cloud_cash_register_id_hint")),
+      add(`${DETAILS}.accounts_url`, t("cloud_accounts_url"), text("accounts_url", { inputmode: "url" }), t("cloud_url_hint")),
+      add(`${DETAILS}.api_url`, t("cloud_api_url"), text("api_url", { inputmode: "url" }), t("cloud_url_hint")));
+    connBox.append(
+      add(`${DETAILS}.environment`, t("cloud_environment"),
+        select([["demo", t("cloud_env_demo")], ["live", t("cloud_env_live")]], connValues.environment || "demo"),
+        t("cloud_environment_hint")),
+      add(`${DETAILS}.terminal_id`, t("cloud_terminal_id"), text("terminal_id"), t("cloud_terminal_id_hint")),
+      add(`${DETAILS}.client_id`, t("cloud_client_id"), text("client_id"), t("cloud_client_id_hint")),
+      ...secretField("client_secret", t("cloud_client_secret"), t("cloud_client_secret_hint"), t("cloud_client_secret_kept")),
+      isv.el, isvBox, advanced);
   };
   manufacturer.addEventListener("change", fillModels);
   model.addEventListener("change", () => fillRegister());
@@ -264,10 +320,22 @@ async function renderForm(main, kind, existing, ctx, known) {
       details.ip_address = value("connection_details.details.ip_address");
       const port = value("connection_details.details.port");
       details.port = /^\d+$/.test(port) ? Number(port) : port;
-      // typed: the new one, as typed; left empty: the stored one (sent back masked) unless removed, else none
-      const password = controls[LAN_PASSWORD] ? controls[LAN_PASSWORD].value : "";
-      if (password) details.password = password;
-      else if (controls[LAN_PASSWORD] && lanPasswordStored && !removeLanPassword.input.checked) details.password = MASK;
+      const password = secretValue("password");
+      if (password !== undefined) details.password = password;
+    } else if (type === "Cloud") {
+      details.environment = value(`${DETAILS}.environment`);
+      // a required field left empty is left out, so the API says it is required
+      for (const name of ["terminal_id", "client_id", ...CLOUD_ADVANCED]) {
+        const text = value(`${DETAILS}.${name}`);
+        if (text) details[name] = text;
+      }
+      const secret = secretValue("client_secret");
+      if (secret !== undefined) details.client_secret = secret;
+      if (isv.input.checked) {
+        details.merchant_id = value(`${DETAILS}.merchant_id`);
+        const fee = value(`${DETAILS}.isv_fee_bp`);
+        if (fee) details.isv_fee_bp = parsePercent(fee) ?? fee;  // typed in percent, sent in basis points
+      }
     } else if (type === "Usb") {
       details.device_selector = value("connection_details.details.device_selector");
       const baud = value("connection_details.details.baud_rate");
@@ -355,6 +423,8 @@ function showErrors(err, controls, general) {
       .sort((a, b) => b.length - a.length)[0];
     if (!key) continue;
     const control = controls[key];
+    const folded = control.closest("details");  // an error in a folded section unfolds it, to be seen and focused
+    if (folded) folded.open = true;
     control.setAttribute("aria-invalid", "true");
     document.getElementById(`${control.id}-error`).textContent = fieldMessage(path, message);
     first = first || control;
