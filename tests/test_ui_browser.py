@@ -21,7 +21,7 @@ from browser import ARTIFACTS, CHROMIUM_ARGS, MISSING, chromium_path
 from tremol_env import TremolProcess
 from viva_harness import EmulatedTerminal
 
-from fiscald.emulators.viva import CLIENT_ID, CLIENT_SECRET, TERMINAL_ID
+from fiscald.emulators.viva import CLIENT_ID, CLIENT_SECRET, ISV_CLIENT_ID, ISV_CLIENT_SECRET, MERCHANT_ID, TERMINAL_ID
 from fiscald.errors import ERRORS
 from fiscald.store import devices as device_repo
 from server import Server, free_port, item, op
@@ -812,6 +812,59 @@ def test_cloud_viva_terminal_through_the_form_keeps_its_secret(
     finally:
         if device is not None:
             api.post("/manage/delete_pos_terminal", json={"id": device})
+        term.stop()
+
+
+def test_cloud_viva_terminal_switched_to_the_isv_variant_through_the_form(
+        page: Page, srv: Server, api: httpx.Client, tmp_path: Path) -> None:
+    """Ticking "ISV partner credentials" is what makes it the ISV variant (merchant_id set): the merchant's UUID
+    checked beside its field, the fee typed in percent and stored in basis points, a newly typed secret replacing
+    the stored one; the emulator then takes the sale on its ISV endpoints only."""
+    term = EmulatedTerminal(tmp_path / "viva", card_delay_ms=0).start()
+    saved = api.post("/manage/save_pos_terminal", json={"name": "Viva ISV", "manufacturer": "VivaWallet",
+                                                        "model": "Q30", "connection_details": term.connection("cloud")})
+    assert saved.status_code == 200, saved.text
+    device = saved.json()["id"]
+    try:
+        open_ui(page, srv, f"#/devices/edit/{device}")
+        form = page.locator("form.device-form")
+        isv = form.get_by_label("ISV partner credentials, acting for a merchant")
+        expect(isv).not_to_be_checked()
+        isv.check()
+        merchant = form.get_by_label("Merchant ID")
+        merchant.fill("not-a-uuid")
+        form.get_by_label("ISV fee (%)").fill("1.5")
+        form.get_by_label("Client ID").fill(ISV_CLIENT_ID)
+        form.get_by_label("Client secret").fill(ISV_CLIENT_SECRET)
+        form.get_by_role("button", name="Save").click()
+        expect(merchant).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{merchant.get_attribute('id')}-error")).to_have_text(
+            "A UUID, like xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.")
+        assert stored_secret(srv, device, "client_secret") == CLIENT_SECRET  # refused: nothing changed
+        merchant.fill(MERCHANT_ID)
+        assert axe_findings(page) == []
+        shot(page, "viva-cloud-isv")
+        form.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"#/devices$"))
+        expect(page.get_by_role("row").filter(has_text="Viva ISV").locator("[data-status-for]")).to_have_text(
+            "Connected")
+        [config] = [d["config"] for d in api.get("/devices/pos").json()["pos_terminals"] if d["config"]["id"] == device]
+        details = config["connection_details"]["details"]
+        assert (details["merchant_id"], details["isv_fee_bp"], details["client_id"], details["client_secret"]) == (
+            MERCHANT_ID, 150, ISV_CLIENT_ID, "***")
+        assert stored_secret(srv, device, "client_secret") == ISV_CLIENT_SECRET
+
+        page.get_by_role("row").filter(has_text="Viva ISV").get_by_role("link", name="Edit Viva ISV").click()
+        expect(form.get_by_label("ISV partner credentials, acting for a merchant")).to_be_checked()
+        expect(form.get_by_label("Merchant ID")).to_have_value(MERCHANT_ID)
+        expect(form.get_by_label("ISV fee (%)")).to_have_value("1.50")
+        sold = api.post("/devices/operation", json=op(device, "pos_sale", {"amount_cents": 2000}),
+                        headers={"Idempotency-Key": "ui-cloud-isv-sale-1"})
+        assert sold.status_code == 200, sold.text
+        [charge] = term.charges()
+        assert (charge["amount"], charge["merchant_id"], charge["isv_amount"]) == (2000, MERCHANT_ID, 30)
+    finally:
+        api.post("/manage/delete_pos_terminal", json={"id": device})
         term.stop()
 
 
