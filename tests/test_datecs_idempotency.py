@@ -21,6 +21,7 @@ from inproc import InProcessServer
 from sim_client import Sim, item, pay
 from wsclient import ws_client
 
+from fiscald.app import open_database
 from server import free_port
 
 PAY, CLOSE, TRANSACTION = 0x35, 0x38, 0x4C
@@ -177,6 +178,41 @@ def test_over_the_websocket_the_retry_with_the_same_key_answers_the_finished_rec
         assert retry["action"] == "operation.execute.result", retry
         assert retry["payload"]["result"]["receipt_number"] == before + 1
         assert int(device_state(emu)["receipt_number"]) == before + 1 and device_state(emu)["receipt_open"] is False
+    finally:
+        srv.stop()
+        emu.stop()
+
+
+def test_a_started_record_that_fails_alone_stops_the_receipt_before_payment(tmp_path: Path) -> None:
+    """A register's receipt does not wait for its started record before opening: that record commits with the
+    receipt's pending record (docs/architecture.md). When it fails on its own (here a trigger in the store refuses
+    it; the writer then runs each write of the batch alone, and the pending record commits), the driver still
+    stops before paying: nothing is printed, the open receipt is cancelled, and a new key prints once."""
+    emu = Emulator(tmp_path / "emu", port=free_port()).start()
+    device = add_datecs_register(tmp_path / "srv", emu)
+    db = open_database(tmp_path / "srv")
+    try:
+        db.write_sync(lambda c: c.execute(
+            "CREATE TRIGGER refuse_started BEFORE INSERT ON operations WHEN NEW.idem_key = 'refused' "
+            "BEGIN SELECT RAISE(ABORT, 'the store refuses this record'); END"))
+    finally:
+        db.close()
+    srv = InProcessServer(tmp_path / "srv", demo=False).start()
+    try:
+        s = Sim(srv)
+        deadline = time.monotonic() + 30
+        while s.device(device)["status"] != "Connected":
+            assert time.monotonic() < deadline, "the Datecs register did not connect"
+            time.sleep(0.05)
+        first = s.op(device, "print_receipt", RECEIPT, key="refused")
+        assert first.status_code == 500 and first.json()["status"] == 1000, first.text
+        state = device_state(emu)
+        assert state["receipt_open"] is False and state["last_payment_codes"] == []  # never paid: cancelled
+        assert [kind for kind, _number, _total in journal(s, device)] == ["void"]
+        printed = s.op(device, "print_receipt", RECEIPT, key="accepted")
+        assert printed.status_code == 200, printed.text
+        assert device_state(emu)["last_payment_codes"] != []
+        assert [kind for kind, _number, _total in journal(s, device)] == ["void", "receipt"]
     finally:
         srv.stop()
         emu.stop()

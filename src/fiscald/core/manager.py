@@ -38,7 +38,7 @@ from fiscald.config import Settings
 from fiscald.core import card_payments, events, resume
 from fiscald.core.events import EventBus
 from fiscald.core.jobs import QUEUE_DEPTH, DeviceHandle, Job, Outcome, interrupted_details, success
-from fiscald.drivers.base import CURRENT_OPERATION, Driver, DriverContext, UnavailableDriver
+from fiscald.drivers.base import CURRENT_OPERATION, STARTED_RECORD, Driver, DriverContext, UnavailableDriver
 from fiscald.drivers.registry import create_driver, find
 from fiscald.errors import Code, ConnectionLost, FiscalError
 from fiscald.metrics import Metrics
@@ -631,6 +631,7 @@ class DeviceManager:
         self.events.publish(events.operation_started(op.device_id, job.operation_id, op.name))
         started = time.perf_counter()
         running = CURRENT_OPERATION.set(job.operation_id)  # journaled by drivers with what the device did
+        unwaited = STARTED_RECORD.set(started_write if in_store else None)
         try:
             outcome = Outcome(200, success(await card_payments.execute(self, handle, job)),
                               operation_id=job.operation_id)
@@ -656,6 +657,7 @@ class DeviceManager:
         else:
             released = False
         CURRENT_OPERATION.reset(running)
+        STARTED_RECORD.reset(unwaited)
         self.metrics.record(op.name, int(outcome.body["status"]), time.perf_counter() - started)
         recorded: asyncio.Future[None] | None = None
         urgent = True

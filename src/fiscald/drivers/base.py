@@ -10,6 +10,7 @@ through the callbacks in :class:`DriverContext`. Which operations a *model* offe
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ Handler = Callable[[BaseModel], Awaitable[Result]]
 # a device did records it, so an answer lost with the link (2004) or a crash (1010) can later be replaced by the
 # receipt the device printed, for a retry with the same Idempotency-Key.
 CURRENT_OPERATION: ContextVar[str | None] = ContextVar("fiscald_current_operation", default=None)
+
+# The operation's started record when the manager did not wait for it (``Driver.records_first``): it commits with
+# the driver's own first write, and a driver awaits it too before anything a restart would not undo, so that a
+# started record that failed on its own (the store's writer then runs each write of the batch alone) stops the
+# operation there.
+STARTED_RECORD: ContextVar[asyncio.Future[None] | None] = ContextVar("fiscald_started_record", default=None)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,15 @@ from functools import partial
 from typing import Any, ClassVar, Literal, cast
 
 from fiscald.drivers import journal_reads
-from fiscald.drivers.base import CURRENT_OPERATION, DriverContext, FiscalDriver, Handlers, Result, fiscal_handlers
+from fiscald.drivers.base import (
+    CURRENT_OPERATION,
+    STARTED_RECORD,
+    DriverContext,
+    FiscalDriver,
+    Handlers,
+    Result,
+    fiscal_handlers,
+)
 from fiscald.drivers.register.pending import Payment, PendingReceipt
 from fiscald.drivers.register.protocol import Condition, LoginRefused, RegisterProtocol, Transaction
 from fiscald.errors import Code, ConnectionLost, FiscalError
@@ -281,6 +289,7 @@ class RegisterDriver(FiscalDriver):
                 await self.protocol.send(step)
             total = await self.protocol.subtotal(params.receipt_discount)
             await recorded
+            await self._started_recorded()
             if total != totals.total_cents:
                 await self.protocol.cancel_receipt()
                 device_total = total
@@ -310,6 +319,20 @@ class RegisterDriver(FiscalDriver):
             with contextlib.suppress(FiscalError):  # the receipt is printed: a stuck drawer does not undo that
                 await self.protocol.open_drawer()
         return result
+
+    @staticmethod
+    async def _started_recorded() -> None:
+        """The operation's started record, committed with the pending record (``records_first``), is durable too
+        before anything is paid; if it failed on its own, the receipt goes no further (and is cancelled)."""
+        started = STARTED_RECORD.get()
+        if started is None:
+            return
+        try:
+            await started
+        except FiscalError:
+            raise
+        except Exception as exc:
+            raise FiscalError(Code.PERSISTENCE, f"the operation's record could not be stored: {exc}") from exc
 
     async def _closed_number(self, pending: PendingReceipt, closed: int | None) -> int | None:
         """The printed receipt's number: the close reply's when it carries one; numbering "transaction": the
