@@ -13,6 +13,7 @@ from inproc import InProcessServer
 from sim_client import Sim
 from sim_client import item as sim_item
 
+from fiscald.app import open_database
 from server import Server, add_simulated_register, item, op
 
 
@@ -173,3 +174,26 @@ def test_keys_are_per_device_and_durable(make_app: Any, tmp_path: Path) -> None:
         assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == a.json()
         status = c.post("/devices/operation", json=op(first, "get_status")).json()["result"]
         assert status["last_receipt_number"] == 1
+
+
+def test_a_receipt_whose_started_record_fails_is_not_journaled(make_app: Any, tmp_path: Path) -> None:
+    """A Simulated receipt does not wait for its started record: the two commit together. When that record fails
+    on its own (a trigger in the real store refuses it; the writer then runs each write of the batch alone), the
+    receipt's journal entry, written after it, is not written either: nothing was printed, so a retry prints once."""
+    data = tmp_path / "refusing"
+    device = add_simulated_register(data, "R")
+    db = open_database(data)
+    try:
+        db.write_sync(lambda c: c.execute(
+            "CREATE TRIGGER refuse_started BEFORE INSERT ON operations WHEN NEW.idem_key = 'refused' "
+            "BEGIN SELECT RAISE(ABORT, 'the store refuses this record'); END"))
+    finally:
+        db.close()
+    sim = Sim(make_app(data))
+    params = {"lines": [sim_item("Refuzat")]}
+    first = sim.op(device, "print_receipt", params, key="refused")
+    assert first.status_code == 500 and first.json()["status"] in (1000, 1001), first.text
+    assert journal_receipts(sim, device, "Refuzat") == 0
+    printed = sim.op(device, "print_receipt", params, key="accepted")
+    assert printed.status_code == 200 and printed.json()["result"]["receipt_number"] == 1, printed.text
+    assert journal_receipts(sim, device, "Refuzat") == 1

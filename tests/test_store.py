@@ -138,3 +138,32 @@ def test_the_wal_is_copied_back_by_the_checkpoint_thread_not_by_a_commit(tmp_pat
             db.close()
 
     asyncio.run(main())
+
+
+def test_a_write_after_one_that_failed_is_not_run(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+
+    async def main() -> None:
+        db = Database(path)
+        try:
+            await db.write(lambda c: c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+
+            def boom(conn: sqlite3.Connection) -> None:
+                raise ValueError("refused")
+
+            first = db.write_future(boom, urgent=False)  # held, then in one batch with the next two
+            same_batch = db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (1)"), after=first)
+            unrelated = db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (2)"))
+            results = await asyncio.gather(first, same_batch, unrelated, return_exceptions=True)
+            assert isinstance(results[0], ValueError)
+            assert isinstance(results[1], FiscalError) and results[1].code == Code.PERSISTENCE
+            later = db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (3)"), after=first)
+            with pytest.raises(FiscalError):  # a batch of its own, after the failure: not run either
+                await later
+            ok = db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (4)"), after=unrelated)
+            await ok
+            assert _visible(path) == [2, 4]
+        finally:
+            db.close()
+
+    asyncio.run(main())

@@ -99,13 +99,14 @@ def _settle_on_loop(items: list[tuple[asyncio.Future[Any], Any, BaseException | 
 
 
 Result = tuple[Waiter, Any, BaseException | None]
-Queued = tuple[WriteFn[Any], Waiter]  # a write and who waits for it
+Queued = tuple[WriteFn[Any], Waiter, Waiter | None]  # a write, who waits for it, the write it depends on
+_FAILED_KEPT = 256  # writes that failed, remembered for the writes queued after them
 
 
-def _all_or_nothing(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> list[Result] | None:
+def _all_or_nothing(conn: sqlite3.Connection, batch: list[Queued]) -> list[Result] | None:
     conn.execute("BEGIN IMMEDIATE")
     results: list[Result] = []
-    for fn, waiter in batch:
+    for fn, waiter, _after in batch:
         try:
             results.append((waiter, fn(conn), None))
         except Exception:
@@ -145,6 +146,7 @@ class Database:
         self._held_timer: asyncio.TimerHandle | None = None
         self._checkpoint_due = threading.Event()
         self._commits = 0  # transactions committed by the writer (read by the checkpoint thread)
+        self._failed: dict[int, Waiter] = {}  # the latest writes that failed, by id (writer thread only)
         self._writer = threading.Thread(target=self._write_loop, name="fiscald-db-writer", daemon=True)
         self._writer.start()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="fiscald-db-checkpoint",
@@ -206,21 +208,38 @@ class Database:
             if conn is not None:
                 conn.close()
 
-    @staticmethod
-    def _run_batch(conn: sqlite3.Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> None:
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[Queued]) -> None:
         """All writes of the batch in one transaction (one fsync). If one of them raises, the batch is rolled
         back and every write runs again in a transaction of its own, so one failing write undoes no other
-        (write functions must therefore be safe to run twice: they only touch the connection)."""
+        (write functions must therefore be safe to run twice: they only touch the connection) — except a write
+        queued ``after`` one that failed, in this batch or an earlier one: it is not run, and fails too."""
         try:
-            results = _all_or_nothing(conn, batch)
+            blocked = any(after is not None and self._failed.get(id(after)) is after for _fn, _w, after in batch)
+            results = None if blocked else _all_or_nothing(conn, batch)
             if results is None:
-                results = [_alone(conn, fn, waiter) for fn, waiter in batch]
+                results = []
+                for fn, waiter, after in batch:
+                    if after is not None and self._failed.get(id(after)) is after:
+                        result: Result = (waiter, None, FiscalError(Code.PERSISTENCE, "not written: the write it "
+                                                                                      "depends on failed"))
+                    else:
+                        result = _alone(conn, fn, waiter)
+                    if result[2] is not None:
+                        self._remember_failed(waiter)
+                    results.append(result)
         except sqlite3.Error as db_exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             error = FiscalError(Code.PERSISTENCE, f"database write failed: {db_exc}")
-            results = [(waiter, None, error) for _fn, waiter in batch]
+            results = [(waiter, None, error) for _fn, waiter, _after in batch]
+            for _fn, waiter, _after in batch:
+                self._remember_failed(waiter)
         _settle(results)
+
+    def _remember_failed(self, waiter: Waiter) -> None:
+        self._failed[id(waiter)] = waiter  # kept alive, so its id is not reused while remembered
+        if len(self._failed) > _FAILED_KEPT:
+            del self._failed[next(iter(self._failed))]
 
     def _put(self, writes: list[Queued]) -> None:
         if self._closed:
@@ -239,32 +258,34 @@ class Database:
         if self._held and not self._closed:
             self._put(self._take_held())
 
-    def write_future(self, fn: WriteFn[T], urgent: bool = True) -> asyncio.Future[T]:
+    def write_future(self, fn: WriteFn[T], urgent: bool = True,
+                     after: asyncio.Future[Any] | None = None) -> asyncio.Future[T]:
         """Queue ``fn(conn)``; the future resolves once its transaction is committed (durable).
 
         Writes are committed in the order they were queued. ``urgent=False``: nobody waits for this write now
         (what it records can be rebuilt, or a later urgent write commits it before anything depends on it), so
         it is held and committed with the next urgent write of this event loop, at the latest ``linger_s``
-        later."""
+        later. ``after``: an earlier write this one depends on; if that one failed, this one is not run (it
+        fails with 1001 Persistence)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
         if urgent:
-            self._put([*self._take_held(), (fn, fut)])
+            self._put([*self._take_held(), (fn, fut, after)])
         else:
             if self._closed:
                 raise FiscalError(Code.PERSISTENCE, "the database is closed")
-            self._held.append((fn, fut))
+            self._held.append((fn, fut, after))
             if self._held_timer is None:
                 self._held_timer = loop.call_later(self.linger_s, self._flush_held)
         return fut
 
-    async def write(self, fn: WriteFn[T]) -> T:
+    async def write(self, fn: WriteFn[T], after: asyncio.Future[Any] | None = None) -> T:
         """Run ``fn(conn)`` inside a committed (durable) transaction; returns its value."""
-        return await self.write_future(fn)
+        return await self.write_future(fn, after=after)
 
     def write_sync(self, fn: WriteFn[T]) -> T:
         fut: Future[T] = Future()
-        self._put([(fn, fut)])
+        self._put([(fn, fut, None)])
         return fut.result()
 
     # -- reads ----------------------------------------------------------------------------------

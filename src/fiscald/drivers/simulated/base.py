@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from fiscald.drivers.base import Driver, DriverContext, Result
+from fiscald.drivers.base import STARTED_RECORD, Driver, DriverContext, Result
 from fiscald.drivers.simulated.faults import FaultSpec, Simulator
 from fiscald.errors import Code
 from fiscald.models.config import DeviceConfig
@@ -73,7 +73,8 @@ class SimulatedDevice(Driver, Generic[S]):
             device_repo.save_state(conn, device_id, self.state_json(new, written))
             return written
 
-        written = await self.ctx.db.write(write)
+        # not written if the operation's started record, queued just before without waiting, failed
+        written = await self.ctx.db.write(write, after=STARTED_RECORD.get())
         self.state = new
         if written is not None:
             self.ctx.on_journal(written)
