@@ -25,6 +25,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def refuse_started_records(data_dir: Path, key: str) -> None:
+    """A trigger in the (stopped) server's store that refuses the *started* record of operations keyed ``key``: a
+    real failure of that one write, for the tests of what follows it."""
+    db = open_database(data_dir)
+    try:
+        db.write_sync(lambda c: c.execute(
+            f"CREATE TRIGGER refuse_started BEFORE INSERT ON operations WHEN NEW.idem_key = '{key}' "
+            "BEGIN SELECT RAISE(ABORT, 'the store refuses this record'); END"))
+    finally:
+        db.close()
+
+
 def add_simulated_register(data_dir: Path, name: str = "Sim", vat_rates: dict[str, int] | None = None,
                            **fields: Any) -> str:
     """Configure a Simulated register in a (stopped) server's data dir; returns its id."""

@@ -21,8 +21,7 @@ from inproc import InProcessServer
 from sim_client import Sim, item, pay
 from wsclient import ws_client
 
-from fiscald.app import open_database
-from server import free_port
+from server import free_port, refuse_started_records
 
 PAY, CLOSE, TRANSACTION = 0x35, 0x38, 0x4C
 
@@ -190,13 +189,7 @@ def test_a_started_record_that_fails_alone_stops_the_receipt_before_payment(tmp_
     stops before paying: nothing is printed, the open receipt is cancelled, and a new key prints once."""
     emu = Emulator(tmp_path / "emu", port=free_port()).start()
     device = add_datecs_register(tmp_path / "srv", emu)
-    db = open_database(tmp_path / "srv")
-    try:
-        db.write_sync(lambda c: c.execute(
-            "CREATE TRIGGER refuse_started BEFORE INSERT ON operations WHEN NEW.idem_key = 'refused' "
-            "BEGIN SELECT RAISE(ABORT, 'the store refuses this record'); END"))
-    finally:
-        db.close()
+    refuse_started_records(tmp_path / "srv", "refused")
     srv = InProcessServer(tmp_path / "srv", demo=False).start()
     try:
         s = Sim(srv)

@@ -13,8 +13,7 @@ from inproc import InProcessServer
 from sim_client import Sim
 from sim_client import item as sim_item
 
-from fiscald.app import open_database
-from server import Server, add_simulated_register, item, op
+from server import Server, add_simulated_register, item, op, refuse_started_records
 
 
 def receipts_for(client: httpx.Client, device_id: str, description: str) -> int:
@@ -182,13 +181,7 @@ def test_a_receipt_whose_started_record_fails_is_not_journaled(make_app: Any, tm
     receipt's journal entry, written after it, is not written either: nothing was printed, so a retry prints once."""
     data = tmp_path / "refusing"
     device = add_simulated_register(data, "R")
-    db = open_database(data)
-    try:
-        db.write_sync(lambda c: c.execute(
-            "CREATE TRIGGER refuse_started BEFORE INSERT ON operations WHEN NEW.idem_key = 'refused' "
-            "BEGIN SELECT RAISE(ABORT, 'the store refuses this record'); END"))
-    finally:
-        db.close()
+    refuse_started_records(data, "refused")
     sim = Sim(make_app(data))
     params = {"lines": [sim_item("Refuzat")]}
     first = sim.op(device, "print_receipt", params, key="refused")
