@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 from datecs_bench import receipt as datecs_receipt  # noqa: E402
 from datecs_env import datecs_rig  # noqa: E402
 from http_bench import pct, receipt  # noqa: E402
-from receipt_ratio import round_trips  # noqa: E402
+from receipt_ratio import pin, round_trips  # noqa: E402
 
 from server import Server, add_simulated_register  # noqa: E402
 
@@ -48,19 +48,6 @@ def thread_cpu(pid: int) -> dict[int, float]:
             continue
         found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
     return found
-
-
-def pin(pid: int, beside: int | None) -> None:
-    """The server's threads on the last CPU, this process (and ``beside``'s threads) on the first (Linux with two
-    CPUs or more)."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(cpus) < 2:
-        return
-    os.sched_setaffinity(0, {cpus[0]})
-    for which, cpu in ((pid, cpus[-1]), (beside, cpus[0])):
-        if which is not None:
-            for task in Path(f"/proc/{which}/task").iterdir():
-                os.sched_setaffinity(int(task.name), {cpu})
 
 
 def measure(src: Path, register: str, receipts: int) -> tuple[float, float, float, float]:

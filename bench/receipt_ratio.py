@@ -1,6 +1,7 @@
 """fiscald's receipt path against the floor (bench/floor.py), in one run, as ratios. Results: docs/benchmarks.md.
 
     .venv/bin/python bench/receipt_ratio.py [--receipts 1000] [--seconds 8] [--rounds 2] [--floor-commits group|alone]
+                                            [--pin]
 
 Both servers run at once on free loopback ports, each with its own data dir; fiscald has 8 Simulated
 registers (zero latency). One raw keep-alive HTTP/1.1 client (so the client costs little and the same for both)
@@ -124,6 +125,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pin(pid: int, beside: int | None) -> None:
+    """The server's threads on the last CPU, this process (and ``beside``'s threads) on the first (Linux with two
+    CPUs or more)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2:
+        return
+    os.sched_setaffinity(0, {cpus[0]})
+    for which, cpu in ((pid, cpus[-1]), (beside, cpus[0])):
+        if which is not None:
+            for task in Path(f"/proc/{which}/task").iterdir():
+                os.sched_setaffinity(int(task.name), {cpu})
+
+
 def measure(port: int, pid: int, devices: list[str], receipts: int, seconds: float,
             per_device: int) -> tuple[float, float, float, float]:
     """p50 and p99 ms, server CPU ms per receipt (both over the sequential run), then receipts/s under load."""
@@ -143,6 +157,8 @@ def main() -> None:
     parser.add_argument("--per-device", type=int, default=2)
     parser.add_argument("--floor-commits", choices=["group", "alone"], default="group",
                         help="the floor commits as fiscald does (group) or each alone (bench/floor.py)")
+    parser.add_argument("--pin", action="store_true",
+                        help="each server on the last CPU, the client on the first (Linux): steadier rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -151,6 +167,9 @@ def main() -> None:
         floor, floor_port = start_floor(root / "floor", args.floor_commits)
         try:
             assert fiscald.proc is not None
+            if args.pin:
+                pin(fiscald.proc.pid, None)
+                pin(floor.pid, None)
             print(f"{'round':>5} {'server':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'receipts/s':>11}")
             rows: list[tuple[float, float, float, float]] = []
             for n in range(args.rounds):
