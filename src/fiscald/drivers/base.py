@@ -43,9 +43,9 @@ Handler = Callable[[BaseModel], Awaitable[Result]]
 CURRENT_OPERATION: ContextVar[str | None] = ContextVar("fiscald_current_operation", default=None)
 
 # The operation's started record when the manager did not wait for it (``Driver.records_first``): it commits with
-# the driver's own first write, and a driver awaits it too before anything a restart would not undo, so that a
-# started record that failed on its own (the store's writer then runs each write of the batch alone) stops the
-# operation there.
+# the driver's own first write, which a driver queues ``after`` it (``Database.write_future``), so that a started
+# record that failed on its own (the store's writer then runs each write of the batch alone) stops the operation
+# there.
 STARTED_RECORD: ContextVar[asyncio.Future[None] | None] = ContextVar("fiscald_started_record", default=None)
 
 

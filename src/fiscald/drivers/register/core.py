@@ -216,9 +216,11 @@ class RegisterDriver(FiscalDriver):
         self.ctx.on_journal(entry)
         return entry
 
-    def _pending_write(self, pending: PendingReceipt | None) -> asyncio.Future[None]:
+    def _pending_write(self, pending: PendingReceipt | None,
+                       after: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
         key, snapshot = self.state_key(), None if pending is None else pending.to_json()
-        return self.ctx.db.write_future(lambda conn: device_repo.save_state(conn, key, {"pending": snapshot}))
+        return self.ctx.db.write_future(lambda conn: device_repo.save_state(conn, key, {"pending": snapshot}),
+                                        after=after)
 
     async def _save_pending(self, pending: PendingReceipt | None) -> None:
         await self._pending_write(pending)
@@ -283,13 +285,13 @@ class RegisterDriver(FiscalDriver):
         try:
             pending.number = await self._open(operator, password, params)
             pending.opened = True
-            # durable before the receipt can close (awaited before payment), written while the lines go out
-            recorded = self._pending_write(pending)
+            # durable before the receipt can close (awaited before payment), written while the lines go out; not
+            # written if the operation's started record, which it commits with (records_first), failed
+            recorded = self._pending_write(pending, after=STARTED_RECORD.get())
             for step in steps:
                 await self.protocol.send(step)
             total = await self.protocol.subtotal(params.receipt_discount)
             await recorded
-            await self._started_recorded()
             if total != totals.total_cents:
                 await self.protocol.cancel_receipt()
                 device_total = total
@@ -301,7 +303,8 @@ class RegisterDriver(FiscalDriver):
                 number = await self._closed_number(pending, await self.protocol.close_receipt())
         except FiscalError as exc:
             if recorded is not None:
-                await recorded
+                with contextlib.suppress(FiscalError):  # not stored: the receipt is settled from memory all the same
+                    await recorded
             if not pending.opened and not isinstance(exc, ConnectionLost):
                 raise
             self._maybe_pending = True
@@ -319,20 +322,6 @@ class RegisterDriver(FiscalDriver):
             with contextlib.suppress(FiscalError):  # the receipt is printed: a stuck drawer does not undo that
                 await self.protocol.open_drawer()
         return result
-
-    @staticmethod
-    async def _started_recorded() -> None:
-        """The operation's started record, committed with the pending record (``records_first``), is durable too
-        before anything is paid; if it failed on its own, the receipt goes no further (and is cancelled)."""
-        started = STARTED_RECORD.get()
-        if started is None:
-            return
-        try:
-            await started
-        except FiscalError:
-            raise
-        except Exception as exc:
-            raise FiscalError(Code.PERSISTENCE, f"the operation's record could not be stored: {exc}") from exc
 
     async def _closed_number(self, pending: PendingReceipt, closed: int | None) -> int | None:
         """The printed receipt's number: the close reply's when it carries one; numbering "transaction": the
