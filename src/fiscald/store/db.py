@@ -214,12 +214,12 @@ class Database:
         (write functions must therefore be safe to run twice: they only touch the connection) — except a write
         queued ``after`` one that failed, in this batch or an earlier one: it is not run, and fails too."""
         try:
-            blocked = any(after is not None and self._failed.get(id(after)) is after for _fn, _w, after in batch)
+            blocked = any(self._failed_before(after) for _fn, _waiter, after in batch)
             results = None if blocked else _all_or_nothing(conn, batch)
             if results is None:
                 results = []
                 for fn, waiter, after in batch:
-                    if after is not None and self._failed.get(id(after)) is after:
+                    if self._failed_before(after):
                         result: Result = (waiter, None, FiscalError(Code.PERSISTENCE, "not written: the write it "
                                                                                       "depends on failed"))
                     else:
@@ -235,6 +235,9 @@ class Database:
             for _fn, waiter, _after in batch:
                 self._remember_failed(waiter)
         _settle(results)
+
+    def _failed_before(self, after: Waiter | None) -> bool:
+        return after is not None and self._failed.get(id(after)) is after
 
     def _remember_failed(self, waiter: Waiter) -> None:
         self._failed[id(waiter)] = waiter  # kept alive, so its id is not reused while remembered
