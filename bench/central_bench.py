@@ -25,6 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from http_bench import latency, pct
+from proc_cpu import cpu_seconds
 
 from central_check import fill
 from fiscald.central.schema import migrate
@@ -61,12 +62,6 @@ def drain_rate(pg: PgCluster, root: Path, entries: int) -> tuple[float, float]:
     return entries / elapsed, elapsed
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads: the shipper's included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def set_central(client: httpx.Client, url: str | None) -> None:
     answer = client.post("/manage/save_settings", json={"central_url": url, "store_id": "bench-store"})
     assert answer.status_code == 200, answer.text
@@ -82,9 +77,9 @@ def wait_state(client: httpx.Client, states: set[str]) -> dict[str, object]:
 
 def measure(srv: Server, device_id: str, count: int) -> tuple[list[float], list[float], float]:
     assert srv.proc is not None
-    before = cpu_s(srv.proc.pid)
+    before = cpu_seconds(srv.proc.pid)
     client_ms, server_ms = latency(srv, device_id, count)
-    return client_ms, server_ms, cpu_s(srv.proc.pid) - before
+    return client_ms, server_ms, cpu_seconds(srv.proc.pid) - before
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ Target: fiscald < 5 % of the wire time. Results go to docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from datecs_env import datecs_rig
+from proc_cpu import cpu_seconds
 
 
 def receipt(device_id: str) -> dict[str, Any]:
@@ -71,12 +71,6 @@ def run(protocol: str, receipts: int, baud: int) -> dict[str, float]:
     med["fiscald_p90"] = sorted(r["fiscald"] for r in rows)[int(0.9 * (len(rows) - 1))]
     med["cpu"] = cpu
     return med
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

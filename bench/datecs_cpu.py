@@ -25,15 +25,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 from datecs_bench import receipt  # noqa: E402
 from datecs_env import datecs_rig  # noqa: E402
+from proc_cpu import cpu_times  # noqa: E402
 
 WARM_UP = 5
-
-
-def cpu_times(pid: int) -> tuple[float, float]:
-    """A process's user and system CPU seconds so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def run(protocol: str, receipts: int) -> tuple[float, float, float]:

@@ -32,22 +32,10 @@ sys.path.insert(0, str(HERE))
 from datecs_bench import receipt as datecs_receipt  # noqa: E402
 from datecs_env import datecs_rig  # noqa: E402
 from http_bench import pct, receipt  # noqa: E402
+from proc_cpu import thread_cpu  # noqa: E402
 from receipt_ratio import pin, round_trips  # noqa: E402
 
 from server import Server, add_simulated_register  # noqa: E402
-
-
-def thread_cpu(pid: int) -> dict[int, float]:
-    """CPU seconds (user + system) of each thread of ``pid`` so far."""
-    tick = os.sysconf("SC_CLK_TCK")
-    found: dict[int, float] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended
-            continue
-        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return found
 
 
 def measure(src: Path, register: str, receipts: int) -> tuple[float, float, float, float]:

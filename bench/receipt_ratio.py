@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 from http_bench import pct, receipt  # noqa: E402
+from proc_cpu import cpu_seconds  # noqa: E402
 
 from server import Server, add_simulated_register, free_port  # noqa: E402
 
@@ -117,12 +118,6 @@ def start_floor(data_dir: Path, commits: str) -> tuple[subprocess.Popen[bytes], 
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the floor did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    """The process's user + system CPU time so far (Linux /proc), the measure the machine's load inflates least."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pin(pid: int, beside: int | None) -> None:
