@@ -67,6 +67,7 @@ def test_cloud_tokens(term: EmulatedTerminal) -> None:
 
 
 def test_local_processing_abort_and_busy(term: EmulatedTerminal) -> None:
+    term.simulate(card_delay_ms=30_000)  # the card is not read before the abort, however slow the machine
     sid = str(uuid.uuid4())
     r = httpx.post(f"{term.url}/pos/v1/transactions:sale", json={"sessionId": sid, "amount": 500,
                                                                   "currencyCode": "946"})
@@ -77,9 +78,10 @@ def test_local_processing_abort_and_busy(term: EmulatedTerminal) -> None:
     assert httpx.post(f"{term.url}/pos/v1/transactions:abort", json={"sessionId": sid}).status_code == 200
     aborted = httpx.get(f"{term.url}/pos/v1/sessions/{sid}").json()
     assert aborted["success"] is False and aborted["abortOperation"] is True and aborted["abortSuccess"] is True
+    term.simulate(card_delay_ms=100)
     late = str(uuid.uuid4())
     httpx.post(f"{term.url}/pos/v1/transactions:sale", json={"sessionId": late, "amount": 500, "currencyCode": "946"})
-    time.sleep(0.5)  # the card is read
+    time.sleep(0.3)  # the card is read
     assert httpx.post(f"{term.url}/pos/v1/transactions:abort", json={"sessionId": late}).status_code == 400
     assert httpx.get(f"{term.url}/pos/v1/sessions/{late}").json()["success"] is True
     assert [c["session_id"] for c in term.charges()] == [late]
@@ -114,6 +116,7 @@ def test_charges_survive_a_restart(tmp_path: Path) -> None:
 def test_cloud_takes_the_documented_example_body(term: EmulatedTerminal) -> None:
     """The sale example of ciramconsulting/VivaTerminalRelayServer README.md (Viva's EFT POS API example):
     terminalId and currencyCode as numbers."""
+    term.simulate(card_delay_ms=30_000)  # still waiting for the card when the cancel comes
     bearer = {"Authorization": f"Bearer {token(term.url).json()['access_token']}"}
     sid = "4bdebe62-c211-4ca0-a994-b2fbea2061c5"
     body = {"sessionId": sid, "terminalId": 16000010, "cashRegisterId": "XDE384678UY", "amount": 1170,
