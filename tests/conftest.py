@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from inproc import InProcessServer
+from polling import wait_for
 
 from server import Server
 
@@ -37,6 +38,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One real server (demo mode) shared by the tests that only need a register."""
     srv = Server(tmp_path_factory.mktemp("shared-server")).start()
+    # the server answers before its register has started (a task of its own): the tests read its status
+    wait_for(lambda: all(d["status"] != "Connecting"
+                         for d in httpx.get(srv.url + "/devices/fiscal").json()["fiscal_devices"]),
+             20, "the demo register's start")
     yield srv
     srv.stop()
 

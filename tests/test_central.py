@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from polling import wait_for
 from typer.testing import CliRunner
 
 from central_check import assert_same, central_counts, fill
@@ -27,7 +28,7 @@ from fiscald.config import Settings
 from fiscald.store import Database
 from fiscald.store import devices as device_repo
 from fiscald.store import operations as op_repo
-from pg import PgCluster, wait_until
+from pg import PgCluster
 from server import Server, add_simulated_register, item, op
 
 
@@ -62,7 +63,7 @@ def test_ten_thousand_entries_from_four_registers(pg: PgCluster, store: Database
     fill(store, devices, 2500)
     shipper = shipper_for(store, url, "store-0001")
     try:
-        wait_until(lambda: drained(shipper), 90, "the backlog to drain")
+        wait_for(lambda: drained(shipper), 90, "the backlog to drain")
     finally:
         shipper.stop()
     assert assert_same(store.path, url, "store-0001") == 10_000
@@ -176,7 +177,7 @@ def test_sigkill_in_the_middle_of_a_batch(pg: PgCluster, tmp_path: Path) -> None
     server = Server(data, demo=False).start()
     try:
         with psycopg.connect(url) as blocker:
-            wait_until(lambda: central_counts(url, "store-kill") == (0, 0) and _store_seen(url, "store-kill"),
+            wait_for(lambda: central_counts(url, "store-kill") == (0, 0) and _store_seen(url, "store-kill"),
                        30, "the first heartbeat")
             blocker.execute("LOCK TABLE fiscald.journal IN EXCLUSIVE MODE")
             with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -184,14 +185,14 @@ def test_sigkill_in_the_middle_of_a_batch(pg: PgCluster, tmp_path: Path) -> None
                     body = op(registers[n % 2], "print_receipt", {"lines": [item()],
                                                                   "payments": [{"type": "cash", "amount_cents": 1000}]})
                     assert client.post("/devices/operation", json=body).json()["status"] == 200
-            wait_until(lambda: _shipper_waits_on_lock(url), 30, "the shipper's batch to wait on the lock")
+            wait_for(lambda: _shipper_waits_on_lock(url), 30, "the shipper's batch to wait on the lock")
             server.kill()
             blocker.rollback()
         assert central_counts(url, "store-kill") == (0, 0)  # the open batch died with the process
         server.start()
-        wait_until(lambda: central_counts(url, "store-kill") == (50, 50), 30, "the batch to be shipped again")
+        wait_for(lambda: central_counts(url, "store-kill") == (50, 50), 30, "the batch to be shipped again")
         with httpx.Client(base_url=server.url) as client:
-            wait_until(lambda: client.get("/health").json()["central"]["backlog"]["journal"] == 0, 30, "drained")
+            wait_for(lambda: client.get("/health").json()["central"]["backlog"]["journal"] == 0, 30, "drained")
     finally:
         server.stop()
     assert assert_same(data / "fiscald.db", url, "store-kill") == 50
@@ -218,7 +219,7 @@ def test_two_stores_ship_to_one_database_concurrently(pg: PgCluster, tmp_path: P
             fill(db, [str(uuid.uuid4()) for _ in range(2)], 1000)
         shippers = [shipper_for(db, url, f"store-{i}", batch=200) for i, db in enumerate(stores)]
         try:
-            wait_until(lambda: all(drained(s) for s in shippers), 60, "both backlogs to drain")
+            wait_for(lambda: all(drained(s) for s in shippers), 60, "both backlogs to drain")
         finally:
             for shipper in shippers:
                 shipper.stop()
@@ -239,12 +240,12 @@ def test_a_lost_local_position_resends_nothing_twice(pg: PgCluster, store: Datab
     url = fresh_database(pg, "lost_position")
     fill(store, [str(uuid.uuid4())], 300)
     shipper = shipper_for(store, url, "store-p")
-    wait_until(lambda: drained(shipper), 30, "drained")
+    wait_for(lambda: drained(shipper), 30, "drained")
     shipper.stop()
     store.write_sync(lambda c: outbox.set_positions(c, {"journal": 0, "outcomes": 0}))
     fill(store, [str(uuid.uuid4())], 10)
     shipper = shipper_for(store, url, "store-p")
-    wait_until(lambda: drained(shipper), 30, "drained again")
+    wait_for(lambda: drained(shipper), 30, "drained again")
     shipper.stop()
     assert shipper.status.shipped == {"journal": 10, "outcomes": 10}  # only the new rows went out
     assert store.read_sync(outbox.positions) == {"journal": 310, "outcomes": 310}
@@ -258,9 +259,9 @@ def test_a_new_database_gets_the_whole_history(pg: PgCluster, store: Database) -
     shipper = Shipper(store, settings, poll_s=0.05)
     shipper.start()
     try:
-        wait_until(lambda: drained(shipper), 30, "drained to the first database")
+        wait_for(lambda: drained(shipper), 30, "drained to the first database")
         settings.central_url = second  # a live settings change: no restart
-        wait_until(lambda: shipper.status.target is not None and "second_db" in shipper.status.target
+        wait_for(lambda: shipper.status.target is not None and "second_db" in shipper.status.target
                    and drained(shipper), 30, "drained to the second database")
     finally:
         shipper.stop()
@@ -277,11 +278,11 @@ def test_a_conflicting_journal_is_refused_not_merged(pg: PgCluster, tmp_path: Pa
         fill(first, [device], 20)
         fill(copy, [device], 20, start_day="2026-12-01")
         shipper = shipper_for(first, url, "store-c")
-        wait_until(lambda: drained(shipper), 30, "drained")
+        wait_for(lambda: drained(shipper), 30, "drained")
         shipper.stop()
         shipper = shipper_for(copy, url, "store-c")
         try:
-            wait_until(lambda: shipper.status.last_error is not None, 30, "the conflict")
+            wait_for(lambda: shipper.status.last_error is not None, 30, "the conflict")
         finally:
             shipper.stop()
         assert shipper.status.state == "error"

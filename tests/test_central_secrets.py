@@ -13,11 +13,11 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from polling import wait_for
 from typer.testing import CliRunner
 
 from fiscald.central import url
 from fiscald.cli import cli
-from pg import wait_until
 from server import Server, free_port
 
 # Each password is marked at both ends, so an output that shows any part of it is caught.
@@ -79,7 +79,7 @@ def test_no_output_of_server_or_cli_shows_the_password(make_server: Any, tmp_pat
                 assert answer.status_code == 400 and "central_url" in answer.json()["error"]
             else:
                 assert answer.status_code == 200, answer.text
-                wait_until(lambda: client.get("/health").json()["central"]["last_error"] is not None, 30,
+                wait_for(lambda: client.get("/health").json()["central"]["last_error"] is not None, 30,
                            "the shipping error")
                 outputs.append(client.get("/health").text)
             outputs.append(client.get("/manage/get_settings").text)
@@ -99,7 +99,7 @@ def test_no_output_of_server_or_cli_shows_the_password(make_server: Any, tmp_pat
         monkeypatch.setenv(url.ENV_URL, central(secret(middle), closed))
         from_env: Server = make_server(tmp_path / f"env{len(outputs)}")
         with httpx.Client(base_url=from_env.url, timeout=30) as client:
-            wait_until(lambda c=client: c.get("/health").json()["central"]["last_error"] is not None, 30,
+            wait_for(lambda c=client: c.get("/health").json()["central"]["last_error"] is not None, 30,
                        "the shipping error")  # type: ignore[misc]
             outputs.append(client.get("/health").text)
         from_env.stop()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from polling import wait_for
 from typer.testing import CliRunner
 
 from fiscald import instance
@@ -160,6 +161,9 @@ def test_a_stale_record_after_a_crash(make_server: Any, tmp_path: Path) -> None:
     srv.start()  # the lock was released by the OS: a new server starts at once
     fresh = instance.read_record(data)
     assert fresh is not None and fresh.pid == pid_of(srv) and fresh.instance_id != crashed.instance_id
+    # the server answers before its devices have started (each starts in a task of its own)
+    wait_for(lambda: json.loads(fiscald("simulate", "show", device_id, *dd).stdout)["status"] != "Connecting",
+             20, "the register's start")
     shown = json.loads(fiscald("simulate", "show", device_id, *dd).stdout)
     assert shown["status"] == "Connected"
     assert srv.url in flat(fiscald("devices", "list", *dd).stdout)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from polling import wait_for
 from typer.testing import CliRunner
 
 from fiscald.app import open_database
@@ -82,7 +83,11 @@ def test_online_changes_apply_live(make_server: Any, tmp_path: Path) -> None:
     assert TOKEN not in shown and TOKEN[-4:] in shown
     out = fiscald("devices", "add", "Casa 2", *dd)
     new_id = out.strip().splitlines()[-1]
-    views = httpx.get(srv.url + "/devices/fiscal", headers={"Authorization": f"Bearer {TOKEN}"}).json()
-    assert {v["config"]["id"]: v["status"] for v in views["fiscal_devices"]}[new_id] == "Connected"
+    def status() -> str:
+        views = httpx.get(srv.url + "/devices/fiscal", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        return str({v["config"]["id"]: v["status"] for v in views["fiscal_devices"]}[new_id])
+
+    wait_for(lambda: status() != "Connecting", 10, "the new device's start")  # it starts in a task of its own
+    assert status() == "Connected"
     fiscald("settings", "set", "api_token", "null", *dd)
     assert httpx.get(srv.url + "/devices/fiscal").status_code == 200

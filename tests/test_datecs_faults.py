@@ -7,27 +7,20 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from datecs_env import Emulator, add_datecs_register, datecs_rig
+from polling import wait_for
 from sim_client import Sim, item, pay
 
 from fiscald.drivers.isl import framing
 from server import Server, add_simulated_register
 
 CLOSE = 0x38
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import websockets
 from inproc import InProcessServer
+from polling import wait_for
 
 from fiscald.drivers.datecs.models import MODELS as DATECS_MODELS
 from fiscald.drivers.isl.brands import BRANDS as ISL_BRANDS
@@ -66,6 +67,9 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
         dev = created.json()["id"]
         assert created.json() == {"success": True, "message": "Fiscal device created successfully", "id": dev}
         assert str(uuid.UUID(dev)) == dev and inp.is_dir()
+        # the device starts in a task of its own (the save does not wait for it): Connecting, then Connected
+        wait_for(lambda: c.get("/devices/fiscal").json()["fiscal_devices"][0]["status"] != "Connecting",
+                 10, "the device's start")
         [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
         # the documented fields, plus "inp" because this register watches an INP folder
         assert set(view) == {"config", "status", "status_text", "vat_rates", "connected_device_id", "inp"}
@@ -84,6 +88,8 @@ def test_device_cycle_create_list_update_operate_disable_delete(make_app: Any, t
 
         updated = c.post("/manage/save_fiscal_device", json={"id": dev, "name": "Casa 1 (bar)", "scan_folder": None})
         assert updated.json() == {"success": True, "message": "Fiscal device updated successfully", "id": dev}
+        wait_for(lambda: c.get("/devices/fiscal").json()["fiscal_devices"][0]["status"] != "Connecting",
+                 10, "the device's restart")
         [view] = c.get("/devices/fiscal").json()["fiscal_devices"]
         assert view["config"]["name"] == "Casa 1 (bar)" and view["config"]["notes"] == "bar"  # untouched fields kept
         assert view["config"]["scan_folder"] is None and view["status"] == "Connected"
