@@ -56,12 +56,19 @@ def entry_hash(prev_hash: str, seq: int, kind: str, number: int | None, fiscal_d
     return hashlib.sha256(content).hexdigest()
 
 
-def _next_id(conn: sqlite3.Connection) -> int:
-    """The id the next entry gets (AUTOINCREMENT: above every id ever used). Only the store's one writer
-    appends, inside its transaction, so nothing can take it in between."""
-    row = conn.execute("SELECT MAX(n) FROM (SELECT MAX(id) AS n FROM journal UNION ALL "
-                       "SELECT seq FROM sqlite_sequence WHERE name = 'journal')").fetchone()
-    return int(row[0] or 0) + 1
+def _chain_end(conn: sqlite3.Connection, device_id: str) -> tuple[int, str, int]:
+    """The device's last entry's seq and hash (0 and GENESIS before its first), and the id the next entry gets
+    (AUTOINCREMENT: above every id ever used); one statement, so the store's writer thread takes the GIL back
+    once for all three. Only that one writer appends, inside its transaction, so nothing can take them in
+    between."""
+    row = conn.execute(
+        "SELECT last.seq, last.hash, MAX(COALESCE((SELECT MAX(id) FROM journal), 0), "
+        "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0)) + 1 "
+        "FROM (SELECT 1) LEFT JOIN (SELECT seq, hash FROM journal WHERE device_id = ? ORDER BY seq DESC LIMIT 1) "
+        "AS last", (device_id,)).fetchone()
+    if row[0] is None:
+        return 0, GENESIS, int(row[2])
+    return int(row[0]), str(row[1]), int(row[2])
 
 
 def append(conn: sqlite3.Connection, device_id: str, kind: str, number: int | None, fiscal_day: int,
@@ -69,12 +76,8 @@ def append(conn: sqlite3.Connection, device_id: str, kind: str, number: int | No
            data: dict[str, Any] | Callable[[int], dict[str, Any]]) -> JournalEntry:
     """Append an entry. ``data`` may be a function of the entry's id, for data that names its own entry (a
     receipt's result carries its ``journal_id``): the id is reserved first, so the hashed content is final."""
-    last = conn.execute(
-        "SELECT seq, hash FROM journal WHERE device_id = ? ORDER BY seq DESC LIMIT 1", (device_id,)
-    ).fetchone()
-    seq = 1 if last is None else int(last["seq"]) + 1
-    prev = GENESIS if last is None else str(last["hash"])
-    entry_id = _next_id(conn)
+    last_seq, prev, entry_id = _chain_end(conn, device_id)
+    seq = last_seq + 1
     content = data(entry_id) if callable(data) else data
     digest = entry_hash(prev, seq, kind, number, fiscal_day, datetime, total_cents, text, content)
     conn.execute(
