@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -163,6 +164,71 @@ def test_a_write_after_one_that_failed_is_not_run(tmp_path: Path) -> None:
             ok = db.write_future(lambda c: c.execute("INSERT INTO t (x) VALUES (4)"), after=unrelated)
             await ok
             assert _visible(path) == [2, 4]
+        finally:
+            db.close()
+
+    asyncio.run(main())
+
+
+def test_the_event_loop_runs_its_writes_and_never_waits_for_the_lock(tmp_path: Path) -> None:
+    """The home loop's writes run on the loop (no GIL hand-off per SQLite call); when another connection holds
+    SQLite's write lock, the write goes to the writer thread, which waits for it, while the loop goes on."""
+    async def main() -> None:
+        db = Database(tmp_path / "f.db")
+        ran_in: list[str] = []
+
+        def insert(x: int) -> Callable[[sqlite3.Connection], object]:
+            def write(conn: sqlite3.Connection) -> object:
+                ran_in.append(threading.current_thread().name)
+                return conn.execute("INSERT INTO t (x) VALUES (?)", (x,))
+            return write
+
+        other = sqlite3.connect(tmp_path / "f.db", isolation_level=None)
+        try:
+            await db.write(lambda c: c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+            await db.write(insert(1))
+            assert ran_in == ["MainThread"]
+            other.execute("BEGIN IMMEDIATE")  # another process's write transaction, say
+            waiting = [db.write_future(insert(x)) for x in (2, 3)]
+            ticks = 0
+            for _ in range(5):  # the loop is not blocked meanwhile
+                await asyncio.sleep(0.02)
+                ticks += 1
+            assert ticks == 5 and not any(f.done() for f in waiting)
+            other.execute("COMMIT")
+            await asyncio.gather(*waiting)
+            # the first went to the writer thread; the second, queued behind it, ran on the loop once it was in
+            assert ran_in[1:] == ["fiscald-db-writer", "MainThread"]
+            await db.write(insert(4))
+            assert ran_in[-1] == "MainThread"
+            rows = await db.read(lambda c: [r[0] for r in c.execute("SELECT x FROM t ORDER BY x")])
+            assert rows == [1, 2, 3, 4]
+        finally:
+            other.close()
+            db.close()
+
+    asyncio.run(main())
+
+
+def test_a_long_write_runs_in_the_writer_thread_in_its_place(tmp_path: Path) -> None:
+    async def main() -> None:
+        db = Database(tmp_path / "f.db")
+        order: list[tuple[str, str]] = []
+
+        def note(tag: str) -> Callable[[sqlite3.Connection], object]:
+            def write(conn: sqlite3.Connection) -> object:
+                order.append((tag, threading.current_thread().name))
+                return conn.execute("INSERT INTO t (tag) VALUES (?)", (tag,))
+            return write
+
+        try:
+            await db.write(lambda c: c.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, tag TEXT)"))
+            futures = [db.write_future(note("before")), db.write_future(note("purge"), long=True),
+                       db.write_future(note("after"))]
+            await asyncio.gather(*futures)
+            assert dict(order)["purge"] == "fiscald-db-writer"
+            rows = await db.read(lambda c: [r[0] for r in c.execute("SELECT tag FROM t ORDER BY n")])
+            assert rows == ["before", "purge", "after"]
         finally:
             db.close()
 

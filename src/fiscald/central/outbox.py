@@ -1,7 +1,7 @@
 """The local side of shipping: what is not shipped yet, read from the store in order, and the durable outbox
 positions (``central_outbox``: the last journal id and the last outcome number the central database holds).
 
-Journal ids and outcome numbers are assigned by the store's single writer inside its transactions, so a
+Journal ids and outcome numbers are assigned inside write transactions, which SQLite runs one at a time, so a
 reader never sees a higher one committed before a lower one: "everything above the position" is exact.
 """
 

@@ -90,7 +90,7 @@ class DeviceManager:
         for device_id in set(self._interrupted) - starting:  # no start to wait for: settled now
             await self._settle_interrupted(device_id)
         retention = self.settings.idempotency_retention_days * 86400
-        await self.db.write(lambda c: op_repo.purge(c, time.time() - retention))
+        await self.db.write(lambda c: op_repo.purge(c, time.time() - retention), long=True)
         for config in configs:
             self._add(config)
         await self._grace(list(self._handles.values()))

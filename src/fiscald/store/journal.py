@@ -58,9 +58,8 @@ def entry_hash(prev_hash: str, seq: int, kind: str, number: int | None, fiscal_d
 
 def _chain_end(conn: sqlite3.Connection, device_id: str) -> tuple[int, str, int]:
     """The device's last entry's seq and hash (0 and GENESIS before its first), and the id the next entry gets
-    (AUTOINCREMENT: above every id ever used); one statement, so the store's writer thread takes the GIL back
-    once for all three. Only that one writer appends, inside its transaction, so nothing can take them in
-    between."""
+    (AUTOINCREMENT: above every id ever used), in one statement. Read inside the appending transaction, and
+    SQLite runs one write transaction at a time, so nothing can take them in between."""
     row = conn.execute(
         "SELECT last.seq, last.hash, MAX(COALESCE((SELECT MAX(id) FROM journal), 0), "
         "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0)) + 1 "

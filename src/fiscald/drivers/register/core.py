@@ -396,7 +396,7 @@ class RegisterDriver(FiscalDriver):
                           "ANULAT" if voided else f"BON FISCAL {number}"])
 
         def content(conn: sqlite3.Connection, entry_id: int) -> dict[str, Any]:
-            # counted by the store's one writer in the appending transaction: exact, and a COUNT over the
+            # counted in the appending transaction (one write transaction at a time): exact, and a COUNT over the
             # entries since the last Z instead of reading (and parsing) the whole day's journal per receipt
             result["day_receipt_number"] = 1 + journal.count_since(conn, device_id, ("receipt", "void"), day,
                                                                    "z_report")

@@ -486,7 +486,7 @@ class InpService:
 
     async def start(self) -> None:
         retention = self.manager.settings.idempotency_retention_days * 86400
-        await self.manager.db.write(partial(inp_claims.purge, older_than=time.time() - retention))
+        await self.manager.db.write(partial(inp_claims.purge, older_than=time.time() - retention), long=True)
         for handle in self.manager.handles("fiscal"):
             await self.configure(handle.id, handle.config)
         self.manager.device_listeners.append(self.configure)
