@@ -230,12 +230,7 @@ class Database:
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as db_exc:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                error = FiscalError(Code.PERSISTENCE, f"database write failed: {db_exc}")
-                results = [(waiter, None, error) for waiter, _value, _failure in results]
-                for waiter, _value, _failure in results:
-                    self._remember_failed(waiter)
+                results = self._all_failed(conn, [waiter for waiter, _value, _failure in results], db_exc)
             self._committed()
             self._tell_home(results)
 
@@ -295,14 +290,18 @@ class Database:
                         self._remember_failed(waiter)
                     results.append(result)
         except sqlite3.Error as db_exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            error = FiscalError(Code.PERSISTENCE, f"database write failed: {db_exc}")
-            results = [(waiter, None, error) for _fn, waiter, _after in batch]
-            for _fn, waiter, _after in batch:
-                self._remember_failed(waiter)
+            results = self._all_failed(conn, [waiter for _fn, waiter, _after in batch], db_exc)
         self._committed()
         return results
+
+    def _all_failed(self, conn: sqlite3.Connection, waiters: list[Waiter], db_exc: sqlite3.Error) -> list[Result]:
+        """The transaction failed in SQLite itself: rolled back, every write of it fails with 1001."""
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        error = FiscalError(Code.PERSISTENCE, f"database write failed: {db_exc}")
+        for waiter in waiters:
+            self._remember_failed(waiter)
+        return [(waiter, None, error) for waiter in waiters]
 
     def _failed_before(self, after: Waiter | None) -> bool:
         return after is not None and self._failed.get(id(after)) is after
