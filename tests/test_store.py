@@ -233,3 +233,27 @@ def test_a_long_write_runs_in_the_writer_thread_in_its_place(tmp_path: Path) -> 
             db.close()
 
     asyncio.run(main())
+
+
+def test_a_commit_sqlite_refuses_fails_its_whole_batch_and_the_next_one_commits(tmp_path: Path) -> None:
+    """A failure of the COMMIT itself (here a deferred foreign key, checked only then; in life a full or failing
+    disk) fails every write of the batch with 1001 and stores none of them; the next batch commits."""
+    async def main() -> None:
+        db = Database(tmp_path / "f.db")
+        try:
+            await db.write(lambda c: c.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+            await db.write(lambda c: c.execute("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER "
+                                               "REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"))
+            # held, so that it goes in one transaction with the next urgent write
+            innocent = db.write_future(lambda c: c.execute("INSERT INTO parent (id) VALUES (1)"), urgent=False)
+            orphan = db.write_future(lambda c: c.execute("INSERT INTO child (id, parent) VALUES (1, 99)"))
+            results = await asyncio.gather(innocent, orphan, return_exceptions=True)
+            assert all(isinstance(r, FiscalError) and r.code == Code.PERSISTENCE for r in results), results
+            await db.write(lambda c: c.execute("INSERT INTO parent (id) VALUES (2)"))
+            rows = await db.read(lambda c: [r[0] for r in c.execute("SELECT id FROM parent UNION ALL "
+                                                                    "SELECT -id FROM child")])
+            assert rows == [2]
+        finally:
+            db.close()
+
+    asyncio.run(main())
