@@ -18,9 +18,11 @@ import types
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import polling
 import pytest
 
 from fiscald.config import Settings
@@ -70,11 +72,8 @@ async def running(tmp_path: Path) -> AsyncIterator[Inp]:
         db.close()
 
 
-async def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+# a bounded poll every 10 ms: the checks stat files the service under test is writing
+until = partial(polling.until, timeout_s=15.0, interval_s=0.01)
 
 
 def answer(folder: Path, name: str) -> dict[str, str]:
@@ -344,7 +343,7 @@ def test_a_share_without_change_notifications_is_rescanned(tmp_path: Path, folde
             await inp_.watch(folder)
             await until(lambda: resolved(folder, "first.inp"))  # found when the watch started (and recovered)
             (folder / "share.inp").write_text(inp("S;Pe share;1.00"), encoding="utf-8")  # only a rescan sees it
-            await until(lambda: resolved(folder, "share.inp"), timeout=watcher.RESCAN_S * 3 + 5)
+            await until(lambda: resolved(folder, "share.inp"), timeout_s=watcher.RESCAN_S * 3 + 5)
             assert answer(folder, "share.inp")["status"] == "OK"
 
     asyncio.run(scenario())
