@@ -44,8 +44,7 @@ CURRENT_OPERATION: ContextVar[str | None] = ContextVar("fiscald_current_operatio
 
 # The operation's started record when the manager did not wait for it (``Driver.records_first``): it commits with
 # the driver's own first write, which a driver queues ``after`` it (``Database.write_future``), so that a started
-# record that failed on its own (the store's writer then runs each write of the batch alone) stops the operation
-# there.
+# record that failed on its own (the store then runs each write of the batch alone) stops the operation there.
 STARTED_RECORD: ContextVar[asyncio.Future[None] | None] = ContextVar("fiscald_started_record", default=None)
 
 
@@ -148,11 +147,12 @@ class Driver(abc.ABC):
         return await self.perform(op.name, lambda: handler(op.params))
 
     def records_first(self, op: Operation) -> bool:
-        """The driver durably records ``op`` itself (a write to the store, which the FIFO writer commits after
-        the manager's *started* record) before the device can do anything that a restart would not undo; the
-        manager then queues its started record without waiting for it, and that write commits both. Simulated
-        devices: always (everything they do is such a write). A register's fiscal receipt: its pending record,
-        durable before the receipt can close, while a receipt left open without one is cancelled at start-up."""
+        """The driver durably records ``op`` itself (a write to the store, which commits writes in the order they
+        were queued: after the manager's *started* record) before the device can do anything that a restart
+        would not undo; the manager then queues its started record without waiting for it, and that write
+        commits both. Simulated devices: always (everything they do is such a write). A register's fiscal
+        receipt: its pending record, durable before the receipt can close, while a receipt left open without one
+        is cancelled at start-up."""
         return self.journal_authoritative
 
     async def perform(self, name: str, run: Callable[[], Awaitable[Result]]) -> Result:
