@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import polling
 import pytest
 
 from fiscald.app import open_database
 from fiscald.config import Settings
 from fiscald.core.validation import bind_address_problem
+from fiscald.deploy import ports
 from fiscald.exitcodes import ExitCode
 from fiscald.store import devices as device_repo
 from server import free_port
@@ -76,3 +78,54 @@ def test_each_start_failure_has_its_own_exit_code(tmp_path: Path) -> None:
     documented = Path(__file__).parents[1].joinpath("docs", "deployment.md").read_text(encoding="utf-8")
     for code in codes - {ExitCode.OK}:
         assert f"| {code} |" in documented
+
+
+def test_the_port_is_held_from_the_check_on() -> None:
+    """``ports.bind`` returns the listening socket the server then answers on: while it is held no other bind of the
+    port succeeds (not even one with SO_REUSEADDR, as uvicorn's), so nothing can take the port during the start."""
+    port = free_port()
+    held = ports.bind("127.0.0.1", port)
+    assert isinstance(held, socket.socket)
+    try:
+        again = ports.bind("127.0.0.1", port)
+        assert isinstance(again, ports.Refusal) and again.exit_code == ExitCode.PORT_IN_USE, again
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # it listens already: a client that comes during the start waits for its answer
+    finally:
+        held.close()
+    freed = ports.bind("127.0.0.1", port)
+    assert isinstance(freed, socket.socket)
+    freed.close()
+
+
+def test_a_second_server_on_the_port_is_refused_while_the_first_starts(tmp_path: Path) -> None:
+    """The first server holds its port from before its start-up: a second one (another data dir) started as soon as
+    the port takes connections is refused with exit code 3, and the first answers the connection made meanwhile."""
+    port = free_port()
+    first = subprocess.Popen([sys.executable, "-m", "fiscald", "serve", "--data-dir", str(tmp_path / "a"),
+                              "--port", str(port), "--demo"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        early = connect_when_listening(port, first)
+        run = serve(tmp_path / "b", "--port", str(port))
+        assert run.returncode == ExitCode.PORT_IN_USE and "is in use" in run.stderr, run.stderr
+        early.sendall(f"GET / HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n".encode())
+        early.settimeout(30)
+        assert early.recv(1024).startswith(b"HTTP/1.1 200"), "the connection made during the start is answered"
+        early.close()
+    finally:
+        first.terminate()
+        first.wait(15)
+
+
+def connect_when_listening(port: int, proc: subprocess.Popen[bytes]) -> socket.socket:
+    connected: list[socket.socket] = []
+
+    def attempt() -> bool:
+        assert proc.poll() is None, f"the server exited with {proc.returncode}"
+        try:
+            connected.append(socket.create_connection(("127.0.0.1", port), timeout=1))
+        except OSError:
+            return False
+        return True
+    polling.wait_for(attempt, what="the server's port takes connections")
+    return connected[0]

@@ -28,7 +28,7 @@ from fiscald.commands.manage import devices_app, settings_app
 from fiscald.commands.service import service_app
 from fiscald.commands.simulator import journal_app, simulate_app
 from fiscald.config import DataDir, is_loopback
-from fiscald.deploy.ports import why_not_listen
+from fiscald.deploy import ports
 from fiscald.exitcodes import ExitCode
 from fiscald.interfaces import serving
 from fiscald.logs import setup_logging
@@ -135,10 +135,10 @@ def serve(
                           "(fiscald settings set api_token ...) or bind to 127.0.0.1.[/red]")
         raise typer.Exit(ExitCode.REFUSED)
     refuse_if_served(folder)  # exit 4 naming the server already on this data dir
-    refusal = why_not_listen(host, port)
-    if refusal is not None:
-        err_console.print(f"[red]{refusal.message}[/red]", soft_wrap=True, highlight=False)
-        raise typer.Exit(refusal.exit_code)
+    sock = ports.bind(host, port)  # the server listens on this socket: nothing else can take the port meanwhile
+    if isinstance(sock, ports.Refusal):
+        err_console.print(f"[red]{sock.message}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(sock.exit_code)
     claim = claim_for_serve(folder)  # held until this process ends: one server per data dir
     db = open_data_dir(folder)
     try:
@@ -155,7 +155,7 @@ def serve(
     config = serving.server_config(create_app(folder.path, claim.instance_id), host, port, settings.language, limits,
                                    log_level=log_level, graceful_timeout_s=graceful_timeout)
     try:
-        serving.run(config, claim)
+        serving.run(config, claim, sock)
     except SystemExit as exc:  # uvicorn's "could not start" is its own 3, which here means "port in use"
         if exc.code == uvicorn.config.STARTUP_FAILURE:
             raise typer.Exit(ExitCode.START_FAILED) from None

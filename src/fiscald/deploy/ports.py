@@ -1,4 +1,4 @@
-"""Before ``fiscald serve`` changes anything: can it listen on HOST:PORT, and if not, what is in the way."""
+"""Before ``fiscald serve`` changes anything: bind HOST:PORT for it, and if that fails, say what is in the way."""
 
 from __future__ import annotations
 
@@ -31,20 +31,22 @@ class Refusal:
     exit_code: int
 
 
-def _bind_error(host: str, port: int) -> OSError | None:
+def _bind(host: str, port: int) -> socket.socket | OSError:
     """Bind as uvicorn (asyncio) does: SO_REUSEADDR except on Windows, where it would share a port in use, and
     an IPv6 socket for IPv6 only, so an IPv4-mapped address (``::ffff:127.0.0.1``) fails here as it would there."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
         if sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            return exc
-    return None
+        sock.bind((host, port))
+        sock.listen()  # on Linux, another socket with SO_REUSEADDR may share a port bound but not yet listening
+    except OSError as exc:
+        sock.close()
+        return exc
+    return sock
 
 
 def _is_fiscald(url: str) -> bool:
@@ -86,13 +88,20 @@ def listener(port: int) -> str | None:
     return None
 
 
-def why_not_listen(host: str, port: int) -> Refusal | None:
-    """None when HOST:PORT is free, else a plain sentence (what is using it and how to choose another) and the
-    exit code for it: :data:`ExitCode.PORT_IN_USE`, or :data:`ExitCode.CANNOT_LISTEN` for an address this
-    machine does not have or may not use."""
-    error = _bind_error(host, port)
-    if error is None:
-        return None
+def bind(host: str, port: int) -> socket.socket | Refusal:
+    """The socket the server listens on, bound and listening now, before the server changes anything (a client
+    that connects during the start waits for its answer); else a plain sentence
+    (what is using HOST:PORT and how to choose another) and the exit code for it: :data:`ExitCode.PORT_IN_USE`, or
+    :data:`ExitCode.CANNOT_LISTEN` for an address this machine does not have or may not use.
+
+    The server answers on this very socket once it has started (uvicorn's ``sockets=``). A check that closed its
+    socket would leave the port free for the whole start-up: any outgoing connection on the machine could take it
+    as its local port (a port in the kernel's ephemeral range), and the server then failed after all, with
+    uvicorn's bare "address already in use"."""
+    bound = _bind(host, port)
+    if isinstance(bound, socket.socket):
+        return bound
+    error = bound
     other = "choose another port with --port N (for every start: fiscald settings set api_port N)"
     if error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or \
             getattr(error, "winerror", None) == 10048:

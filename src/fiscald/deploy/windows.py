@@ -20,8 +20,15 @@ import uvicorn
 from fiscald import instance
 from fiscald.app import create_app, open_database
 from fiscald.config import is_loopback, machine_data_dir
-from fiscald.deploy import DESCRIPTION, DISPLAY_NAME, GRACEFUL_STOP_S, SERVICE_NAME, STOP_DEADLINE_S, refuse_unsafe
-from fiscald.deploy.ports import why_not_listen
+from fiscald.deploy import (
+    DESCRIPTION,
+    DISPLAY_NAME,
+    GRACEFUL_STOP_S,
+    SERVICE_NAME,
+    STOP_DEADLINE_S,
+    ports,
+    refuse_unsafe,
+)
 from fiscald.interfaces import serving
 from fiscald.logs import JsonFormatter, setup_logging
 from fiscald.store import devices as device_repo
@@ -150,16 +157,20 @@ class ServiceRunner:
                 db.close()
             if not is_loopback(settings.bind_address) and not settings.api_token:
                 raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
-            refusal = why_not_listen(settings.bind_address, settings.api_port)
-            if refusal is not None:
-                raise RuntimeError(refusal.message)
-            config = serving.server_config(create_app(self.data_dir, claim.instance_id), settings.bind_address,
-                                           settings.api_port, settings.language, serving.Limits(),
-                                           graceful_timeout_s=GRACEFUL_STOP_S)
+            sock = ports.bind(settings.bind_address, settings.api_port)
+            if isinstance(sock, ports.Refusal):
+                raise RuntimeError(sock.message)
+            try:
+                config = serving.server_config(create_app(self.data_dir, claim.instance_id), settings.bind_address,
+                                               settings.api_port, settings.language, serving.Limits(),
+                                               graceful_timeout_s=GRACEFUL_STOP_S)
+            except BaseException:
+                sock.close()
+                raise
         except BaseException:
             claim.release()
             raise
-        return serving.ClaimedServer(config, claim)
+        return serving.ClaimedServer(config, claim, sock)
 
     def run(self, while_stopping: Callable[[], None]) -> int:
         """Blocks until stopped; 0 after a requested stop, 1 when the server could not start or ended by itself

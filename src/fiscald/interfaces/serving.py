@@ -249,12 +249,19 @@ def server_config(app: Any, host: str, port: int, language: Language, limits: Li
 
 
 class ClaimedServer(uvicorn.Server):
-    """uvicorn's server on a data dir this process holds (``claim``): once it listens it records where, and it
-    removes the record when it stops."""
+    """uvicorn's server on a data dir this process holds (``claim``), listening on ``sock``, bound before the start
+    (fiscald.deploy.ports.bind): once it listens it records where, and it removes the record when it stops."""
 
-    def __init__(self, config: uvicorn.Config, claim: Claim) -> None:
+    def __init__(self, config: uvicorn.Config, claim: Claim, sock: socket.socket) -> None:
         super().__init__(config)
         self.claim = claim
+        self.sock = sock
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            super().run([self.sock] if sockets is None else sockets)
+        finally:
+            self.sock.close()  # a start that failed before listening leaves the port free at once
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -272,9 +279,9 @@ class ClaimedServer(uvicorn.Server):
             self.claim.unrecord()
 
 
-def run(config: uvicorn.Config, claim: Claim) -> None:
-    """Serve until stopped, then give up the data dir."""
+def run(config: uvicorn.Config, claim: Claim, sock: socket.socket) -> None:
+    """Serve on ``sock`` until stopped, then give up the data dir."""
     try:
-        ClaimedServer(config, claim).run()
+        ClaimedServer(config, claim, sock).run()
     finally:
         claim.release()
