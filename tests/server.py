@@ -15,14 +15,45 @@ from typing import Any
 import httpx
 
 from fiscald.app import open_database
+from fiscald.exitcodes import ExitCode
 from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig, PosConfig
 from fiscald.store import devices as device_repo
 
+# Ports for servers and emulators come from a block of this xdist worker's own, below the kernel's ephemeral range
+# (Linux 32768-60999, Windows 49152-65535). A port the kernel picked (bind to 0) was free only until the socket
+# closed: any outgoing connection on the machine could take it as its local port before the server bound it, and
+# once did (a CI run's server exited with "address already in use"). Outgoing connections never use a port below
+# the ephemeral range, and each worker has its own block, so two workers never hand out the same port.
+PORT_BLOCK_START = 20000
+PORT_BLOCK_SIZE = 1000
+PORT_BLOCKS = 12  # 20000-31999: workers gw0..gw11 (more wrap around; the bind check still applies)
+
+
+def _worker_ports() -> list[int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    low = PORT_BLOCK_START + (int(worker) if worker.isdigit() else 0) % PORT_BLOCKS * PORT_BLOCK_SIZE
+    ports = list(range(low, low + PORT_BLOCK_SIZE))
+    start = os.getpid() % PORT_BLOCK_SIZE  # two suites on one machine start at different places in the block
+    return ports[start:] + ports[:start]
+
+
+_ports = _worker_ports()
+_next_port = 0
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, that no other worker of this run hands out and no outgoing connection takes."""
+    global _next_port
+    for _ in range(len(_ports)):
+        port = _ports[_next_port % len(_ports)]
+        _next_port += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (or in TIME_WAIT): the next one
+            return port
+    raise RuntimeError(f"no free port in {min(_ports)}..{max(_ports)}")
 
 
 def refuse_started_records(data_dir: Path, key: str) -> None:
@@ -76,6 +107,7 @@ class Server:
         self.demo = demo
         self.extra = extra or []
         self.port = 0
+        self.chose_port = True
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 
@@ -90,6 +122,7 @@ class Server:
         """Start the process without waiting for it to answer (servers that do not depend on each other can
         start side by side: each start is mostly the interpreter importing fiscald)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.chose_port = port is None
         self.port = port or free_port()
         args = [sys.executable, "-m", "fiscald", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
         if self.demo:
@@ -104,11 +137,16 @@ class Server:
         """Return once the launched server answers on its port (or raise with its log)."""
         assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
+        relaunches = 3
         # one client for the whole wait: each httpx.get() builds a client and its TLS context (~30 ms of CPU),
         # which at 20 polls a second took CPU from the very server start it was waiting for
         with httpx.Client(timeout=0.5) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
+                    if self.proc.returncode == ExitCode.PORT_IN_USE and self.chose_port and relaunches:
+                        relaunches -= 1  # another program took the port after free_port() saw it free: another
+                        self.launch()
+                        continue
                     raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
                 try:
                     if client.get(self.url + "/").status_code == 200:
