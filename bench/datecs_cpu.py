@@ -7,15 +7,25 @@ answers at once), a keep-alive client sending a 10-item print_receipt after the 
 number is the server process's CPU time (user + system, /proc) over the receipts divided by their count: the
 client's and the emulator's CPU are not in it, and the machine's load inflates it least. Target: <= 2.5 ms.
 Results go to docs/benchmarks.md.
+
+``--floor`` also runs bench/datecs_wire_floor.py in each run: a minimal client sending the very frames fiscald
+sent for one receipt (recorded once, through a relay between fiscald and the emulator) to a fresh emulator. Its
+CPU per receipt is what the 14 round trips cost on this machine whoever sends them; fiscald's CPU minus it is
+what fiscald adds (HTTP, validation, the store, the driver's Python).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -24,8 +34,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 from datecs_bench import receipt  # noqa: E402
-from datecs_env import datecs_rig  # noqa: E402
+from datecs_env import Emulator, datecs_rig  # noqa: E402
 from proc_cpu import cpu_times  # noqa: E402
+
+from fiscald.app import open_database  # noqa: E402
+from fiscald.drivers.isl import framing  # noqa: E402
+from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig  # noqa: E402
+from fiscald.store import devices as device_repo  # noqa: E402
+from server import Server, free_port  # noqa: E402
 
 WARM_UP = 5
 
@@ -55,18 +71,106 @@ def run(protocol: str, receipts: int) -> tuple[float, float, float]:
     return (user1 - user0) * 1000 / receipts, (sys1 - sys0) * 1000 / receipts, trips[len(trips) // 2] * 1000
 
 
+class Relay:
+    """A TCP relay between fiscald and the emulator, in a thread of its own, keeping what fiscald sent."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = free_port()
+        self.sent = bytearray()
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        ready.wait(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, keep: bool) -> None:
+            while data := await reader.read(4096):
+                if keep:
+                    self.sent += data
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            device_reader, device_writer = await asyncio.open_connection("127.0.0.1", self.target)
+            await asyncio.gather(pipe(reader, device_writer, True), pipe(device_reader, writer, False),
+                                 return_exceptions=True)
+
+        async def serve() -> None:
+            await asyncio.start_server(connection, "127.0.0.1", self.port)
+            ready.set()
+            await asyncio.Event().wait()
+
+        self._loop.run_until_complete(serve())
+
+
+def record_frames(base: Path, protocol: str) -> list[tuple[int, bytes]]:
+    """One receipt's requests as fiscald sends them (through a :class:`Relay`)."""
+    emu = Emulator(base / "emu", protocol, port=free_port()).start()
+    relay = Relay(emu.port)
+    db = open_database(base / "srv")
+    config = FiscalDeviceConfig(id=str(uuid.uuid4()), name="Datecs", manufacturer="Datecs", model=emu.model,
+                                connection_details=ConnectionDetails(type="Network", details={
+                                    "ip_address": "127.0.0.1", "port": relay.port}))
+    db.write_sync(lambda conn: device_repo.save_device(conn, config))
+    db.close()
+    srv = Server(base / "srv", demo=False).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=60) as client:
+            for _ in range(600):
+                if client.get("/devices/fiscal").json()["fiscal_devices"][0]["status"] == "Connected":
+                    break
+                time.sleep(0.05)
+            before = len(relay.sent)
+            answer = client.post("/devices/operation", json=receipt(config.id))
+            if answer.status_code != 200:
+                raise RuntimeError(answer.text)
+            sent = bytes(relay.sent[before:])
+    finally:
+        srv.stop()
+        emu.stop()
+    events = framing.Decoder(framing.VARIANTS[protocol], replies=False).feed(sent)
+    return [(e.cmd, e.data) for e in events if isinstance(e, framing.Frame)]
+
+
+def floor(base: Path, protocol: str, frames: list[tuple[int, bytes]], receipts: int) -> float:
+    """bench/datecs_wire_floor.py's CPU ms per receipt against a fresh emulator."""
+    emu = Emulator(base / "floor-emu", protocol, port=free_port()).start()
+    try:
+        path = base / "frames.json"
+        path.write_text(json.dumps([[cmd, data.hex()] for cmd, data in frames]), encoding="utf-8")
+        run = subprocess.run([sys.executable, str(HERE / "datecs_wire_floor.py"), "--port", str(emu.port),
+                              "--frames", str(path), "--receipts", str(receipts), "--warm-up", str(WARM_UP)],
+                             capture_output=True, text=True, encoding="utf-8", timeout=600, check=True)
+        return float(run.stdout)
+    finally:
+        emu.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--receipts", type=int, default=40)
     parser.add_argument("--protocol", choices=["x", "old", "both"], default="x")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--floor", action="store_true", help="also the wire floor (X protocol only)")
     args = parser.parse_args()
+    frames: list[tuple[int, bytes]] = []
+    if args.floor:
+        with tempfile.TemporaryDirectory() as tmp:
+            frames = record_frames(Path(tmp), "x")
+        print(f"recorded one receipt: {len(frames)} frames ({', '.join(f'{cmd:#x}' for cmd, _ in frames)})")
     for _ in range(args.runs):
         for protocol in (["x", "old"] if args.protocol == "both" else [args.protocol]):
             user, system, trip = run(protocol, args.receipts)
             print(f"{protocol:>3} protocol, TCP, 10-item receipt x {args.receipts}: fiscald CPU "
                   f"{user + system:.2f} ms/receipt (user {user:.2f}, system {system:.2f}; target <= 2.5), "
                   f"round trip p50 {trip:.1f} ms, load average {os.getloadavg()[0]:.1f}", flush=True)
+            if frames and protocol == "x":
+                with tempfile.TemporaryDirectory() as tmp:
+                    wire = floor(Path(tmp), protocol, frames, args.receipts)
+                print(f"    wire floor (the same {len(frames)} frames from a minimal client): {wire:.2f} ms/receipt; "
+                      f"fiscald adds {user + system - wire:.2f} ms", flush=True)
 
 
 if __name__ == "__main__":
