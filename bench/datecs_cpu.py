@@ -1,6 +1,6 @@
 """fiscald's own CPU time per 10-item Datecs receipt, against `fiscald emulate datecs` on TCP (issue 23).
 
-    .venv/bin/python bench/datecs_cpu.py [--receipts 40] [--protocol x|old|both] [--runs 1]
+    .venv/bin/python bench/datecs_cpu.py [--receipts 40] [--protocol x|old|both] [--runs 1] [--floor]
 
 One server with one Datecs register on the wire-level emulator over TCP (no pty, no pacing: the emulator
 answers at once), a keep-alive client sending a 10-item print_receipt after the one before was answered. The
