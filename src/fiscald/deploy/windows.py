@@ -157,16 +157,12 @@ class ServiceRunner:
                 db.close()
             if not is_loopback(settings.bind_address) and not settings.api_token:
                 raise RuntimeError(f"bind_address {settings.bind_address} needs an api_token setting")
-            sock = ports.bind(settings.bind_address, settings.api_port)
+            config = serving.server_config(create_app(self.data_dir, claim.instance_id), settings.bind_address,
+                                           settings.api_port, settings.language, serving.Limits(),
+                                           graceful_timeout_s=GRACEFUL_STOP_S)
+            sock = ports.bind(settings.bind_address, settings.api_port)  # last: nothing after it can fail
             if isinstance(sock, ports.Refusal):
                 raise RuntimeError(sock.message)
-            try:
-                config = serving.server_config(create_app(self.data_dir, claim.instance_id), settings.bind_address,
-                                               settings.api_port, settings.language, serving.Limits(),
-                                               graceful_timeout_s=GRACEFUL_STOP_S)
-            except BaseException:
-                sock.close()
-                raise
         except BaseException:
             claim.release()
             raise
