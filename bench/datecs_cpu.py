@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -34,13 +33,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 from datecs_bench import receipt  # noqa: E402
-from datecs_env import Emulator, datecs_rig  # noqa: E402
+from datecs_env import Emulator, add_datecs_register, datecs_rig, wait_connected  # noqa: E402
 from proc_cpu import cpu_times  # noqa: E402
 
-from fiscald.app import open_database  # noqa: E402
 from fiscald.drivers.isl import framing  # noqa: E402
-from fiscald.models.config import ConnectionDetails, FiscalDeviceConfig  # noqa: E402
-from fiscald.store import devices as device_repo  # noqa: E402
+from fiscald.models.config import ConnectionDetails  # noqa: E402
 from server import Server, free_port  # noqa: E402
 
 WARM_UP = 5
@@ -109,21 +106,14 @@ def record_frames(base: Path, protocol: str) -> list[tuple[int, bytes]]:
     """One receipt's requests as fiscald sends them (through a :class:`Relay`)."""
     emu = Emulator(base / "emu", protocol, port=free_port()).start()
     relay = Relay(emu.port)
-    db = open_database(base / "srv")
-    config = FiscalDeviceConfig(id=str(uuid.uuid4()), name="Datecs", manufacturer="Datecs", model=emu.model,
-                                connection_details=ConnectionDetails(type="Network", details={
-                                    "ip_address": "127.0.0.1", "port": relay.port}))
-    db.write_sync(lambda conn: device_repo.save_device(conn, config))
-    db.close()
+    device = add_datecs_register(base / "srv", emu, connection=ConnectionDetails(
+        type="Network", details={"ip_address": "127.0.0.1", "port": relay.port}))
     srv = Server(base / "srv", demo=False).start()
     try:
+        wait_connected(srv)
         with httpx.Client(base_url=srv.url, timeout=60) as client:
-            for _ in range(600):
-                if client.get("/devices/fiscal").json()["fiscal_devices"][0]["status"] == "Connected":
-                    break
-                time.sleep(0.05)
             before = len(relay.sent)
-            answer = client.post("/devices/operation", json=receipt(config.id))
+            answer = client.post("/devices/operation", json=receipt(device))
             if answer.status_code != 200:
                 raise RuntimeError(answer.text)
             sent = bytes(relay.sent[before:])

@@ -63,7 +63,7 @@ async def replay(port: int, frames: list[tuple[int, bytes]], receipts: int, warm
             timer.cancel()
             reply = bytes(line.buffer)
             line.buffer.clear()
-            body = reply[reply.find(framing.PREAMBLE) + 10:]  # after 01, LEN (4), SEQ, CMD (4): data, 04, status
+            body = reply[reply.find(framing.PREAMBLE) + 1 + framing.X.header_len:]  # data, 04, status, ...
             if body.startswith(b"-"):  # an X reply leads with its error code: 0 done, negative refused [X p.3]
                 raise SystemExit(f"the emulator refused command {cmd:#x}: {reply!r}")
     spent = time.process_time() - started

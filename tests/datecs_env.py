@@ -96,21 +96,28 @@ def datecs_rig(base: Path, protocol: str = "x", pty: bool = False, name: str = "
     srv = Server(base / "srv", demo=False).start()
     if not pty:
         emu.wait_ready()
+    wait_connected(srv)
+    return emu, device, srv
+
+
+def wait_connected(srv: Server) -> None:
+    """Return once the server's (first) register is Connected."""
     deadline = time.monotonic() + 30
     with httpx.Client(base_url=srv.url) as client:  # one client: an httpx.get() each poll costs ~30 ms of CPU
         while client.get("/devices/fiscal").json()["fiscal_devices"][0]["status"] != "Connected":
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the Datecs register did not connect:\n{srv.log()}")
             time.sleep(0.05)
-    return emu, device, srv
 
 
-def add_datecs_register(data_dir: Path, emulator: Emulator, name: str = "Datecs") -> str:
-    """Configure a Datecs register on ``emulator`` in a (stopped) server's data dir; returns its id."""
+def add_datecs_register(data_dir: Path, emulator: Emulator, name: str = "Datecs",
+                        connection: ConnectionDetails | None = None) -> str:
+    """Configure a Datecs register on ``emulator`` (reached through ``connection`` when given: a relay in front
+    of it) in a (stopped) server's data dir; returns its id."""
     db = open_database(data_dir)
     try:
         config = FiscalDeviceConfig(id=str(uuid.uuid4()), name=name, manufacturer="Datecs", model=emulator.model,
-                                    connection_details=emulator.connection)
+                                    connection_details=connection or emulator.connection)
         db.write_sync(lambda conn: device_repo.save_device(conn, config))
         return config.id
     finally:
