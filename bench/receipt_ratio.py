@@ -1,7 +1,7 @@
 """fiscald's receipt path against the floor (bench/floor.py), in one run, as ratios. Results: docs/benchmarks.md.
 
     .venv/bin/python bench/receipt_ratio.py [--receipts 1000] [--seconds 8] [--rounds 2] [--floor-commits group|alone]
-                                            [--pin]
+                                            [--slices 10] [--pin]
 
 Both servers run at once on free loopback ports, each with its own data dir; fiscald has 8 Simulated
 registers (zero latency). One raw keep-alive HTTP/1.1 client (so the client costs little and the same for both)
@@ -9,8 +9,11 @@ measures a 10-item print_receipt:
 - sequential latency (p50, p99) over one connection;
 - throughput with 8 devices x 2 connections;
 - each server's own CPU time (user + system, from /proc) per receipt over the sequential run.
-Rounds alternate fiscald and the floor so that drift in the machine's load falls on both. The goals of issue 23
-are p50 <= 1.5x, p99 <= 2x and throughput >= 0.9x the floor.
+Within a round the two servers take turns in short slices (``--slices`` of each measurement: a block of
+sequential receipts, then a share of the load's seconds), and each round's figures pool its slices: this machine's
+speed moves 10-25 % within a minute, and a round that measured one server for half a minute and then the other
+compared two machine periods as much as two servers. The goals of issue 23 are p50 <= 1.5x, p99 <= 2x and
+throughput >= 0.9x the floor.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -73,36 +77,50 @@ async def sequential(port: int, device_id: str, count: int) -> list[float]:
 async def round_trips(port: int, body: bytes, count: int) -> list[float]:
     """Round trips in ms of ``count`` requests with ``body``, one after another on one keep-alive connection."""
     client = await RawClient.open(port)
-    request = RawClient.request(body)
-    times: list[float] = []
     try:
-        for _ in range(count):
-            t0 = time.perf_counter()
-            await client.send(request)
-            times.append((time.perf_counter() - t0) * 1000)
+        return await timed(client, RawClient.request(body), count)
     finally:
         client.close()
+
+
+async def timed(client: RawClient, request: bytes, count: int) -> list[float]:
+    times: list[float] = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        await client.send(request)
+        times.append((time.perf_counter() - t0) * 1000)
     return times
 
 
-async def throughput(port: int, devices: list[str], seconds: float, per_device: int) -> float:
+async def load(clients: list[tuple[RawClient, bytes]], seconds: float) -> tuple[int, float]:
+    """Every client sending its request back to back for ``seconds``: (answers, seconds it took)."""
     done = 0
     stop_at = time.perf_counter() + seconds
 
-    async def run(device_id: str) -> None:
+    async def run(client: RawClient, request: bytes) -> None:
         nonlocal done
-        client = await RawClient.open(port)
-        request = RawClient.request(json.dumps(receipt(device_id, 0)).encode())
-        try:
-            while time.perf_counter() < stop_at:
-                await client.send(request)
-                done += 1
-        finally:
-            client.close()
+        while time.perf_counter() < stop_at:
+            await client.send(request)
+            done += 1
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(run(d) for d in devices for _ in range(per_device)))
-    return done / (time.perf_counter() - t0)
+    await asyncio.gather(*(run(client, request) for client, request in clients))
+    return done, time.perf_counter() - t0
+
+
+async def throughput(port: int, devices: list[str], seconds: float, per_device: int) -> float:
+    clients = await open_load(port, devices, per_device)
+    try:
+        done, took = await load(clients, seconds)
+    finally:
+        for client, _ in clients:
+            client.close()
+    return done / took
+
+
+async def open_load(port: int, devices: list[str], per_device: int) -> list[tuple[RawClient, bytes]]:
+    return [(await RawClient.open(port), RawClient.request(json.dumps(receipt(d, 0)).encode()))
+            for d in devices for _ in range(per_device)]
 
 
 def start_floor(data_dir: Path, commits: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -133,15 +151,55 @@ def pin(pid: int, beside: int | None) -> None:
                 os.sched_setaffinity(int(task.name), {cpu})
 
 
-def measure(port: int, pid: int, devices: list[str], receipts: int, seconds: float,
-            per_device: int) -> tuple[float, float, float, float]:
-    """p50 and p99 ms, server CPU ms per receipt (both over the sequential run), then receipts/s under load."""
-    asyncio.run(sequential(port, devices[0], 100))  # warm-up
-    cpu0 = cpu_seconds(pid)
-    times = asyncio.run(sequential(port, devices[0], receipts))
-    cpu = (cpu_seconds(pid) - cpu0) * 1000 / receipts
-    rate = asyncio.run(throughput(port, devices, seconds, per_device))
-    return pct(times, 50), pct(times, 99), cpu, rate
+@dataclass
+class Tally:
+    """One server's pooled slices of a round."""
+    times: list[float] = field(default_factory=list)  # sequential round trips, ms
+    cpu_s: float = 0.0  # the server's CPU over the sequential blocks
+    loaded: int = 0  # answers under load
+    loaded_s: float = 0.0  # ... and the seconds they took
+
+    def row(self) -> tuple[float, float, float, float]:
+        """p50 and p99 ms, CPU ms per sequential receipt, receipts/s under load."""
+        return (pct(self.times, 50), pct(self.times, 99), self.cpu_s * 1000 / len(self.times),
+                self.loaded / self.loaded_s)
+
+
+@dataclass
+class Target:
+    """A server under test, with its connections for the round (opened once, kept alive between slices)."""
+    port: int
+    pid: int
+    tally: Tally = field(default_factory=Tally)
+    one: RawClient | None = None
+    many: list[tuple[RawClient, bytes]] = field(default_factory=list)
+
+
+async def interleaved(targets: list[Target], devices: list[str], receipts: int, seconds: float, per_device: int,
+                      slices: int) -> None:
+    """One round: ``slices`` turns of each target for the sequential receipts, then for the load, in turn."""
+    request = RawClient.request(json.dumps(receipt(devices[0], 0)).encode())
+    for target in targets:
+        target.one = await RawClient.open(target.port)
+        await timed(target.one, request, 100)  # warm-up
+        target.many = await open_load(target.port, devices, per_device)
+    try:
+        for _ in range(slices):
+            for target in targets:
+                assert target.one is not None
+                cpu0 = cpu_seconds(target.pid)
+                target.tally.times += await timed(target.one, request, receipts // slices)
+                target.tally.cpu_s += cpu_seconds(target.pid) - cpu0
+        for _ in range(slices):
+            for target in targets:
+                done, took = await load(target.many, seconds / slices)
+                target.tally.loaded += done
+                target.tally.loaded_s += took
+    finally:
+        for target in targets:
+            for client in [target.one, *(c for c, _ in target.many)]:
+                if client is not None:
+                    client.close()
 
 
 def main() -> None:
@@ -152,6 +210,8 @@ def main() -> None:
     parser.add_argument("--per-device", type=int, default=2)
     parser.add_argument("--floor-commits", choices=["group", "alone"], default="group",
                         help="the floor commits as fiscald does (group) or each alone (bench/floor.py)")
+    parser.add_argument("--slices", type=int, default=10,
+                        help="turns each server takes per measurement and round (1: one block each, as before)")
     parser.add_argument("--pin", action="store_true",
                         help="each server on the last CPU, the client on the first (Linux): steadier rounds")
     args = parser.parse_args()
@@ -168,10 +228,12 @@ def main() -> None:
             print(f"{'round':>5} {'server':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'receipts/s':>11}")
             rows: list[tuple[float, float, float, float]] = []
             for n in range(args.rounds):
-                f50, f99, fcpu, frate = measure(fiscald.port, fiscald.proc.pid, devices, args.receipts, args.seconds,
-                                                args.per_device)
-                b50, b99, bcpu, brate = measure(floor_port, floor.pid, devices, args.receipts, args.seconds,
-                                                args.per_device)
+                ours, base = Target(fiscald.port, fiscald.proc.pid), Target(floor_port, floor.pid)
+                # who goes first alternates by round (the first slice of a round runs on a calmer machine)
+                order = [ours, base] if n % 2 == 0 else [base, ours]
+                asyncio.run(interleaved(order, devices, args.receipts, args.seconds, args.per_device, args.slices))
+                f50, f99, fcpu, frate = ours.tally.row()
+                b50, b99, bcpu, brate = base.tally.row()
                 print(f"{n + 1:>5} {'fiscald':>8} {f50:8.2f} {f99:8.2f} {fcpu:7.2f} {frate:11.0f}")
                 print(f"{n + 1:>5} {'floor':>8} {b50:8.2f} {b99:8.2f} {bcpu:7.2f} {brate:11.0f}")
                 rows.append((f50 / b50, f99 / b99, frate / brate, fcpu / bcpu))
