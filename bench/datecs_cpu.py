@@ -11,7 +11,10 @@ Results go to docs/benchmarks.md.
 ``--floor`` also runs bench/datecs_wire_floor.py in each run: a minimal client sending the very frames fiscald
 sent for one receipt (recorded once, through a relay between fiscald and the emulator) to a fresh emulator. Its
 CPU per receipt is what the 14 round trips cost on this machine whoever sends them; fiscald's CPU minus it is
-what fiscald adds (HTTP, validation, the store, the driver's Python).
+what fiscald adds (HTTP, validation, the store, the driver's Python). It also runs the same frames through
+fiscald's own link layer alone (``--client link``), and a Simulated receipt through a server of its own (the same
+request: HTTP, validation, totals, the operation's record and the journal, no frames): the link layer plus the
+Simulated receipt is what a Datecs receipt costs before any of the Datecs driver's own work.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from proc_cpu import cpu_times  # noqa: E402
 
 from fiscald.drivers.isl import framing  # noqa: E402
 from fiscald.models.config import ConnectionDetails  # noqa: E402
-from server import Server, free_port  # noqa: E402
+from server import Server, add_simulated_register, free_port  # noqa: E402
 
 WARM_UP = 5
 
@@ -124,18 +127,40 @@ def record_frames(base: Path, protocol: str) -> list[tuple[int, bytes]]:
     return [(e.cmd, e.data) for e in events if isinstance(e, framing.Frame)]
 
 
-def floor(base: Path, protocol: str, frames: list[tuple[int, bytes]], receipts: int) -> float:
-    """bench/datecs_wire_floor.py's CPU ms per receipt against a fresh emulator."""
+def floor(base: Path, protocol: str, frames: list[tuple[int, bytes]], receipts: int, client: str = "minimal") -> float:
+    """bench/datecs_wire_floor.py's CPU ms per receipt against a fresh emulator (``client``: its --client)."""
     emu = Emulator(base / "floor-emu", protocol, port=free_port()).start()
     try:
         path = base / "frames.json"
         path.write_text(json.dumps([[cmd, data.hex()] for cmd, data in frames]), encoding="utf-8")
         run = subprocess.run([sys.executable, str(HERE / "datecs_wire_floor.py"), "--port", str(emu.port),
-                              "--frames", str(path), "--receipts", str(receipts), "--warm-up", str(WARM_UP)],
+                              "--frames", str(path), "--receipts", str(receipts), "--warm-up", str(WARM_UP),
+                              "--client", client],
                              capture_output=True, text=True, encoding="utf-8", timeout=600, check=True)
         return float(run.stdout)
     finally:
         emu.stop()
+
+
+def simulated(receipts: int) -> float:
+    """fiscald's CPU ms per receipt for the same request on a Simulated register (no frames). At least 300
+    receipts: /proc counts CPU in 10 ms ticks."""
+    receipts = max(receipts, 300)
+    with tempfile.TemporaryDirectory() as tmp:
+        device = add_simulated_register(Path(tmp), "Bench")
+        srv = Server(Path(tmp), demo=False).start()
+        try:
+            assert srv.proc is not None
+            with httpx.Client(base_url=srv.url, timeout=60) as client:
+                for i in range(WARM_UP + receipts):
+                    if i == WARM_UP:
+                        cpu0 = sum(cpu_times(srv.proc.pid))
+                    answer = client.post("/devices/operation", json=receipt(device))
+                    if answer.status_code != 200:
+                        raise RuntimeError(answer.text)
+                return (sum(cpu_times(srv.proc.pid)) - cpu0) * 1000 / receipts
+        finally:
+            srv.stop()
 
 
 def main() -> None:
@@ -159,8 +184,13 @@ def main() -> None:
             if frames and protocol == "x":
                 with tempfile.TemporaryDirectory() as tmp:
                     wire = floor(Path(tmp), protocol, frames, args.receipts)
+                    link = floor(Path(tmp), protocol, frames, args.receipts, "link")
+                sim = simulated(args.receipts)
                 print(f"    wire floor (the same {len(frames)} frames from a minimal client): {wire:.2f} ms/receipt; "
                       f"fiscald adds {user + system - wire:.2f} ms", flush=True)
+                print(f"    the same frames through fiscald's link layer alone: {link:.2f} ms; a Simulated receipt: "
+                      f"{sim:.2f} ms; together {link + sim:.2f} ms, the Datecs driver's own part "
+                      f"{user + system - link - sim:.2f} ms", flush=True)
 
 
 if __name__ == "__main__":
