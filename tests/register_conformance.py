@@ -6,13 +6,13 @@ brand's wire: those checks stay in each brand's own tests.
 
 Scenarios: a receipt in every payment type the model has (from the driver's ``payment_codes``), mixed payments
 with change, discounts and surcharges (on a line and on the subtotal: the register's total must equal ours, else
-the driver cancels), a voided receipt, X and Z reports, cash in and out (and a cash out larger than the drawer),
-status, paper out (2001) and cover open (2002) refusing a receipt and clearing, paper running out between two
-payments (the receipt finished once paper is back, printed once), the reply lost — and the line cut — after every
-step of a receipt (open, sale, subtotal, payment, close: reconciled, printed exactly once; cancelled and a void
-journaled when no payment was made), the link dropping while idle, and a receipt left open on the register at start
-(someone else's: cancelled as a void; ours: finished), cancel_receipt, and an operation while not connected
-(1004). Refunds (storno lines) run where ``has_refunds``.
+the driver cancels), a voided receipt, X and Z reports, the receipts' numbers in their day, cash in and out (and a
+cash out larger than the drawer), status, paper out (2001) and cover open (2002) refusing a receipt and
+clearing, paper running out between two payments (the receipt finished once paper is back, printed once), the
+reply lost — and the line cut — after every step of a receipt (open, sale, subtotal, payment, close: reconciled,
+printed exactly once; cancelled and a void journaled when no payment was made), the link dropping while idle, and
+a receipt left open on the register at start (someone else's: cancelled as a void; ours: finished),
+cancel_receipt, and an operation while not connected (1004). Refunds (storno lines) run where ``has_refunds``.
 
 How a brand plugs in — one small file, ``tests/test_conformance_<brand>.py``::
 
@@ -322,6 +322,21 @@ async def reports(rig: Rig) -> None:
                      ("receipt", after["receipt_number"]), ("z_report", again["z_number"])]
 
 
+async def day_numbers(rig: Rig) -> None:
+    """A receipt's number in its fiscal day counts the day's receipts and voids since the Z: counted on from the
+    last receipt while nothing came after it, counted again after another document or a restart (nothing
+    remembered), and from 1 after a Z."""
+    numbers = [(await rig.driver.print_receipt(receipt()))["day_receipt_number"] for _ in range(2)]
+    numbers.append((await rig.driver.print_receipt(receipt(close_action="void")))["day_receipt_number"])
+    await rig.driver.cash_in(m.CashParams(amount_cents=500))  # a document that is not counted
+    numbers.append((await rig.driver.print_receipt(receipt()))["day_receipt_number"])
+    await rig.restart()
+    numbers.append((await rig.driver.print_receipt(receipt()))["day_receipt_number"])
+    assert numbers == [1, 2, 3, 4, 5]
+    await rig.driver.z_report(m.NoParams())
+    assert (await rig.driver.print_receipt(receipt()))["day_receipt_number"] == 1
+
+
 async def cash(rig: Rig) -> None:
     start = (await rig.driver.get_status(m.NoParams()))["cash_in_drawer_cents"]
     assert (await rig.driver.cash_in(m.CashParams(amount_cents=5000)))["cash_in_drawer_cents"] == start + 5000
@@ -511,9 +526,9 @@ async def not_connected(rig: Rig) -> None:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    every_payment_type, mixed_payments_with_change, discounts, refunds, voided_receipt, reports, cash, status,
-    paper_out, cover_open, paper_out_between_payments, lost_reply_at_every_step, lost_close_then_restart, link_drop,
-    receipt_left_open_at_start, cancel_receipt, not_connected,
+    every_payment_type, mixed_payments_with_change, discounts, refunds, voided_receipt, reports, day_numbers, cash,
+    status, paper_out, cover_open, paper_out_between_payments, lost_reply_at_every_step, lost_close_then_restart,
+    link_drop, receipt_left_open_at_start, cancel_receipt, not_connected,
 )
 
 

@@ -63,3 +63,65 @@ def test_count_since_reads_the_index_only_never_every_entry_of_the_device(tmp_pa
         assert not [step for step in steps if step.startswith("SCAN")]
     finally:
         db.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(("ours", "other device", *KINDS)), st.integers(1, 2)), max_size=40))
+def test_a_day_number_counted_on_from_the_last_receipt_equals_the_count(tmp_path_factory: pytest.TempPathFactory,
+                                                                      steps: list[tuple[str, int]]) -> None:
+    """The register driver's numbering (journal.day_number, counted on from its own last receipt) against
+    count_since, whatever was journaled in between: voids and other documents from other paths, Z reports,
+    another day, another device's entries."""
+    db = open_database(tmp_path_factory.mktemp("day"))
+    try:
+        known: journal.DayPosition | None = None
+        for kind, day in steps:
+            if kind == "other device":
+                db.write_sync(lambda conn, dy=day: _append(conn, "b", "receipt", dy))
+                continue
+            if kind != "ours":
+                db.write_sync(lambda conn, k=kind, dy=day: _append(conn, "a", k, dy))
+                continue
+
+            def ours(conn: sqlite3.Connection, dy: int = day,
+                     before: journal.DayPosition | None = known) -> tuple[int, int, int]:
+                counted = 1 + journal.count_since(conn, "a", ("receipt", "void"), dy, "z_report")
+                number = journal.day_number(conn, "a", dy, before)
+                entry = journal.append(conn, "a", "receipt", None, dy, "2026-12-01T10:00:00+02:00", None, "r", {})
+                return number, counted, entry.seq
+
+            number, counted, seq = db.write_sync(ours)
+            assert number == counted
+            known = journal.DayPosition(day, seq, number)
+    finally:
+        db.close()
+
+
+def test_a_day_number_counted_on_runs_no_count(tmp_path: Path) -> None:
+    """While the last receipt is still the device's last entry, its number is counted on from: one index lookup,
+    not the COUNT over the day's receipts (which grows with them)."""
+    db = open_database(tmp_path)
+    try:
+        def receipts(conn: sqlite3.Connection) -> journal.DayPosition:
+            for _ in range(50):
+                _append(conn, "a", "receipt", 1)
+            return journal.DayPosition(1, 50, 50)
+
+        known = db.write_sync(receipts)
+        statements: list[str] = []
+
+        def number(conn: sqlite3.Connection) -> int:
+            conn.set_trace_callback(statements.append)
+            try:
+                return journal.day_number(conn, "a", 1, known)
+            finally:
+                conn.set_trace_callback(None)
+
+        assert db.read_sync(number) == 51
+        assert len(statements) == 1 and "COUNT" not in statements[0]
+        statements.clear()
+        db.write_sync(lambda conn: _append(conn, "a", "cash_in", 1))  # another document: counted again
+        assert db.read_sync(number) == 51
+        assert any("COUNT" in sql for sql in statements)
+    finally:
+        db.close()

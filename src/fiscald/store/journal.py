@@ -166,6 +166,30 @@ def count_since(conn: sqlite3.Connection, device_id: str, kinds: tuple[str, ...]
     return int(row[0])
 
 
+@dataclass(frozen=True)
+class DayPosition:
+    """The device's entry ``seq`` is the ``number``-th receipt or void of ``fiscal_day`` since its last Z."""
+    fiscal_day: int
+    seq: int
+    number: int
+
+
+def day_number(conn: sqlite3.Connection, device_id: str, fiscal_day: int, known: DayPosition | None = None) -> int:
+    """The number, among ``fiscal_day``'s receipts and voids since the device's last Z, of the receipt (or void)
+    about to be appended in this transaction.
+
+    ``known``, the position of an entry journaled before (the caller's last receipt), is counted on from while
+    that entry is still the device's last one: entries are never changed or removed, so the count up to it
+    still holds, and nothing (no Z, no other document) came after it. Only otherwise is the day counted again
+    (:func:`count_since`, which walks the index over every receipt since the Z: 0.13 ms at 1,000 receipts, 2 ms
+    at 20,000), so a busy till's last receipt of the day costs what its first did (docs/benchmarks.md)."""
+    if known is not None and known.fiscal_day == fiscal_day:
+        row = conn.execute("SELECT MAX(seq) FROM journal WHERE device_id = ?", (device_id,)).fetchone()
+        if row[0] == known.seq:
+            return known.number + 1
+    return 1 + count_since(conn, device_id, ("receipt", "void"), fiscal_day, "z_report")
+
+
 def verify(conn: sqlite3.Connection, device_id: str,
            progress: Callable[[int], None] | None = None) -> tuple[int, JournalEntry | None]:
     """Walk the chain; returns (entries checked, first broken entry or None). ``progress(checked)`` is called

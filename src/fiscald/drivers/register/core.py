@@ -89,6 +89,7 @@ class RegisterDriver(FiscalDriver):
         self._fiscal_day = 1
         self._refused_login: LoginRefused | None = None  # a refused operator password: never sent again
         self._maybe_pending = True  # the store may hold a pending receipt (read once, then tracked)
+        self._day_position: journal.DayPosition | None = None  # the last receipt journaled: counted on from
         self._log = logging.getLogger(f"fiscald.{self.brand}")
 
     def build_handlers(self) -> Handlers:
@@ -395,17 +396,21 @@ class RegisterDriver(FiscalDriver):
                           *(f"{p.type} {money(p.amount_cents)}" for p in totals.payments),
                           "ANULAT" if voided else f"BON FISCAL {number}"])
 
+        counted = 0
+
         def content(conn: sqlite3.Connection, entry_id: int) -> dict[str, Any]:
-            # counted in the appending transaction (one write transaction at a time): exact, and a COUNT over the
-            # entries since the last Z instead of reading (and parsing) the whole day's journal per receipt
-            result["day_receipt_number"] = 1 + journal.count_since(conn, device_id, ("receipt", "void"), day,
-                                                                   "z_report")
+            # in the appending transaction (one write transaction at a time): exact; counted on from the last
+            # receipt while nothing came after it, else counted over the entries since the last Z
+            nonlocal counted
+            counted = result["day_receipt_number"] = journal.day_number(conn, device_id, day, self._day_position)
             result["journal_id"] = entry_id
             return {"request": pending.request, "result": result, "operation_id": pending.operation_id,
                     "payments": {} if voided else pending.payments}
 
-        await self._record("void" if voided else "receipt", number, totals.total_cents, text, content,
-                           settles=True)
+        entry = await self._record("void" if voided else "receipt", number, totals.total_cents, text, content,
+                                   settles=True)
+        # what the committed write counted (a write may run twice: the last run is the one committed)
+        self._day_position = journal.DayPosition(day, entry.seq, counted)
         return result
 
     def _void_number(self, pending: PendingReceipt) -> int | None:
