@@ -179,17 +179,19 @@ async def interleaved(targets: list[Target], devices: list[str], receipts: int, 
                       slices: int) -> None:
     """One round: ``slices`` turns of each target for the sequential receipts, then for the load, in turn."""
     request = RawClient.request(json.dumps(receipt(devices[0], 0)).encode())
-    for target in targets:
-        target.one = await RawClient.open(target.port)
-        await timed(target.one, request, 100)  # warm-up
-        target.many = await open_load(target.port, devices, per_device)
     try:
+        for target in targets:  # warm-up, not counted
+            target.one = await RawClient.open(target.port)
+            await timed(target.one, request, 100)
         for _ in range(slices):
             for target in targets:
                 assert target.one is not None
                 cpu0 = cpu_seconds(target.pid)
                 target.tally.times += await timed(target.one, request, receipts // slices)
                 target.tally.cpu_s += cpu_seconds(target.pid) - cpu0
+        for target in targets:  # opened now (an idle keep-alive connection is closed after a few seconds) and
+            target.many = await open_load(target.port, devices, per_device)  # warmed up: every device's first
+            await load(target.many, seconds / slices)  # receipts, not counted
         for _ in range(slices):
             for target in targets:
                 done, took = await load(target.many, seconds / slices)
