@@ -18,8 +18,10 @@ from inproc import InProcessServer
 from sim_client import Sim, item
 
 from fiscald.app import open_database
+from fiscald.drivers.simulated import printout
 from fiscald.drivers.simulated.printout import WIDTH, Printout
 from fiscald.operations.models import PrintReceiptParams
+from fiscald.operations.totals import compute_receipt
 from fiscald.store import journal
 
 HEADER = ["SC EXEMPLU SRL", "Str. Lungă 1, Cluj-Napoca", "CIF: RO18547290"]
@@ -265,3 +267,77 @@ def test_cif_lines_are_recognised_by_their_label(shop: tuple[Sim, str], line: st
     r = s.http.post("/manage/save_fiscal_device", json={"id": dev, "header_lines": ["SC EXEMPLU SRL", line]})
     assert r.status_code == 200, r.text  # a line without a CIF label is text, whatever it holds
     s.http.post("/manage/save_fiscal_device", json={"id": dev, "header_lines": HEADER}).raise_for_status()
+
+
+GOLDEN = """\
+              SC EXEMPLU SRL
+             SERIE SIM0000001
+------------------------------------------
+CIF CUMPARATOR: RO18547290
+SC EXEMPLU SRL
+Str. Lungă 1, Cluj-Napoca
+------------------------------------------
+Cafea boabe
+  1.500 kg x 45.99                 68.99 A
+REDUCERE 10.00%                      -6.90
+Apă minerală plată, bax de șase sticle de
+doi litri
+  2.000 x 12.50                    25.00 B
+ADAOS                                 1.00
+Oferta săptămânii
+SUBTOTAL                             88.09
+REDUCERE 5.00%                       -4.40
+Pâine
+  2.000 x 3.50                      7.00 D
+Pâine
+  STORNO -1.000 x 3.50             -3.50 D
+------------------------------------------
+TOTAL                                87.19
+CARD                                 50.00
+NUMERAR                             100.00
+  VISA 1234                    AUTH A1B2C3
+REST                                 62.81
+------------------------------------------
+TVA A 21.00%                         10.24
+TVA B 11.00%                          2.45
+TVA D SCUTIT                          0.00
+TOTAL TVA                            12.69
+TOTAL SCUTIT TVA                      3.50
+               VĂ MULȚUMIM!
+------------------------------------------
+BON FISCAL 42 NR. ZI 3                 Z 5
+2026-12-06 10:11:12             OPERATOR 7
+              ID SIM0000001
+"""
+
+
+def test_a_receipt_with_every_kind_of_line_prints_exactly_this() -> None:
+    """The whole printout of one receipt, byte for byte: the buyer, a unit, a percent discount, a name wrapped on a
+    word, a surcharge, a text line, a subtotal discount, a storno, two payments, a card slip, change, an exempt
+    group, the day's number. A change to how receipts are printed shows here (the journal keeps what was
+    printed: old entries never change)."""
+    params = PrintReceiptParams.model_validate({
+        "lines": [
+            {"type": "item", "description": "Cafea boabe", "quantity_thousandths": 1500, "unit_price_cents": 4599,
+             "vat": "A", "um": "kg", "discount": {"kind": "percent", "basis_points": 1000}},
+            {"type": "item", "description": "Apă minerală plată, bax de șase sticle de doi litri",
+             "quantity_thousandths": 2000, "unit_price_cents": 1250, "vat": "B",
+             "discount": {"kind": "amount", "amount_cents": 100, "is_surcharge": True}},
+            {"type": "text", "text": "Oferta săptămânii"},
+            {"type": "subtotal", "discount": {"kind": "percent", "basis_points": 500}},
+            {"type": "item", "description": "Pâine", "quantity_thousandths": 2000, "unit_price_cents": 350,
+             "vat": "D"},
+            {"type": "item", "description": "Pâine", "quantity_thousandths": -1000, "unit_price_cents": 350,
+             "vat": "D"},
+        ],
+        "payments": [{"type": "card", "amount_cents": 5000}, {"type": "cash", "amount_cents": 10000}],
+        "buyer": {"cif": "RO18547290", "name": "SC EXEMPLU SRL", "address": "Str. Lungă 1, Cluj-Napoca"},
+        "flags": {"print_buyer_cif": True},
+    })
+    totals = compute_receipt(params, {"A": 2100, "B": 1100, "C": 500, "D": 0, "E": 0})
+    shop = printout.Shop("Casa 1", "SIM0000001", ("SC EXEMPLU SRL",), ("VĂ MULȚUMIM!",), 7, frozenset({"D"}))
+    card = {"approved": True, "card_brand": "VISA", "card_masked": "************1234", "auth_code": "A1B2C3"}
+    text = printout.receipt(params, totals, shop=shop, number=42, day_number=3, fiscal_day=5,
+                            when="2026-12-06T10:11:12+02:00", voided=False, non_fiscal=False, operator=7,
+                            pos_transactions=[card])
+    assert text == GOLDEN
