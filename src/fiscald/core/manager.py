@@ -112,7 +112,7 @@ class DeviceManager:
         for rec in self._interrupted.pop(device_id, []):
             if await card_payments.recover(self, rec) or await resume.recover(self.db, rec):
                 continue
-            if rec.operation == "print_receipt" and await self._answer_from_journal(rec.device_id, rec.id):
+            if rec.operation == "print_receipt" and await self._answer_from_journal(rec):
                 log.warning("operation %s (print_receipt) on %s was interrupted after its receipt was printed: "
                             "answered from the journal", rec.id, rec.device_id)
                 continue
@@ -440,25 +440,26 @@ class DeviceManager:
             return replay  # (an injected failure after printing is replayed, docs/simulator.md)
         if pending:
             await self._poll(handle)
-        body = await self._answer_from_journal(stored.device_id, stored.id)
+        body = await self._answer_from_journal(stored)
         if body is not None:
             return Outcome(200, body, True, stored.id, stored=True)
         if not pending:
             return replay
-        cancelled = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id, "void"))
+        cancelled = await self.db.read(lambda c: journal.printed_for(c, stored.device_id, stored.id, "void",
+                                                                     stored.journal_seq))
         if cancelled is None:
             return replay
         await self.db.write(lambda c: op_repo.finish(c, stored.id, replay.http_status, response, release_key=True))
         return None
 
-    async def _answer_from_journal(self, device_id: str, op_id: str) -> dict[str, Any] | None:
+    async def _answer_from_journal(self, rec: op_repo.OperationRecord) -> dict[str, Any] | None:
         """The answer of a print_receipt whose receipt the journal shows printed (``data.operation_id``), stored
         as the operation's answer from now on; None when the journal has no such receipt."""
-        entry = await self.db.read(lambda c: journal.printed_for(c, device_id, op_id))
+        entry = await self.db.read(lambda c: journal.printed_for(c, rec.device_id, rec.id, after_seq=rec.journal_seq))
         if entry is None or not isinstance(entry.data.get("result"), dict):
             return None
         body = success(entry.data["result"])
-        await self.db.write(lambda c: op_repo.finish(c, op_id, 200, body))
+        await self.db.write(lambda c: op_repo.finish(c, rec.id, 200, body))
         return body
 
     async def _join(self, inflight: _Inflight, request_hash: str, bound_s: float | None) -> Outcome:

@@ -134,13 +134,15 @@ def last_of(conn: sqlite3.Connection, device_id: str, kinds: tuple[str, ...]) ->
     return None if row is None else _row(row)
 
 
-def printed_for(conn: sqlite3.Connection, device_id: str, operation_id: str,
-                kind: str = "receipt") -> JournalEntry | None:
+def printed_for(conn: sqlite3.Connection, device_id: str, operation_id: str, kind: str = "receipt",
+                after_seq: int | None = None) -> JournalEntry | None:
     """The receipt (``kind`` "void": the cancelled receipt) a driver journaled for ``operation_id``
-    (``data.operation_id``), if any."""
-    row = conn.execute("SELECT * FROM journal WHERE device_id = ? AND kind = ? "
+    (``data.operation_id``), if any. ``after_seq``: the device's last seq before the operation started (its
+    record's ``journal_seq``): only the entries after it are read, so a receipt that was never journaled costs
+    what the entries since cost, not a read of every receipt the device ever printed."""
+    row = conn.execute("SELECT * FROM journal WHERE device_id = ? AND kind = ? AND seq > ? "
                        "AND json_extract(data, '$.operation_id') = ? ORDER BY seq DESC LIMIT 1",
-                       (device_id, kind, operation_id)).fetchone()
+                       (device_id, kind, after_seq or 0, operation_id)).fetchone()
     return None if row is None else _row(row)
 
 

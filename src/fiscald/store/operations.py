@@ -27,23 +27,27 @@ class OperationRecord:
     response: dict[str, Any] | None
     created_at: float
     finished_at: float | None
+    journal_seq: int | None = None  # the device's last journal seq when recorded as started (None: not known)
 
 
 def _row(row: sqlite3.Row) -> OperationRecord:
     return OperationRecord(
         row["id"], row["device_id"], row["operation"], row["source"], row["idem_key"], row["request_hash"],
         row["state"], row["http_status"], None if row["response"] is None else jsonfmt.loads(row["response"]),
-        row["created_at"], row["finished_at"],
+        row["created_at"], row["finished_at"], row["journal_seq"],
     )
 
 
 def insert_running(conn: sqlite3.Connection, op_id: str, device_id: str, operation: str, source: str,
                    idem_key: str | None, request_hash: str, request: dict[str, Any]) -> None:
+    """Record the operation as started, with the device's last journal seq at this point: whatever the operation
+    journals is appended after this write (in its transaction or a later one), so it has a higher seq."""
     conn.execute(
         """INSERT INTO operations (id, device_id, operation, source, idem_key, request_hash, request, state,
-           created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)""",
+           created_at, journal_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?,
+           (SELECT COALESCE(MAX(seq), 0) FROM journal WHERE device_id = ?))""",
         (op_id, device_id, operation, source, idem_key, request_hash,
-         jsonfmt.dumps(request), time.time()),
+         jsonfmt.dumps(request), time.time(), device_id),
     )
 
 
