@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from query_plan import plan_of
 
 from fiscald.app import open_database
 from fiscald.store import journal
@@ -45,24 +46,9 @@ def test_count_since_matches_a_walk_of_the_journal(tmp_path_factory: pytest.Temp
 
 def test_count_since_reads_the_index_only_never_every_entry_of_the_device(tmp_path: Path) -> None:
     """Once per Datecs receipt: a plan that scans the device's journal grows with every entry it ever made."""
-    db = open_database(tmp_path)
-    try:
-        statements: list[str] = []
-
-        def plan(conn: sqlite3.Connection) -> list[str]:
-            conn.set_trace_callback(statements.append)  # the statement as run, its values in place
-            try:
-                journal.count_since(conn, "a", ("receipt", "void"), 1, "z_report")
-            finally:
-                conn.set_trace_callback(None)
-            (sql,) = statements
-            return [str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
-
-        steps = db.read_sync(plan)
-        assert steps and all("COVERING INDEX journal_kind_seq" in step for step in steps if "journal" in step)
-        assert not [step for step in steps if step.startswith("SCAN")]
-    finally:
-        db.close()
+    steps = plan_of(tmp_path, lambda conn: journal.count_since(conn, "a", ("receipt", "void"), 1, "z_report"))
+    assert steps and all("COVERING INDEX journal_kind_seq" in step for step in steps if "journal" in step)
+    assert not [step for step in steps if step.startswith("SCAN")]
 
 
 @settings(max_examples=40, deadline=None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from query_plan import plan_of
+
 from fiscald.app import open_database
 from fiscald.store import journal
 from fiscald.store import operations as op_repo
@@ -44,21 +46,6 @@ def test_an_operation_records_its_devices_last_journal_seq_and_the_lookup_reads_
 
 
 def test_the_lookup_searches_the_index_from_the_operations_seq(tmp_path: Path) -> None:
-    db = open_database(tmp_path)
-    try:
-        statements: list[str] = []
-
-        def plan(conn: sqlite3.Connection) -> list[str]:
-            conn.set_trace_callback(statements.append)  # the statement as run, its values in place
-            try:
-                journal.printed_for(conn, "a", "op-1", after_seq=10)
-            finally:
-                conn.set_trace_callback(None)
-            (sql,) = statements
-            return [str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
-
-        steps = db.read_sync(plan)
-        assert any("journal_kind_seq" in step and "seq>?" in step.replace(" ", "") for step in steps), steps
-        assert not [step for step in steps if step.startswith("SCAN")]
-    finally:
-        db.close()
+    steps = plan_of(tmp_path, lambda conn: journal.printed_for(conn, "a", "op-1", after_seq=10))
+    assert any("journal_kind_seq" in step and "seq>?" in step.replace(" ", "") for step in steps), steps
+    assert not [step for step in steps if step.startswith("SCAN")]
