@@ -6,7 +6,7 @@ receipt, inside the transaction that journals it). Results: docs/benchmarks.md.
 For each size, a journal with that many receipts of one device since its last Z; prints the time of
 ``journal.count_since`` (what every receipt paid before: a COUNT over the day's receipts in the index) and of
 ``journal.day_number`` counted on from the last receipt (what a receipt pays while nothing else was journaled
-since the one before: one index lookup), in µs.
+since the one before: a comparison with the seq the append gives it, no statement), in µs.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main() -> None:
                         return journal.count_since(conn, DEVICE, ("receipt", "void"), 1, "z_report")
 
                     def number() -> int:
-                        return journal.day_number(conn, DEVICE, 1, known)
+                        return journal.day_number(conn, DEVICE, 1, known.seq + 1, known)
 
                     assert count() + 1 == number()
                     runs = 200

@@ -198,15 +198,15 @@ class RegisterDriver(FiscalDriver):
         return await self.ctx.db.read(last)
 
     async def _record(self, kind: str, number: int | None, total_cents: int | None, text: str,
-                      data: dict[str, Any] | Callable[[sqlite3.Connection, int], dict[str, Any]],
+                      data: dict[str, Any] | Callable[[sqlite3.Connection, int, int], dict[str, Any]],
                       settles: bool = False) -> journal.JournalEntry:
         """Journal a printed document; ``settles``: it is the outcome of the pending receipt, whose record is
         cleared in the same transaction. ``data`` may be built inside the writing transaction, from the store
-        and the entry's own id."""
+        and the entry's own id and seq."""
         device_id, day, when, key = self.config.id, self._fiscal_day, self._now(), self.state_key()
 
         def write(conn: sqlite3.Connection) -> journal.JournalEntry:
-            content: dict[str, Any] | Callable[[int], dict[str, Any]] = (
+            content: dict[str, Any] | Callable[[int, int], dict[str, Any]] = (
                 partial(data, conn) if callable(data) else data)
             entry = journal.append(conn, device_id, kind, number, day, when, total_cents, text, content)
             if settles:
@@ -398,11 +398,12 @@ class RegisterDriver(FiscalDriver):
 
         counted = 0
 
-        def content(conn: sqlite3.Connection, entry_id: int) -> dict[str, Any]:
+        def content(conn: sqlite3.Connection, entry_id: int, seq: int) -> dict[str, Any]:
             # in the appending transaction (one write transaction at a time): exact; counted on from the last
-            # receipt while nothing came after it, else counted over the entries since the last Z
+            # receipt while it is the entry just before this one, else counted over the entries since the last Z
             nonlocal counted
-            counted = result["day_receipt_number"] = journal.day_number(conn, device_id, day, self._day_position)
+            counted = result["day_receipt_number"] = journal.day_number(conn, device_id, day, seq,
+                                                                        self._day_position)
             result["journal_id"] = entry_id
             return {"request": pending.request, "result": result, "operation_id": pending.operation_id,
                     "payments": {} if voided else pending.payments}

@@ -210,7 +210,7 @@ class SimulatedRegister(SimulatedDevice[RegisterState], FiscalDriver):
         request = params.model_dump(mode="json", by_alias=True)
         operation_id = CURRENT_OPERATION.get()
 
-        def data(entry_id: int) -> dict[str, Any]:
+        def data(entry_id: int, _seq: int) -> dict[str, Any]:
             result["journal_id"] = entry_id
             return {"request": request, "result": dict(result), "payments": totals.payments_by_type,
                     "open_drawer": params.flags.open_drawer, "operator": operator, "operation_id": operation_id}
