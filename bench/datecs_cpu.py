@@ -46,29 +46,35 @@ from server import Server, add_simulated_register, free_port  # noqa: E402
 WARM_UP = 5
 
 
+def measure(srv: Server, device: str, receipts: int) -> tuple[float, float, float]:
+    """The server's user and system CPU ms per 10-item receipt on ``device`` over ``receipts`` (after WARM_UP
+    ones), and the median round trip in ms."""
+    assert srv.proc is not None
+    body = receipt(device)
+    trips: list[float] = []
+    with httpx.Client(base_url=srv.url, timeout=60) as client:
+        for i in range(WARM_UP + receipts):
+            if i == WARM_UP:
+                user0, sys0 = cpu_times(srv.proc.pid)
+            started = time.perf_counter()
+            answer = client.post("/devices/operation", json=body)
+            trips.append(time.perf_counter() - started)
+            if answer.status_code != 200:
+                raise RuntimeError(answer.text)
+    user1, sys1 = cpu_times(srv.proc.pid)
+    trips = sorted(trips[WARM_UP:])
+    return (user1 - user0) * 1000 / receipts, (sys1 - sys0) * 1000 / receipts, trips[len(trips) // 2] * 1000
+
+
 def run(protocol: str, receipts: int) -> tuple[float, float, float]:
     """fiscald's user and system CPU ms per receipt, and the median round trip in ms."""
     with tempfile.TemporaryDirectory() as tmp:
         emu, device, srv = datecs_rig(Path(tmp), protocol)
         try:
-            assert srv.proc is not None
-            body = receipt(device)
-            trips: list[float] = []
-            with httpx.Client(base_url=srv.url, timeout=60) as client:
-                for i in range(WARM_UP + receipts):
-                    if i == WARM_UP:
-                        user0, sys0 = cpu_times(srv.proc.pid)
-                    started = time.perf_counter()
-                    answer = client.post("/devices/operation", json=body)
-                    trips.append(time.perf_counter() - started)
-                    if answer.status_code != 200:
-                        raise RuntimeError(answer.text)
-            user1, sys1 = cpu_times(srv.proc.pid)
+            return measure(srv, device, receipts)
         finally:
             srv.stop()
             emu.stop()
-    trips = sorted(trips[WARM_UP:])
-    return (user1 - user0) * 1000 / receipts, (sys1 - sys0) * 1000 / receipts, trips[len(trips) // 2] * 1000
 
 
 class Relay:
@@ -145,20 +151,12 @@ def floor(base: Path, protocol: str, frames: list[tuple[int, bytes]], receipts: 
 def simulated(receipts: int) -> float:
     """fiscald's CPU ms per receipt for the same request on a Simulated register (no frames). At least 300
     receipts: /proc counts CPU in 10 ms ticks."""
-    receipts = max(receipts, 300)
     with tempfile.TemporaryDirectory() as tmp:
         device = add_simulated_register(Path(tmp), "Bench")
         srv = Server(Path(tmp), demo=False).start()
         try:
-            assert srv.proc is not None
-            with httpx.Client(base_url=srv.url, timeout=60) as client:
-                for i in range(WARM_UP + receipts):
-                    if i == WARM_UP:
-                        cpu0 = sum(cpu_times(srv.proc.pid))
-                    answer = client.post("/devices/operation", json=receipt(device))
-                    if answer.status_code != 200:
-                        raise RuntimeError(answer.text)
-                return (sum(cpu_times(srv.proc.pid)) - cpu0) * 1000 / receipts
+            user, system, _ = measure(srv, device, max(receipts, 300))
+            return user + system
         finally:
             srv.stop()
 
